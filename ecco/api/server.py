@@ -1,0 +1,91 @@
+"""The daemon's gRPC servers: always a unix socket (mode 0600), optionally loopback TCP guarded by a bearer token.
+
+Both serve the same servicers plus grpc health and server reflection. They are separate servers because only the
+TCP one needs the token check, and a grpc.aio interceptor cannot tell which listener a call came in on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ecco.api.edge import EdgeInterceptor
+from ecco.api.events import EventServicer
+from ecco.api.node import NodeServicer
+from ecco.api.unimplemented import planned_services, unimplemented_handlers
+from ecco.errors import Reason, Unavailable
+from ecco.services.node import NodeRuntime
+from ecco.v1 import event_service_pb2, event_service_pb2_grpc, node_service_pb2, node_service_pb2_grpc
+
+OVERALL_HEALTH = ""  # the empty service name stands for the whole server in grpc health
+
+
+def service_names() -> list[str]:
+    """Every service the API serves, as reflection lists them."""
+    ecco_services = [
+        node_service_pb2.DESCRIPTOR.services_by_name["NodeService"].full_name,
+        event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+        *(s.full_name for s in planned_services()),
+    ]
+    return [*ecco_services, health.SERVICE_NAME, reflection.SERVICE_NAME]
+
+
+@dataclass
+class ApiServers:
+    unix: grpc.aio.Server
+    health: health.aio.HealthServicer
+    tcp: grpc.aio.Server | None = None
+    tcp_address: str = ""
+    servers: list[grpc.aio.Server] = field(default_factory=list)
+
+    async def set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in (OVERALL_HEALTH, *service_names()[:-2]):
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float) -> None:
+        await self.health.enter_graceful_shutdown()
+        for server in self.servers:
+            await server.stop(grace)
+
+
+def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, token: str | None) -> grpc.aio.Server:
+    server = grpc.aio.server(interceptors=[EdgeInterceptor(token)])
+    node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(runtime), server)
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(runtime.events), server)
+    server.add_generic_rpc_handlers(unimplemented_handlers(skip=set()))
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(service_names(), server)
+    return server
+
+
+async def start_servers(runtime: NodeRuntime, socket_path: Path, tcp_listen: str, token: str | None) -> ApiServers:
+    """Bind and start the servers; the socket is created 0600 inside the node's 0700 directory."""
+    health_servicer = health.aio.HealthServicer()
+    unix = _build(runtime, health_servicer, token=None)
+    socket_path.unlink(missing_ok=True)
+    old_umask = os.umask(0o177)
+    try:
+        unix.add_insecure_port(f"unix:{socket_path}")
+        await unix.start()
+    finally:
+        os.umask(old_umask)
+    os.chmod(socket_path, 0o600)
+    servers = ApiServers(unix, health_servicer, servers=[unix])
+    if tcp_listen:
+        tcp = _build(runtime, health_servicer, token=token)
+        try:
+            port = tcp.add_insecure_port(tcp_listen)
+        except RuntimeError:
+            await unix.stop(0)
+            raise Unavailable(f"cannot listen on {tcp_listen} (address in use?)", Reason.CONFIG_INVALID) from None
+        await tcp.start()
+        host = tcp_listen.rpartition(":")[0]
+        servers.tcp, servers.tcp_address = tcp, f"{host}:{port}"
+        servers.servers.append(tcp)
+    return servers

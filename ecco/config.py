@@ -1,0 +1,188 @@
+"""The node's configuration: defaults < TOML file (--config) < ECCO_* environment < command-line flags.
+
+Each setting is declared once below with its parser, default and environment variable; a parser turns a raw
+value from any source into the typed value or raises CONFIG_INVALID naming the source and the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecco.errors import InvalidArgument, Reason
+from ecco.services.capabilities import capability_from_name, validate_capability
+
+Parser = Callable[[Any, str], Any]
+MASK = "***"
+
+
+def config_error(source: str, key: str, problem: str) -> InvalidArgument:
+    return InvalidArgument(f"{source}: key {key!r}: {problem}", Reason.CONFIG_INVALID, field=key)
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(raw: Any, where: str) -> str:
+        if not isinstance(raw, str) or raw.lower() not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
+        return raw.lower()
+
+    return parse
+
+
+def _string(raw: Any, where: str) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"expected a string, got {type(raw).__name__}")
+    return raw
+
+
+def _loopback_address(raw: Any, where: str) -> str:
+    """An API TCP address: loopback only, because the API is for local clients."""
+    text = _string(raw, where).strip()
+    if not text:
+        return ""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"expected HOST:PORT such as 127.0.0.1:7440, got {text!r}")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the API may only listen on a loopback address (127.0.0.1, [::1]), got {host!r}")
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _capabilities(raw: Any, where: str) -> list[dict[str, Any]]:
+    """A TOML list of capability tables, or (from the environment) comma-separated names."""
+    if isinstance(raw, str):
+        return [capability_from_name(name) for name in raw.split(",") if name.strip()]
+    if not isinstance(raw, list):
+        raise ValueError("expected a list of capabilities")
+    return [validate_capability(item, where) for item in raw]
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    parse: Parser
+    default: Any
+    env: str | None
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("name", _string, "", "ECCO_NODE"),
+    Setting("network", _choice("testnet", "mainnet"), "testnet", "ECCO_NETWORK"),
+    Setting("capabilities", _capabilities, [], "ECCO_CAPABILITIES"),
+    Setting("api_listen", _loopback_address, "", "ECCO_API_LISTEN"),
+    Setting("db_url", _string, "", "ECCO_DB_URL", secret=True),
+    Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "ECCO_LOG_LEVEL"),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """The effective configuration, and where each value came from."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+
+    @property
+    def name(self) -> str:
+        return str(self.values["name"])
+
+    @property
+    def network(self) -> str:
+        return str(self.values["network"])
+
+    @property
+    def capabilities(self) -> list[dict[str, Any]]:
+        return list(self.values["capabilities"])
+
+    @property
+    def api_listen(self) -> str:
+        return str(self.values["api_listen"])
+
+    @property
+    def db_url(self) -> str:
+        return str(self.values["db_url"])
+
+    @property
+    def log_level(self) -> str:
+        return str(self.values["log_level"])
+
+    def masked(self) -> dict[str, Any]:
+        """The values with every secret replaced, for display and for the state directory."""
+        return {
+            key: (MASK if SETTINGS_BY_KEY[key].secret and value else value) for key, value in self.values.items()
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.masked(), sort_keys=True)
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted not in SETTINGS_BY_KEY:
+            flat.update(_flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML config file; every problem names the file, and the key where there is one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidArgument(f"config file {path} not found", Reason.CONFIG_INVALID, field="--config") from None
+    except (OSError, UnicodeDecodeError):
+        raise InvalidArgument(f"config file {path} cannot be read", Reason.CONFIG_INVALID, field="--config") from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidArgument(f"config file {path}: invalid TOML: {exc}", Reason.CONFIG_INVALID, field="--config") from None
+    flat = _flatten(table)
+    for key in flat:
+        if key not in SETTINGS_BY_KEY:
+            known = ", ".join(sorted(SETTINGS_BY_KEY))
+            raise config_error(f"config file {path}", key, f"unknown key (known keys: {known})")
+    return flat
+
+
+def load_config(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> NodeConfig:
+    """Resolve the effective configuration. Flags whose value is None were not given."""
+    layers: list[tuple[str, str, Mapping[str, Any]]] = []
+    if config_path is not None:
+        layers.append(("file", f"config file {config_path}", read_config_file(config_path)))
+    if env is not None:
+        from_env = {s.key: env[s.env] for s in SETTINGS if s.env and env.get(s.env)}
+        layers.append(("env", "environment", from_env))
+    if flags:
+        layers.append(("flag", "command line", {k: v for k, v in flags.items() if v is not None}))
+
+    values = {s.key: s.default for s in SETTINGS}
+    sources = {s.key: "default" for s in SETTINGS}
+    for kind, label, layer in layers:
+        for key, raw in layer.items():
+            setting = SETTINGS_BY_KEY[key]
+            where = f"{label} ({setting.env})" if kind == "env" else label
+            try:
+                values[key] = setting.parse(raw, where)
+            except ValueError as exc:
+                raise config_error(where, key, str(exc)) from None
+            sources[key] = kind
+    return NodeConfig(values, sources)

@@ -1,0 +1,31 @@
+"""What the node knows about itself, for status reports and shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ecco.services.events import EventLog
+
+
+@dataclass
+class NodeRuntime:
+    """Facts the daemon fills in at start-up; servicers read them, `request_stop` ends the daemon."""
+
+    name: str
+    peer_id: str
+    network: str
+    pid: int
+    version: str
+    state_dir: str
+    api_socket: str
+    start_time_ms: int
+    capabilities: list[dict[str, Any]]
+    events: EventLog
+    config_json: str
+    config_sources: dict[str, str]
+    request_stop: Callable[[], None]
+    api_tcp_address: str = ""
+    listen_addresses: Callable[[], list[str]] = field(default=lambda: [])
+    connected_peers: Callable[[], int] = field(default=lambda: 0)

@@ -1,0 +1,74 @@
+"""The interfaces services need from the outside world; adapters in store/, transport/, chain/ and bridge/
+implement them, and tests substitute fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+
+class Direction(IntEnum):
+    """Mirrors ecco.v1.EventDirection."""
+
+    INBOUND = 1
+    OUTBOUND = 2
+    LOCAL = 3
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event before the log has given it a cursor."""
+
+    type: str
+    direction: Direction = Direction.LOCAL
+    peer_id: str = ""
+    message_id: str = ""
+    request_id: str = ""
+    payload_json: str = "{}"
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event as stored: durable, with its cursor."""
+
+    cursor: int
+    id: str
+    type: str
+    direction: Direction
+    peer_id: str
+    message_id: str
+    request_id: str
+    payload_json: str
+    created_at_ms: int
+
+
+@dataclass(frozen=True)
+class ConsumerCursor:
+    consumer: str
+    cursor: int
+    updated_at_ms: int | None
+
+
+class EventStore(Protocol):
+    """Durable, append-only storage of events with strictly increasing cursors."""
+
+    async def append(self, events: Sequence[NewEvent], now_ms: int) -> list[EventRecord]:
+        """Store the events in one transaction; return them once committed."""
+        ...
+
+    async def read_after(self, cursor: int, types: frozenset[str], limit: int) -> list[EventRecord]:
+        """Up to `limit` events with cursor > `cursor`, ascending; `types` empty means all types."""
+        ...
+
+    async def head(self) -> int:
+        """The newest cursor, or 0."""
+        ...
+
+    async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor:
+        ...
+
+    async def commit_consumer_cursor(self, consumer: str, cursor: int, now_ms: int) -> ConsumerCursor:
+        """Advance the consumer's cursor (never move it back); return the stored value."""
+        ...

@@ -1,0 +1,1 @@
+"""Storage adapters: SQLAlchemy 2 (async) over SQLite by default, any SQLAlchemy URL on request."""

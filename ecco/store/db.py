@@ -1,0 +1,80 @@
+"""Opening the node's database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ecco.errors import Reason, Unavailable
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL for concurrent readers; synchronous=FULL so a committed event survives a crash or power loss."""
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=5000", "foreign_keys=ON"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for any SQLAlchemy URL; SQLite files get WAL and full sync."""
+    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _tune_sqlite)
+    return engine
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    before: str | None
+    after: str | None
+    applied: list[str]
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _upgrade(connection: Connection) -> MigrationResult:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(connection)
+    before = MigrationContext.configure(connection).get_current_revision()
+    command.upgrade(config, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    script = ScriptDirectory.from_config(config)
+    applied = (
+        [rev.revision for rev in script.iterate_revisions(after, before)][::-1] if after != before else []
+    )
+    return MigrationResult(before, after, applied)
+
+
+async def migrate(engine: AsyncEngine) -> MigrationResult:
+    """Apply every pending migration; idempotent."""
+    try:
+        async with engine.begin() as connection:
+            return await connection.run_sync(_upgrade)
+    except (SQLAlchemyError, OSError) as exc:
+        raise Unavailable(
+            f"cannot open or migrate the database ({type(exc).__name__}); see daemon.log",
+            Reason.DATABASE_UNAVAILABLE,
+        ) from exc

@@ -1,0 +1,88 @@
+"""The event log on SQLAlchemy: an append-only table whose autoincrement key is the cursor."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ecco.services.ports import ConsumerCursor, Direction, EventRecord, NewEvent
+from ecco.store.tables import consumer_cursors, events
+
+
+def _record(row: object) -> EventRecord:
+    cursor, id_, type_, direction, peer_id, message_id, request_id, payload, created = row  # type: ignore[misc]
+    return EventRecord(cursor, id_, type_, Direction(direction), peer_id, message_id, request_id, payload, created)
+
+
+_COLUMNS = (
+    events.c.cursor, events.c.id, events.c.type, events.c.direction, events.c.peer_id, events.c.message_id,
+    events.c.request_id, events.c.payload, events.c.created_at_ms,
+)
+
+
+class SqlEventStore:
+    """EventStore on one engine. Appends are serialised so cursors commit in order, which lets readers treat
+    "cursor > last seen" as "everything new" (also on PostgreSQL, where sequences may commit out of order)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._write_lock = asyncio.Lock()
+
+    async def append(self, new: Sequence[NewEvent], now_ms: int) -> list[EventRecord]:
+        rows = [
+            {
+                "id": str(uuid.uuid4()), "type": e.type, "direction": int(e.direction), "peer_id": e.peer_id,
+                "message_id": e.message_id, "request_id": e.request_id, "payload": e.payload_json,
+                "created_at_ms": now_ms,
+            }
+            for e in new
+        ]
+        async with self._write_lock, self._engine.begin() as conn:
+            cursors = []
+            for row in rows:
+                result = await conn.execute(insert(events).values(row).returning(events.c.cursor))
+                cursors.append(result.scalar_one())
+        return [
+            EventRecord(c, r["id"], r["type"], Direction(r["direction"]), r["peer_id"], r["message_id"],
+                        r["request_id"], r["payload"], now_ms)
+            for c, r in zip(cursors, rows, strict=True)
+        ]
+
+    async def read_after(self, cursor: int, types: frozenset[str], limit: int) -> list[EventRecord]:
+        query = select(*_COLUMNS).where(events.c.cursor > cursor).order_by(events.c.cursor).limit(limit)
+        if types:
+            query = query.where(events.c.type.in_(sorted(types)))
+        async with self._engine.connect() as conn:
+            result = await conn.execute(query)
+            return [_record(row) for row in result.all()]
+
+    async def head(self) -> int:
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(select(func.max(events.c.cursor)))).scalar() or 0)
+
+    async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(consumer_cursors.c.cursor, consumer_cursors.c.updated_at_ms).where(
+                        consumer_cursors.c.consumer == consumer
+                    )
+                )
+            ).first()
+        return ConsumerCursor(consumer, row[0], row[1]) if row else ConsumerCursor(consumer, 0, None)
+
+    async def commit_consumer_cursor(self, consumer: str, cursor: int, now_ms: int) -> ConsumerCursor:
+        async with self._write_lock, self._engine.begin() as conn:
+            where = consumer_cursors.c.consumer == consumer
+            current = (await conn.execute(select(consumer_cursors.c.cursor).where(where))).scalar()
+            if current is None:
+                await conn.execute(
+                    insert(consumer_cursors).values(consumer=consumer, cursor=cursor, updated_at_ms=now_ms)
+                )
+            elif cursor > current:
+                await conn.execute(update(consumer_cursors).where(where).values(cursor=cursor, updated_at_ms=now_ms))
+        return await self.get_consumer_cursor(consumer)

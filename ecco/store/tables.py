@@ -1,0 +1,34 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations in migrations/versions create and evolve it."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, SmallInteger, String, Table, Text
+
+metadata = MetaData()
+
+# SQLite's AUTOINCREMENT guarantees cursors are never reused, even after rows are deleted.
+_cursor_type = BigInteger().with_variant(Integer(), "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("cursor", _cursor_type, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("direction", SmallInteger, nullable=False),
+    Column("peer_id", String(128), nullable=False, server_default=""),
+    Column("message_id", String(128), nullable=False, server_default=""),
+    Column("request_id", String(160), nullable=False, server_default=""),
+    Column("payload", Text, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Index("ix_events_type_cursor", "type", "cursor"),
+    sqlite_autoincrement=True,
+)
+
+consumer_cursors = Table(
+    "consumer_cursors",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("cursor", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
