@@ -1,0 +1,1 @@
+"""The `ecco` command line: one gRPC client of the node among others."""

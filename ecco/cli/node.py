@@ -1,0 +1,199 @@
+"""Node lifecycle: `ecco up` / `ecco node start`, `ecco node status`, `ecco node stop`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ecco.cli.options import json_option, node_option
+from ecco.cli.output import print_fields, print_json
+from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
+
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+
+
+def _fetch_status(client: Any) -> dict[str, Any]:
+    from ecco.cli.render import status_dict
+    from ecco.v1 import node_service_pb2
+
+    stub = client.stub("NodeService")
+    return status_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
+
+
+def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
+    if as_json:
+        print_json(status)
+        return
+    fields = {
+        "name": status.get("name"), "peer id": status.get("peerId"), "network": status.get("network"),
+        "listen addresses": status.get("listenAddresses"), "api socket": status.get("apiSocket"),
+        "api tcp": status.get("apiTcpAddress"), "pid": status.get("pid"), "started": status.get("startTime"),
+        "events (head cursor)": status.get("headCursor"), "connected peers": status.get("connectedPeers"),
+        "capabilities": [f"{c.get('type')}:{c.get('name')}@{c.get('version')}" for c in status.get("capabilities", [])],
+        "state dir": status.get("stateDir"),
+    }
+    print_fields(title, fields)
+
+
+def _forwarded_args(ctx: click.Context) -> list[str]:
+    """The options given on this command line, to hand to the detached child unchanged."""
+    skip = {"foreground", "json_output", "ready_fd", "start_timeout"}
+    args: list[str] = []
+    for param in ctx.command.params:
+        if param.name in skip or not isinstance(param, click.Option):
+            continue
+        if ctx.get_parameter_source(param.name) != click.core.ParameterSource.COMMANDLINE:
+            continue
+        flag = param.opts[0]
+        value = ctx.params[param.name]
+        for item in value if param.multiple else [value]:
+            args += [flag, str(item)]
+    return args
+
+
+def _resolve_config(config_path: Path | None, flags: dict[str, Any]) -> Any:
+    from ecco.config import load_config
+
+    config = load_config(config_path, os.environ, flags)
+    if not config.name:
+        raise InvalidArgument("a node name is required: pass --name <name> (or set ECCO_NODE, or name in --config)",
+                              Reason.INVALID_ARGUMENT, field="--name")
+    return config
+
+
+def _capability_flags(capability: tuple[str, ...], capabilities_file: Path | None) -> list[dict[str, Any]] | None:
+    from ecco.services.capabilities import capability_from_name, load_capabilities_file, merge_capabilities
+
+    if not capability and capabilities_file is None:
+        return None
+    from_file = load_capabilities_file(capabilities_file) if capabilities_file else []
+    return merge_capabilities(from_file, [capability_from_name(name) for name in capability])
+
+
+def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool) -> None:
+    from ecco.cli.launch import notify_ready
+    from ecco.client import NodeClient
+    from ecco.daemon import run_daemon
+    from ecco.logs import setup_logging
+
+    paths.ensure_dir()
+    setup_logging(paths.log_file, config.log_level)
+
+    async def on_ready() -> None:
+        if ready_fd is not None:
+            notify_ready(ready_fd)
+            return
+        with NodeClient.for_paths(paths) as client:
+            status = await asyncio.to_thread(_fetch_status, client)
+        _show_status(status, as_json, f"node {paths.name} (foreground; Ctrl-C stops it)")
+
+    try:
+        asyncio.run(run_daemon(config, paths, on_ready=on_ready))
+    except EccoError as error:
+        if ready_fd is not None:
+            notify_ready(ready_fd, error)
+        raise
+    except Exception:
+        import logging
+
+        logging.getLogger("ecco.daemon").exception("daemon failed")
+        if ready_fd is not None:
+            notify_ready(ready_fd, EccoError(f"the daemon failed; see {paths.log_file}", Reason.NODE_START_FAILED))
+        raise
+
+
+@click.command("up")
+@click.option("--name", help="The node's name; its state lives in $ECCO_HOME/nodes/<name>.")
+@click.option("--network", type=click.Choice(["testnet", "mainnet"]), help="The network to join [testnet].")
+@click.option("--capability", multiple=True, help="A capability to announce (an agent capability, version 1.0.0).")
+@click.option("--capabilities-file", type=click.Path(path_type=Path),
+              help="A JSON list of capabilities ({type, name, version, metadata}).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="A TOML config file.")
+@click.option("--api-listen", help="Also serve the API on this loopback TCP address (bearer token in api.token).")
+@click.option("--db-url", help="A SQLAlchemy database URL [SQLite file in the node's state directory].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="daemon.log level.")
+@click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
+@click.option("--start-timeout", type=float, default=START_TIMEOUT_S, show_default=True,
+              help="Seconds to wait for a detached daemon to become healthy.")
+@click.option("--ready-fd", type=int, hidden=True)
+@json_option
+@click.pass_context
+def up(ctx: click.Context, name: str | None, network: str | None, capability: tuple[str, ...],
+       capabilities_file: Path | None, config_path: Path | None, api_listen: str | None, db_url: str | None,
+       log_level: str | None, foreground: bool, start_timeout: float, ready_fd: int | None, json_output: bool) -> None:
+    """Start a node and return once it is healthy (--foreground keeps it attached)."""
+    from ecco.home import NodePaths
+
+    flags = {"name": name, "network": network, "api_listen": api_listen, "db_url": db_url, "log_level": log_level,
+             "capabilities": _capability_flags(capability, capabilities_file)}
+    config = _resolve_config(config_path, flags)
+    paths = NodePaths.for_name(config.name)
+    paths.check_socket_path()
+    if foreground:
+        _run_foreground(config, paths, ready_fd, json_output)
+        return
+    if paths.is_running():
+        pid = paths.read_pid()
+        raise AlreadyExists(
+            f"node {config.name!r} is already running (pid {pid}); no second daemon was started",
+            Reason.NODE_ALREADY_RUNNING,
+        )
+    from ecco.cli.launch import spawn_daemon
+    from ecco.client import NodeClient
+
+    args = _forwarded_args(ctx)
+    if name is None:
+        args += ["--name", config.name]
+    spawn_daemon(paths, args, start_timeout)
+    with NodeClient.for_paths(paths) as client:
+        _show_status(_fetch_status(client), json_output, f"node {config.name} is up")
+
+
+@click.group("node")
+def node() -> None:
+    """Start, inspect and stop nodes."""
+
+
+node.add_command(up, "start")
+
+
+@node.command("status")
+@node_option
+@json_option
+def status(node_name: str | None, json_output: bool) -> None:
+    """Show the node's identity, addresses and health."""
+    from ecco.client import NodeClient
+
+    with NodeClient.for_node(node_name) as client:
+        _show_status(_fetch_status(client), json_output, "node status")
+
+
+@node.command("stop")
+@node_option
+@click.option("--timeout", type=float, default=STOP_TIMEOUT_S, show_default=True,
+              help="Seconds to wait for the daemon to exit.")
+@json_option
+def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
+    """Stop the node gracefully and wait until it has exited."""
+    from ecco.cli.launch import wait_until_stopped
+    from ecco.client import NodeClient
+    from ecco.v1 import node_service_pb2
+
+    with NodeClient.for_node(node_name) as client:
+        stub = client.stub("NodeService")
+        reply = client.call(stub.StopNode, node_service_pb2.StopNodeRequest())
+        paths = client.paths
+    assert paths is not None
+    if not wait_until_stopped(paths.lock_file, timeout):
+        raise DeadlineExceeded(f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout:g}s",
+                               Reason.REQUEST_TIMEOUT)
+    result = {"name": paths.name, "pid": reply.pid, "stopped": True}
+    if json_output:
+        print_json(result)
+    else:
+        click.echo(f"node {paths.name} (pid {reply.pid}) stopped")

@@ -1,0 +1,171 @@
+"""The node daemon: wires identity, storage, the event log and the gRPC API, and runs until stopped.
+
+This is the only module that knows every piece. Start-up order matters: the lock first (so a second daemon
+for the same node never touches its state), then identity and database, then the API; shutdown runs in reverse
+and ends live event streams before the servers stop, so clients learn to resume rather than hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import tomli_w
+
+from ecco import __version__
+from ecco.config import NodeConfig
+from ecco.errors import AlreadyExists, Reason
+from ecco.home import NodePaths
+from ecco.identity import PASSWORD_ENV, load_or_create
+from ecco.services.events import EventLog, now_ms
+from ecco.services.node import NodeRuntime
+from ecco.store.db import create_engine, migrate, sqlite_url
+from ecco.store.events import SqlEventStore
+
+log = logging.getLogger("ecco.daemon")
+SHUTDOWN_GRACE_S = 2.0
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def _api_token(paths: NodePaths) -> str:
+    """The bearer token for the TCP listener: created once, 0600, reused so clients keep working."""
+    if paths.token_file.exists():
+        token = paths.token_file.read_text().strip()
+        if token:
+            os.chmod(paths.token_file, 0o600)
+            return token
+    token = secrets.token_urlsafe(32)
+    _write_private(paths.token_file, token + "\n")
+    return token
+
+
+class NodeLock:
+    """The exclusive flock that makes a node's state single-writer; the kernel drops it if we die."""
+
+    def __init__(self, paths: NodePaths) -> None:
+        self._paths = paths
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """Take the lock; returns True when a previous daemon died without cleaning up (stale pid file)."""
+        fd = os.open(self._paths.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            pid = self._paths.read_pid()
+            raise AlreadyExists(
+                f"node {self._paths.name!r} is already running" + (f" (pid {pid})" if pid else "")
+                + "; stop it with `ecco node stop --node " + self._paths.name + "`",
+                Reason.NODE_ALREADY_RUNNING,
+            ) from None
+        self._fd = fd
+        stale = self._paths.pid_file.exists()
+        if stale:
+            log.warning("previous daemon ended without a clean shutdown", extra={"pid": self._paths.read_pid()})
+            for leftover in (self._paths.pid_file, self._paths.socket, self._paths.tcp_address_file):
+                leftover.unlink(missing_ok=True)
+        _write_private(self._paths.pid_file, f"{os.getpid()}\n")
+        return stale
+
+    def release(self) -> None:
+        for leftover in (self._paths.socket, self._paths.tcp_address_file, self._paths.pid_file):
+            leftover.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+async def run_daemon(
+    config: NodeConfig,
+    paths: NodePaths,
+    on_ready: Callable[[], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the node until `stop` is set, SIGTERM/SIGINT arrives, or StopNode is called."""
+    paths.ensure_dir()
+    paths.check_socket_path()
+    stop = stop or asyncio.Event()
+    lock = NodeLock(paths)
+    recovered = lock.acquire()
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.callback(lock.release)
+        identity = load_or_create(paths.identity_key, os.environ.get(PASSWORD_ENV))
+        engine = create_engine(config.db_url or sqlite_url(paths.database))
+        cleanup.push_async_callback(engine.dispose)
+        await migrate(engine)
+        events = EventLog(SqlEventStore(engine))
+        await events.start()
+        cleanup.callback(events.close)
+
+        from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
+
+        runtime = NodeRuntime(
+            name=config.name,
+            peer_id=identity.peer_id,
+            network=config.network,
+            pid=os.getpid(),
+            version=__version__,
+            state_dir=str(paths.dir),
+            api_socket=str(paths.socket),
+            start_time_ms=now_ms(),
+            capabilities=config.capabilities,
+            events=events,
+            config_json=config.to_json(),
+            config_sources=dict(config.sources),
+            request_stop=stop.set,
+        )
+        token = _api_token(paths) if config.api_listen else None
+        servers = await start_servers(runtime, paths.socket, config.api_listen, token)
+        cleanup.push_async_callback(servers.stop, SHUTDOWN_GRACE_S)
+        if servers.tcp_address:
+            runtime.api_tcp_address = servers.tcp_address
+            paths.tcp_address_file.write_text(servers.tcp_address + "\n")
+        paths.config_file.write_text(tomli_w.dumps(config.masked()))
+
+        if recovered:
+            await events.record("node-recovered", {"peerId": identity.peer_id})
+        await events.record("node-started", {"peerId": identity.peer_id, "pid": os.getpid(), "version": __version__})
+        await servers.set_serving(True)
+        log.info("node started", extra={"node": config.name, "peer_id": identity.peer_id,
+                                        "socket": str(paths.socket), "tcp": servers.tcp_address})
+        if on_ready is not None:
+            await on_ready()
+
+        with _signals_set(stop):
+            await stop.wait()
+        log.info("node stopping", extra={"node": config.name})
+        await servers.set_serving(False)
+        events.close()
+        await events.record("node-stopped", {"peerId": identity.peer_id})
+    log.info("node stopped", extra={"node": config.name})
+
+
+@contextlib.contextmanager
+def _signals_set(stop: asyncio.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set `stop` (only possible from the main thread; tests run daemons elsewhere too)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+        except (RuntimeError, ValueError):
+            pass
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
