@@ -146,10 +146,8 @@ def up(ctx: click.Context, name: str | None, network: str | None, capability: tu
     from ecco.cli.launch import spawn_daemon
     from ecco.client import NodeClient
 
-    args = _forwarded_args(ctx)
-    if name is None:
-        args += ["--name", config.name]
-    spawn_daemon(paths, args, start_timeout)
+    # The child inherits the environment and gets the same flags, so it resolves the same configuration.
+    spawn_daemon(paths, _forwarded_args(ctx), start_timeout)
     with NodeClient.for_paths(paths) as client:
         _show_status(_fetch_status(client), json_output, f"node {config.name} is up")
 

@@ -1,0 +1,59 @@
+# ecco developer entry points. `make demo` and `make test` work on a fresh machine: they install what they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: setup gen check check-gen lint-proto lint api-snapshot test bench demo clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+# fastecdsa (a libp2p dependency) compiles from source: it needs a C compiler and GMP headers.
+$(VENV)/.installed: pyproject.toml
+	@if ! echo '#include <gmp.h>' | gcc -E - >/dev/null 2>&1; then \
+	  echo "installing build-essential and libgmp-dev (needed to build fastecdsa)"; \
+	  apt-get update -qq && apt-get install -y -qq build-essential libgmp-dev; fi
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip check
+	touch $@
+
+# `npm install` (not `npm ci`): npm 11 rejects lock files that list only this platform's optional buf binary.
+node_modules/.installed: package.json package-lock.json
+	npm install --no-fund --no-audit --loglevel=error
+	touch $@
+
+gen: setup
+	$(PY) tools/gen.py
+
+check-gen: setup
+	$(PY) tools/gen.py --check
+
+lint-proto: setup
+	buf lint
+	buf format -d --exit-code
+	buf breaking --against proto/api.txtpb
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check ecco tests bench tools
+
+# Record the current API as the baseline `buf breaking` compares against (do this when an API version ships).
+api-snapshot: setup
+	buf build --exclude-source-info -o proto/api.txtpb
+
+check: lint-proto check-gen lint
+
+# pytest exits 5 when it collected no test: that is a broken suite, not a pass.
+test: setup
+	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no test" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	bash bench/run_all.sh
+
+demo: setup
+	bash tools/demo.sh
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
