@@ -39,8 +39,9 @@ def error_from_rpc(error: grpc.RpcError, target: str) -> EccoError:
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
             return Unavailable(f"cannot reach the node at {target}: {message}", Reason.NODE_NOT_RUNNING)
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return ERROR_CLASSES["DEADLINE_EXCEEDED"](f"the node did not answer in time ({target})",
-                                                      Reason.REQUEST_TIMEOUT)
+            return ERROR_CLASSES["DEADLINE_EXCEEDED"](
+                f"the node did not answer in time ({target})", Reason.REQUEST_TIMEOUT
+            )
     cls = ERROR_CLASSES.get(code.name, Internal)
     try:
         known_reason = Reason(reason) if reason else Reason.INTERNAL

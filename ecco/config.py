@@ -120,9 +120,7 @@ class NodeConfig:
 
     def masked(self) -> dict[str, Any]:
         """The values with every secret replaced, for display and for the state directory."""
-        return {
-            key: (MASK if SETTINGS_BY_KEY[key].secret and value else value) for key, value in self.values.items()
-        }
+        return {key: (MASK if SETTINGS_BY_KEY[key].secret and value else value) for key, value in self.values.items()}
 
     def to_json(self) -> str:
         return json.dumps(self.masked(), sort_keys=True)
@@ -150,7 +148,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidArgument(f"config file {path}: invalid TOML: {exc}", Reason.CONFIG_INVALID, field="--config") from None
+        raise InvalidArgument(
+            f"config file {path}: invalid TOML: {exc}", Reason.CONFIG_INVALID, field="--config"
+        ) from None
     flat = _flatten(table)
     for key in flat:
         if key not in SETTINGS_BY_KEY:

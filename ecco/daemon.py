@@ -67,8 +67,11 @@ class NodeLock:
             os.close(fd)
             pid = self._paths.read_pid()
             raise AlreadyExists(
-                f"node {self._paths.name!r} is already running" + (f" (pid {pid})" if pid else "")
-                + "; stop it with `ecco node stop --node " + self._paths.name + "`",
+                f"node {self._paths.name!r} is already running"
+                + (f" (pid {pid})" if pid else "")
+                + "; stop it with `ecco node stop --node "
+                + self._paths.name
+                + "`",
                 Reason.NODE_ALREADY_RUNNING,
             ) from None
         self._fd = fd
@@ -139,8 +142,15 @@ async def run_daemon(
             await events.record("node-recovered", {"peerId": identity.peer_id})
         await events.record("node-started", {"peerId": identity.peer_id, "pid": os.getpid(), "version": __version__})
         await servers.set_serving(True)
-        log.info("node started", extra={"node": config.name, "peer_id": identity.peer_id,
-                                        "socket": str(paths.socket), "tcp": servers.tcp_address})
+        log.info(
+            "node started",
+            extra={
+                "node": config.name,
+                "peer_id": identity.peer_id,
+                "socket": str(paths.socket),
+                "tcp": servers.tcp_address,
+            },
+        )
         if on_ready is not None:
             await on_ready()
 

@@ -158,7 +158,18 @@ class Internal(EccoError):
 ERROR_CLASSES: dict[str, type[EccoError]] = {
     cls.code: cls
     for cls in (
-        InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, Aborted, Unauthenticated,
-        PermissionDenied, ResourceExhausted, Unavailable, DeadlineExceeded, Unimplemented, Cancelled, Internal,
+        InvalidArgument,
+        NotFound,
+        AlreadyExists,
+        FailedPrecondition,
+        Aborted,
+        Unauthenticated,
+        PermissionDenied,
+        ResourceExhausted,
+        Unavailable,
+        DeadlineExceeded,
+        Unimplemented,
+        Cancelled,
+        Internal,
     )
 }

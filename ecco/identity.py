@@ -69,7 +69,13 @@ def _seal(plain: bytes, password: str) -> dict[str, object]:
     salt, iv = os.urandom(32), os.urandom(12)
     sealed = AESGCM(_scrypt(password, salt)).encrypt(iv, plain, None)
     b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return {"encrypted": True, "salt": b64(salt), "iv": b64(iv), "authTag": b64(sealed[-16:]), "data": b64(sealed[:-16])}
+    return {
+        "encrypted": True,
+        "salt": b64(salt),
+        "iv": b64(iv),
+        "authTag": b64(sealed[-16:]),
+        "data": b64(sealed[:-16]),
+    }
 
 
 def _unseal(doc: dict[str, object], password: str | None, path: Path) -> bytes:

@@ -68,8 +68,10 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         header = dict(context.invocation_metadata() or ()).get("authorization", "")
         scheme, _, presented = str(header).partition(" ")
         if not header:
-            raise Unauthenticated("this API listener requires `authorization: Bearer <token>` (see api.token)",
-                                  Reason.TOKEN_MISSING)
+            raise Unauthenticated(
+                "this API listener requires `authorization: Bearer <token>` (see api.token)",
+                Reason.TOKEN_MISSING,
+            )
         if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), self._token):
             raise Unauthenticated("the bearer token does not match this node's api.token", Reason.TOKEN_INVALID)
 
@@ -80,7 +82,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                 return await behavior(request, context)
             except (grpc.aio.AbortError, asyncio.CancelledError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - the edge must answer every failure
+            except Exception as exc:
                 await _abort(context, _as_ecco_error(exc, method))
 
         return unary
@@ -97,7 +99,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                     await result
             except (grpc.aio.AbortError, asyncio.CancelledError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - the edge must answer every failure
+            except Exception as exc:
                 await _abort(context, _as_ecco_error(exc, method))
 
         return stream

@@ -34,8 +34,7 @@ def planned_services() -> list[ServiceDescriptor]:
 
 def _handler(method: MethodDescriptor, feature: str) -> grpc.RpcMethodHandler:
     error = Unimplemented(
-        f"{method.containing_service.name}.{method.name} belongs to {feature}, which this node does not "
-        "implement yet",
+        f"{method.containing_service.name}.{method.name} belongs to {feature}, which this node does not implement yet",
         Reason.FEATURE_NOT_IMPLEMENTED,
     )
     request_class = message_factory.GetMessageClass(method.input_type)

@@ -19,8 +19,12 @@ def config() -> None:
 
 @config.command("show")
 @node_option
-@click.option("--config", "config_path", type=click.Path(path_type=Path),
-              help="Resolve this TOML file (with ECCO_* variables) locally instead of asking a running node.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Resolve this TOML file (with ECCO_* variables) locally instead of asking a running node.",
+)
 @json_option
 def show(node_name: str | None, config_path: Path | None, json_output: bool) -> None:
     """Show the effective configuration (secrets masked) and where each value came from."""
@@ -40,9 +44,10 @@ def show(node_name: str | None, config_path: Path | None, json_output: bool) -> 
     if json_output:
         print_json(document)
     else:
-        print_fields("effective configuration", {
-            f"{key} ({document['sources'].get(key, '?')})": value for key, value in document["config"].items()
-        })
+        print_fields(
+            "effective configuration",
+            {f"{key} ({document['sources'].get(key, '?')})": value for key, value in document["config"].items()},
+        )
 
 
 @click.group("db")
@@ -74,8 +79,12 @@ def push(name: str | None, config_path: Path | None, db_url: str | None, json_ou
             result = await migrate(engine)
         finally:
             await engine.dispose()
-        return {"node": resolved.name, "database": resolved.masked()["db_url"] or str(paths.database),
-                "applied": result.applied, "revision": result.after}
+        return {
+            "node": resolved.name,
+            "database": resolved.masked()["db_url"] or str(paths.database),
+            "applied": result.applied,
+            "revision": result.after,
+        }
 
     document = asyncio.run(run())
     if json_output:

@@ -58,16 +58,33 @@ def stream(node_name: str | None, cursor: int | None, filter_types: str | None, 
 
 @click.command("listen")
 @node_option
-@click.option("--wait", "wait_ms", type=click.IntRange(min=0), default=DEFAULT_WAIT_MS, show_default=True,
-              help="How long to wait for an event, in milliseconds.")
+@click.option(
+    "--wait",
+    "wait_ms",
+    type=click.IntRange(min=0),
+    default=DEFAULT_WAIT_MS,
+    show_default=True,
+    help="How long to wait for an event, in milliseconds.",
+)
 @click.option("--once", is_flag=True, help="Take only the next event.")
 @click.option("--stream", "follow", is_flag=True, help="Keep listening and print events as they come.")
 @click.option("--filter", "filter_types", help="Only these event types, comma-separated.")
-@click.option("--consumer", default="listen", show_default=True,
-              help="The name under which the node remembers how far you have read.")
+@click.option(
+    "--consumer",
+    default="listen",
+    show_default=True,
+    help="The name under which the node remembers how far you have read.",
+)
 @json_option
-def listen(node_name: str | None, wait_ms: int, once: bool, follow: bool, filter_types: str | None,
-           consumer: str, json_output: bool) -> None:
+def listen(
+    node_name: str | None,
+    wait_ms: int,
+    once: bool,
+    follow: bool,
+    filter_types: str | None,
+    consumer: str,
+    json_output: bool,
+) -> None:
     """Print the events not yet seen by this consumer, waiting up to --wait for one; acknowledges what it prints.
 
     Each call continues where the previous one stopped, so a harness that calls `ecco listen` in a loop sees

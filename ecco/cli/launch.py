@@ -54,10 +54,24 @@ def spawn_daemon(paths: NodePaths, forwarded_args: list[str], timeout_s: float) 
     """Start `ecco up --foreground` detached (new session); return its pid once it is healthy."""
     paths.ensure_dir()
     read_fd, write_fd = os.pipe()
-    command = [sys.executable, "-m", "ecco", "up", *forwarded_args, "--foreground", "--ready-fd", str(write_fd)]
+    command = [
+        sys.executable,
+        "-m",
+        "ecco",
+        "up",
+        *forwarded_args,
+        "--foreground",
+        "--ready-fd",
+        str(write_fd),
+    ]
     with open(os.devnull, "rb") as devnull, open(paths.log_file, "ab") as log:
         child = subprocess.Popen(
-            command, stdin=devnull, stdout=devnull, stderr=log, pass_fds=(write_fd,), start_new_session=True,
+            command,
+            stdin=devnull,
+            stdout=devnull,
+            stderr=log,
+            pass_fds=(write_fd,),
+            start_new_session=True,
             close_fds=True,
         )
     os.close(write_fd)

@@ -30,10 +30,16 @@ def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
         print_json(status)
         return
     fields = {
-        "name": status.get("name"), "peer id": status.get("peerId"), "network": status.get("network"),
-        "listen addresses": status.get("listenAddresses"), "api socket": status.get("apiSocket"),
-        "api tcp": status.get("apiTcpAddress"), "pid": status.get("pid"), "started": status.get("startTime"),
-        "events (head cursor)": status.get("headCursor"), "connected peers": status.get("connectedPeers"),
+        "name": status.get("name"),
+        "peer id": status.get("peerId"),
+        "network": status.get("network"),
+        "listen addresses": status.get("listenAddresses"),
+        "api socket": status.get("apiSocket"),
+        "api tcp": status.get("apiTcpAddress"),
+        "pid": status.get("pid"),
+        "started": status.get("startTime"),
+        "events (head cursor)": status.get("headCursor"),
+        "connected peers": status.get("connectedPeers"),
         "capabilities": [f"{c.get('type')}:{c.get('name')}@{c.get('version')}" for c in status.get("capabilities", [])],
         "state dir": status.get("stateDir"),
     }
@@ -61,8 +67,11 @@ def _resolve_config(config_path: Path | None, flags: dict[str, Any]) -> Any:
 
     config = load_config(config_path, os.environ, flags)
     if not config.name:
-        raise InvalidArgument("a node name is required: pass --name <name> (or set ECCO_NODE, or name in --config)",
-                              Reason.INVALID_ARGUMENT, field="--name")
+        raise InvalidArgument(
+            "a node name is required: pass --name <name> (or set ECCO_NODE, or name in --config)",
+            Reason.INVALID_ARGUMENT,
+            field="--name",
+        )
     return config
 
 
@@ -111,26 +120,52 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--name", help="The node's name; its state lives in $ECCO_HOME/nodes/<name>.")
 @click.option("--network", type=click.Choice(["testnet", "mainnet"]), help="The network to join [testnet].")
 @click.option("--capability", multiple=True, help="A capability to announce (an agent capability, version 1.0.0).")
-@click.option("--capabilities-file", type=click.Path(path_type=Path),
-              help="A JSON list of capabilities ({type, name, version, metadata}).")
+@click.option(
+    "--capabilities-file",
+    type=click.Path(path_type=Path),
+    help="A JSON list of capabilities ({type, name, version, metadata}).",
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="A TOML config file.")
 @click.option("--api-listen", help="Also serve the API on this loopback TCP address (bearer token in api.token).")
 @click.option("--db-url", help="A SQLAlchemy database URL [SQLite file in the node's state directory].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="daemon.log level.")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
-@click.option("--start-timeout", type=float, default=START_TIMEOUT_S, show_default=True,
-              help="Seconds to wait for a detached daemon to become healthy.")
+@click.option(
+    "--start-timeout",
+    type=float,
+    default=START_TIMEOUT_S,
+    show_default=True,
+    help="Seconds to wait for a detached daemon to become healthy.",
+)
 @click.option("--ready-fd", type=int, hidden=True)
 @json_option
 @click.pass_context
-def up(ctx: click.Context, name: str | None, network: str | None, capability: tuple[str, ...],
-       capabilities_file: Path | None, config_path: Path | None, api_listen: str | None, db_url: str | None,
-       log_level: str | None, foreground: bool, start_timeout: float, ready_fd: int | None, json_output: bool) -> None:
+def up(
+    ctx: click.Context,
+    name: str | None,
+    network: str | None,
+    capability: tuple[str, ...],
+    capabilities_file: Path | None,
+    config_path: Path | None,
+    api_listen: str | None,
+    db_url: str | None,
+    log_level: str | None,
+    foreground: bool,
+    start_timeout: float,
+    ready_fd: int | None,
+    json_output: bool,
+) -> None:
     """Start a node and return once it is healthy (--foreground keeps it attached)."""
     from ecco.home import NodePaths
 
-    flags = {"name": name, "network": network, "api_listen": api_listen, "db_url": db_url, "log_level": log_level,
-             "capabilities": _capability_flags(capability, capabilities_file)}
+    flags = {
+        "name": name,
+        "network": network,
+        "api_listen": api_listen,
+        "db_url": db_url,
+        "log_level": log_level,
+        "capabilities": _capability_flags(capability, capabilities_file),
+    }
     config = _resolve_config(config_path, flags)
     paths = NodePaths.for_name(config.name)
     paths.check_socket_path()
@@ -173,8 +208,13 @@ def status(node_name: str | None, json_output: bool) -> None:
 
 @node.command("stop")
 @node_option
-@click.option("--timeout", type=float, default=STOP_TIMEOUT_S, show_default=True,
-              help="Seconds to wait for the daemon to exit.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=STOP_TIMEOUT_S,
+    show_default=True,
+    help="Seconds to wait for the daemon to exit.",
+)
 @json_option
 def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
     """Stop the node gracefully and wait until it has exited."""
@@ -188,8 +228,9 @@ def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
         paths = client.paths
     assert paths is not None
     if not wait_until_stopped(paths.lock_file, timeout):
-        raise DeadlineExceeded(f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout:g}s",
-                               Reason.REQUEST_TIMEOUT)
+        raise DeadlineExceeded(
+            f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout:g}s", Reason.REQUEST_TIMEOUT
+        )
     result = {"name": paths.name, "pid": reply.pid, "stopped": True}
     if json_output:
         print_json(result)

@@ -19,11 +19,17 @@ from typing import Any
 from ecco.errors import EccoError
 
 EXIT_CODES: dict[str, int] = {
-    "INTERNAL": 1, "UNKNOWN": 1, "DATA_LOSS": 1,
-    "INVALID_ARGUMENT": 2, "OUT_OF_RANGE": 2,
+    "INTERNAL": 1,
+    "UNKNOWN": 1,
+    "DATA_LOSS": 1,
+    "INVALID_ARGUMENT": 2,
+    "OUT_OF_RANGE": 2,
     "NOT_FOUND": 3,
-    "ALREADY_EXISTS": 4, "FAILED_PRECONDITION": 4, "ABORTED": 4,
-    "UNAUTHENTICATED": 5, "PERMISSION_DENIED": 5,
+    "ALREADY_EXISTS": 4,
+    "FAILED_PRECONDITION": 4,
+    "ABORTED": 4,
+    "UNAUTHENTICATED": 5,
+    "PERMISSION_DENIED": 5,
     "UNAVAILABLE": 6,
     "DEADLINE_EXCEEDED": 7,
     "RESOURCE_EXHAUSTED": 8,

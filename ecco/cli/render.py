@@ -10,8 +10,10 @@ from google.protobuf.message import Message
 
 NETWORK_NAMES = {"NETWORK_TESTNET": "testnet", "NETWORK_MAINNET": "mainnet", "NETWORK_UNSPECIFIED": ""}
 DIRECTION_NAMES = {
-    "EVENT_DIRECTION_INBOUND": "inbound", "EVENT_DIRECTION_OUTBOUND": "outbound",
-    "EVENT_DIRECTION_LOCAL": "local", "EVENT_DIRECTION_UNSPECIFIED": "",
+    "EVENT_DIRECTION_INBOUND": "inbound",
+    "EVENT_DIRECTION_OUTBOUND": "outbound",
+    "EVENT_DIRECTION_LOCAL": "local",
+    "EVENT_DIRECTION_UNSPECIFIED": "",
 }
 
 
@@ -46,4 +48,7 @@ def event_line(event: dict[str, Any]) -> str:
     if len(peer) > 16:
         peer = f"{peer[:8]}…{peer[-6:]}"
     payload = json.dumps(event.get("payload"), ensure_ascii=False, separators=(",", ":"))
-    return f"#{event['cursor']:<6} {event.get('createTime', '')}  {event['type']:<22} {event['direction']:<8} {peer}  {payload}"
+    return (
+        f"#{event['cursor']:<6} {event.get('createTime', '')}  {event['type']:<22} {event['direction']:<8} "
+        f"{peer}  {payload}"
+    )

@@ -50,8 +50,9 @@ class Page:
 
 def validate_cursor(cursor: int, field: str = "cursor") -> int:
     if cursor < 0:
-        raise InvalidArgument(f"{field} must be 0 or a positive event cursor, got {cursor}", Reason.INVALID_CURSOR,
-                              field=field)
+        raise InvalidArgument(
+            f"{field} must be 0 or a positive event cursor, got {cursor}", Reason.INVALID_CURSOR, field=field
+        )
     return cursor
 
 
@@ -59,7 +60,8 @@ def validate_consumer(consumer: str) -> str:
     if not CONSUMER_PATTERN.match(consumer):
         raise InvalidArgument(
             f"consumer name {consumer!r} must be 1-64 characters of letters, digits, '.', '_' or '-'",
-            Reason.INVALID_CONSUMER, field="consumer",
+            Reason.INVALID_CONSUMER,
+            field="consumer",
         )
     return consumer
 
@@ -166,8 +168,11 @@ class EventLog:
         """Yield batches of events after the cursor, then (with follow) live batches and heartbeats."""
         wanted = validate_types(types)
         if heartbeat_ms and heartbeat_ms < MIN_HEARTBEAT_MS:
-            raise InvalidArgument(f"heartbeat interval must be at least {MIN_HEARTBEAT_MS} ms, got {heartbeat_ms}",
-                                  Reason.INVALID_ARGUMENT, field="heartbeat_interval_ms")
+            raise InvalidArgument(
+                f"heartbeat interval must be at least {MIN_HEARTBEAT_MS} ms, got {heartbeat_ms}",
+                Reason.INVALID_ARGUMENT,
+                field="heartbeat_interval_ms",
+            )
         interval = (heartbeat_ms or DEFAULT_HEARTBEAT_MS) / 1000
         cursor = await self._start_cursor(cursor, consumer, from_tail)
         live = _LiveSubscriber(wanted)
@@ -220,8 +225,9 @@ class EventLog:
         wanted = validate_types(types)
         validate_cursor(cursor)
         if page_size < 0:
-            raise InvalidArgument(f"page_size must not be negative, got {page_size}", Reason.INVALID_ARGUMENT,
-                                  field="page_size")
+            raise InvalidArgument(
+                f"page_size must not be negative, got {page_size}", Reason.INVALID_ARGUMENT, field="page_size"
+            )
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         if page_token:
             cursor = _decode_page_token(page_token, cursor, wanted)
@@ -238,14 +244,15 @@ class EventLog:
         validate_cursor(cursor)
         if cursor > self._head:
             raise InvalidArgument(
-                f"cursor {cursor} is beyond the newest event ({self._head})", Reason.INVALID_CURSOR, field="cursor"
+                f"cursor {cursor} is beyond the newest event ({self._head})",
+                Reason.INVALID_CURSOR,
+                field="cursor",
             )
         return await self._store.commit_consumer_cursor(validate_consumer(consumer), cursor, now_ms())
 
 
 def _shutting_down() -> Unavailable:
-    return Unavailable("the node is shutting down; resume from your last cursor once it is back",
-                       Reason.SHUTTING_DOWN)
+    return Unavailable("the node is shutting down; resume from your last cursor once it is back", Reason.SHUTTING_DOWN)
 
 
 def _encode_page_token(cursor: int, types: frozenset[str]) -> str:
@@ -261,6 +268,5 @@ def _decode_page_token(token: str, cursor: int, types: frozenset[str]) -> int:
     except (ValueError, KeyError, TypeError):
         raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token") from None
     if not same_query or after < cursor:
-        raise InvalidArgument("page_token belongs to a different query", Reason.INVALID_PAGE_TOKEN,
-                              field="page_token")
+        raise InvalidArgument("page_token belongs to a different query", Reason.INVALID_PAGE_TOKEN, field="page_token")
     return after

@@ -66,8 +66,7 @@ class EventStore(Protocol):
         """The newest cursor, or 0."""
         ...
 
-    async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor:
-        ...
+    async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor: ...
 
     async def commit_consumer_cursor(self, consumer: str, cursor: int, now_ms: int) -> ConsumerCursor:
         """Advance the consumer's cursor (never move it back); return the stored value."""

@@ -62,9 +62,7 @@ def _upgrade(connection: Connection) -> MigrationResult:
     command.upgrade(config, "head")
     after = MigrationContext.configure(connection).get_current_revision()
     script = ScriptDirectory.from_config(config)
-    applied = (
-        [rev.revision for rev in script.iterate_revisions(after, before)][::-1] if after != before else []
-    )
+    applied = [rev.revision for rev in script.iterate_revisions(after, before)][::-1] if after != before else []
     return MigrationResult(before, after, applied)
 
 

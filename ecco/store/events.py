@@ -19,8 +19,15 @@ def _record(row: object) -> EventRecord:
 
 
 _COLUMNS = (
-    events.c.cursor, events.c.id, events.c.type, events.c.direction, events.c.peer_id, events.c.message_id,
-    events.c.request_id, events.c.payload, events.c.created_at_ms,
+    events.c.cursor,
+    events.c.id,
+    events.c.type,
+    events.c.direction,
+    events.c.peer_id,
+    events.c.message_id,
+    events.c.request_id,
+    events.c.payload,
+    events.c.created_at_ms,
 )
 
 
@@ -35,8 +42,13 @@ class SqlEventStore:
     async def append(self, new: Sequence[NewEvent], now_ms: int) -> list[EventRecord]:
         rows = [
             {
-                "id": str(uuid.uuid4()), "type": e.type, "direction": int(e.direction), "peer_id": e.peer_id,
-                "message_id": e.message_id, "request_id": e.request_id, "payload": e.payload_json,
+                "id": str(uuid.uuid4()),
+                "type": e.type,
+                "direction": int(e.direction),
+                "peer_id": e.peer_id,
+                "message_id": e.message_id,
+                "request_id": e.request_id,
+                "payload": e.payload_json,
                 "created_at_ms": now_ms,
             }
             for e in new
@@ -47,8 +59,17 @@ class SqlEventStore:
                 result = await conn.execute(insert(events).values(row).returning(events.c.cursor))
                 cursors.append(result.scalar_one())
         return [
-            EventRecord(c, r["id"], r["type"], Direction(r["direction"]), r["peer_id"], r["message_id"],
-                        r["request_id"], r["payload"], now_ms)
+            EventRecord(
+                c,
+                r["id"],
+                r["type"],
+                Direction(r["direction"]),
+                r["peer_id"],
+                r["message_id"],
+                r["request_id"],
+                r["payload"],
+                now_ms,
+            )
             for c, r in zip(cursors, rows, strict=True)
         ]
 

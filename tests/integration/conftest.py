@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -41,8 +42,12 @@ class Ecco:
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         done = subprocess.run(
-            [sys.executable, "-m", "ecco", *args], capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
-            env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "ecco", *args],
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
         )
         return Result(done.returncode, done.stdout, done.stderr)
 
@@ -59,17 +64,19 @@ class Ecco:
 
     def follow(self, *args: str) -> LineReader:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ecco", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=self.env, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "ecco", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
         )
         return LineReader(process)
 
     def kill_all(self) -> None:
         for pid_file in self.home.glob("nodes/*/daemon.pid"):
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
 
 
 class LineReader:

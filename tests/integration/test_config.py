@@ -17,7 +17,10 @@ pytestmark = pytest.mark.integration
         ('name = "alice"\nnetwork = \n', "invalid TOML"),
         ('name = "alice"\ncolour = "blue"\n', "key 'colour': unknown key"),
         ('name = "alice"\nnetwork = "moon"\n', "key 'network': expected one of testnet, mainnet"),
-        ('name = "alice"\napi_listen = "0.0.0.0:7000"\n', "key 'api_listen': the API may only listen on a loopback"),
+        (
+            'name = "alice"\napi_listen = "0.0.0.0:7000"\n',
+            "key 'api_listen': the API may only listen on a loopback",
+        ),
     ],
 )
 def test_malformed_config_names_file_and_key(ecco: Ecco, content: str, expected: str) -> None:
@@ -34,7 +37,9 @@ def test_malformed_config_names_file_and_key(ecco: Ecco, content: str, expected:
 def test_precedence_file_env_flag_and_secrets_masked(ecco: Ecco) -> None:
     config = ecco.home / "node.toml"
     db = ecco.home / "custom.db"
-    config.write_text(f'name = "alice"\nnetwork = "mainnet"\nlog_level = "debug"\ndb_url = "sqlite+aiosqlite:///{db}"\n')
+    config.write_text(
+        f'name = "alice"\nnetwork = "mainnet"\nlog_level = "debug"\ndb_url = "sqlite+aiosqlite:///{db}"\n'
+    )
     ecco.ok("up", "--config", str(config), "--log-level", "warning", env={"ECCO_NETWORK": "testnet"})
     shown = ecco.ok("config", "show", "--json").json()
     assert shown["config"]["network"] == "testnet" and shown["sources"]["network"] == "env"

@@ -66,7 +66,10 @@ def test_listen_hands_each_event_to_a_consumer_once(ecco: Ecco) -> None:
 
 @pytest.mark.parametrize(
     ("args", "reason"),
-    [(("--cursor", "-1"), "INVALID_CURSOR"), (("--filter", "agent-request,agent-reqest"), "UNKNOWN_EVENT_TYPE")],
+    [
+        (("--cursor", "-1"), "INVALID_CURSOR"),
+        (("--filter", "agent-request,agent-reqest"), "UNKNOWN_EVENT_TYPE"),
+    ],
 )
 def test_bad_stream_arguments_are_invalid(ecco: Ecco, args: tuple[str, ...], reason: str) -> None:
     ecco.ok("up", "--name", "alice")
@@ -106,7 +109,17 @@ def test_reflection_lists_every_service_on_a_real_daemon(ecco: Ecco) -> None:
     ecco.ok("up", "--name", "alice")
     with grpc.insecure_channel(f"unix:{ecco.node_dir('alice') / 'api.sock'}") as channel:
         services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
-    expected = {f"ecco.v1.{name}" for name in (
-        "NodeService", "EventService", "MessagingService", "DiscoveryService", "ConsensusService",
-        "PaymentService", "RegistryService", "BridgeService")}
+    expected = {
+        f"ecco.v1.{name}"
+        for name in (
+            "NodeService",
+            "EventService",
+            "MessagingService",
+            "DiscoveryService",
+            "ConsensusService",
+            "PaymentService",
+            "RegistryService",
+            "BridgeService",
+        )
+    }
     assert expected | {"grpc.health.v1.Health"} <= services

@@ -16,8 +16,12 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "events",
-        sa.Column("cursor", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                  autoincrement=True),
+        sa.Column(
+            "cursor",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("id", sa.String(36), nullable=False, unique=True),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("direction", sa.SmallInteger, nullable=False),
