@@ -26,7 +26,7 @@ from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, load_or_create
 from ecco.services.events import EventLog, now_ms
 from ecco.services.node import NodeRuntime
-from ecco.store.db import create_engine, migrate, sqlite_url
+from ecco.store.db import MigrationResult, create_engine, migrate, sqlite_url
 from ecco.store.events import SqlEventStore
 
 log = logging.getLogger("ecco.daemon")
@@ -91,6 +91,19 @@ class NodeLock:
             self._fd = None
 
 
+def database_url(config: NodeConfig, paths: NodePaths) -> str:
+    return config.db_url or sqlite_url(paths.database)
+
+
+async def push_schema(url: str) -> MigrationResult:
+    """`ecco db push`: apply pending migrations without starting a node."""
+    engine = create_engine(url)
+    try:
+        return await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
 async def run_daemon(
     config: NodeConfig,
     paths: NodePaths,
@@ -106,7 +119,7 @@ async def run_daemon(
     async with contextlib.AsyncExitStack() as cleanup:
         cleanup.callback(lock.release)
         identity = load_or_create(paths.identity_key, os.environ.get(PASSWORD_ENV))
-        engine = create_engine(config.db_url or sqlite_url(paths.database))
+        engine = create_engine(database_url(config, paths))
         cleanup.push_async_callback(engine.dispose)
         await migrate(engine)
         events = EventLog(SqlEventStore(engine))

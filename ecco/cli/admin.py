@@ -64,29 +64,20 @@ def push(name: str | None, config_path: Path | None, db_url: str | None, json_ou
     """Apply every pending schema migration; safe to run again (and while the node runs)."""
     import asyncio
 
-    from ecco.cli.node import _resolve_config
+    from ecco.cli.node import resolve_config
+    from ecco.daemon import database_url, push_schema
     from ecco.home import NodePaths
-    from ecco.store.db import create_engine, migrate, sqlite_url
 
-    resolved = _resolve_config(config_path, {"name": name, "db_url": db_url})
+    resolved = resolve_config(config_path, {"name": name, "db_url": db_url})
     paths = NodePaths.for_name(resolved.name)
     paths.ensure_dir()
-    url = resolved.db_url or sqlite_url(paths.database)
-
-    async def run() -> dict[str, object]:
-        engine = create_engine(url)
-        try:
-            result = await migrate(engine)
-        finally:
-            await engine.dispose()
-        return {
-            "node": resolved.name,
-            "database": resolved.masked()["db_url"] or str(paths.database),
-            "applied": result.applied,
-            "revision": result.after,
-        }
-
-    document = asyncio.run(run())
+    result = asyncio.run(push_schema(database_url(resolved, paths)))
+    document = {
+        "node": resolved.name,
+        "database": resolved.masked()["db_url"] or str(paths.database),
+        "applied": result.applied,
+        "revision": result.after,
+    }
     if json_output:
         print_json(document)
     else:

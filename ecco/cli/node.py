@@ -62,7 +62,7 @@ def _forwarded_args(ctx: click.Context) -> list[str]:
     return args
 
 
-def _resolve_config(config_path: Path | None, flags: dict[str, Any]) -> Any:
+def resolve_config(config_path: Path | None, flags: dict[str, Any]) -> Any:
     from ecco.config import load_config
 
     config = load_config(config_path, os.environ, flags)
@@ -166,7 +166,7 @@ def up(
         "log_level": log_level,
         "capabilities": _capability_flags(capability, capabilities_file),
     }
-    config = _resolve_config(config_path, flags)
+    config = resolve_config(config_path, flags)
     paths = NodePaths.for_name(config.name)
     paths.check_socket_path()
     if foreground:
