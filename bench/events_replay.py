@@ -102,20 +102,25 @@ def make_events(n: int) -> list[Any]:
     from ecco.services.ports import Direction, NewEvent
 
     rng = random.Random(7)
-    peers = ["12D3KooW" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz123456789")
-                                  for _ in range(44)) for _ in range(8)]
+    peers = [
+        "12D3KooW"
+        + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz123456789") for _ in range(44))
+        for _ in range(8)
+    ]
     out = []
     for i in range(n):
         request_id = str(uuid.UUID(int=rng.getrandbits(128)))
         payload = {"requestId": request_id, "seq": i, "prompt": "summarise the design of the event log " * 5}
-        out.append(NewEvent(
-            type=TYPES[i % len(TYPES)],
-            direction=Direction.INBOUND if i % 2 else Direction.OUTBOUND,
-            peer_id=peers[i % len(peers)],
-            message_id=str(uuid.UUID(int=rng.getrandbits(128))),
-            request_id=request_id,
-            payload_json=json.dumps(payload, separators=(",", ":"), sort_keys=True),
-        ))
+        out.append(
+            NewEvent(
+                type=TYPES[i % len(TYPES)],
+                direction=Direction.INBOUND if i % 2 else Direction.OUTBOUND,
+                peer_id=peers[i % len(peers)],
+                message_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                request_id=request_id,
+                payload_json=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+            )
+        )
     return out
 
 
@@ -141,9 +146,16 @@ async def fill(db_path: Path, n: int, via_store: int) -> dict[str, Any]:
         for i in range(0, len(rest), 5_000):
             stamp = now_ms()
             rows = [
-                {"id": str(uuid.uuid4()), "type": e.type, "direction": int(e.direction), "peer_id": e.peer_id,
-                 "message_id": e.message_id, "request_id": e.request_id, "payload": e.payload_json,
-                 "created_at_ms": stamp}
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": e.type,
+                    "direction": int(e.direction),
+                    "peer_id": e.peer_id,
+                    "message_id": e.message_id,
+                    "request_id": e.request_id,
+                    "payload": e.payload_json,
+                    "created_at_ms": stamp,
+                }
                 for e in rest[i : i + 5_000]
             ]
             async with engine.begin() as conn:
@@ -168,20 +180,29 @@ def replay(target: str, repeats: int, max_events: int, timeout_s: float) -> list
     with NodeClient(target) as client:
         stub = client.stub("EventService")
         # Warm-up: open the connection and touch the code paths with a short replay.
-        for _ in client.stream(stub.Subscribe, pb.SubscribeRequest(cursor=max(0, max_events - 1000)), timeout=timeout_s):
+        for _ in client.stream(
+            stub.Subscribe, pb.SubscribeRequest(cursor=max(0, max_events - 1000)), timeout=timeout_s
+        ):
             pass
         for _ in range(repeats):
             count, last, chars = 0, 0, 0
             started = time.perf_counter()
-            for response in client.stream(stub.Subscribe, pb.SubscribeRequest(cursor=0, follow=False),
-                                          timeout=timeout_s):
+            for response in client.stream(
+                stub.Subscribe, pb.SubscribeRequest(cursor=0, follow=False), timeout=timeout_s
+            ):
                 for event in response.events:
                     cursor = event.cursor
                     if cursor <= last:
                         raise RuntimeError(f"cursor went from {last} to {cursor}")
                     last = cursor
-                    chars += (len(event.id) + len(event.type) + len(event.peer_id) + len(event.message_id)
-                              + len(event.request_id) + len(event.payload_json))
+                    chars += (
+                        len(event.id)
+                        + len(event.type)
+                        + len(event.peer_id)
+                        + len(event.message_id)
+                        + len(event.request_id)
+                        + len(event.payload_json)
+                    )
                     chars += event.direction + (event.create_time.seconds & 1)
                     count += 1
                 if count > max_events:
@@ -244,12 +265,21 @@ async def serve_baseline(socket_path: str, db_path: str) -> None:
     conn.close()
     events = []
     for cursor, id_, type_, direction, peer, message, request, payload, created in rows:
-        event = common_pb2.Event(cursor=cursor, id=id_, type=type_, direction=direction, peer_id=peer,
-                                 message_id=message, request_id=request, payload_json=payload)
+        event = common_pb2.Event(
+            cursor=cursor,
+            id=id_,
+            type=type_,
+            direction=direction,
+            peer_id=peer,
+            message_id=message,
+            request_id=request,
+            payload_json=payload,
+        )
         event.create_time.seconds, event.create_time.nanos = created // 1000, (created % 1000) * 1_000_000
         events.append(event)
-    responses = [event_service_pb2.SubscribeResponse(events=events[i : i + BATCH])
-                 for i in range(0, len(events), BATCH)]
+    responses = [
+        event_service_pb2.SubscribeResponse(events=events[i : i + BATCH]) for i in range(0, len(events), BATCH)
+    ]
 
     class Trivial(event_service_pb2_grpc.EventServiceServicer):
         async def Subscribe(self, request: Any, context: Any) -> Any:
@@ -305,7 +335,8 @@ def run(n_events: int, via_store: int) -> dict[str, Any]:
 
         baseline = subprocess.Popen(
             [sys.executable, __file__, "--serve-baseline", str(baseline_socket), str(db_path)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
         ready = read_ready_line(baseline, max(5.0, deadline - time.monotonic()))
         timeout = max(5.0, deadline - time.monotonic())
@@ -342,7 +373,10 @@ def run(n_events: int, via_store: int) -> dict[str, Any]:
             "vs_grpc_trivial_server": round(ecco_rate / base_rate, 3),
             "vs_sqlite_select": round(ecco_rate / sql_rate, 4),
         },
-        "runs": {"ecco": [r["events_per_s"] for r in ecco_runs], "grpc_trivial": [r["events_per_s"] for r in base_runs]},
+        "runs": {
+            "ecco": [r["events_per_s"] for r in ecco_runs],
+            "grpc_trivial": [r["events_per_s"] for r in base_runs],
+        },
         "breakdown_in_process": breakdown,
         "fill": fill_info,
         "elapsed_s": round(time.monotonic() - started, 1),
@@ -354,9 +388,12 @@ def run(n_events: int, via_store: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=N_EVENTS)
-    parser.add_argument("--quick-fill", action="store_true",
-                        help=f"append only {QUICK_FILL_STORE_SAMPLE} events through SqlEventStore.append and "
-                        "insert the rest as the same rows in bulk (saves ~20 s; the replay is unaffected)")
+    parser.add_argument(
+        "--quick-fill",
+        action="store_true",
+        help=f"append only {QUICK_FILL_STORE_SAMPLE} events through SqlEventStore.append and "
+        "insert the rest as the same rows in bulk (saves ~20 s; the replay is unaffected)",
+    )
     parser.add_argument("--serve-baseline", nargs=2, metavar=("SOCKET", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:

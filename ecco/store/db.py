@@ -30,10 +30,13 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for any SQLAlchemy URL; SQLite files get WAL and full sync."""
-    engine = create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    if engine.dialect.name == "sqlite":
+    if url.startswith("sqlite"):
+        # Every use commits or rolls back inside its own begin()/connect() block, so the pool's reset-on-return
+        # rollback is one more round trip to the driver thread on every append, for nothing.
+        engine = create_async_engine(url, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
-    return engine
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
 
 
 @dataclass(frozen=True)

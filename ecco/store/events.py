@@ -31,6 +31,9 @@ _COLUMNS = (
 )
 
 
+_INSERT_RETURNING = insert(events).returning(events.c.cursor, events.c.id)
+
+
 class SqlEventStore:
     """EventStore on one engine. Appends are serialised so cursors commit in order, which lets readers treat
     "cursor > last seen" as "everything new" (also on PostgreSQL, where sequences may commit out of order)."""
@@ -54,13 +57,12 @@ class SqlEventStore:
             for e in new
         ]
         async with self._write_lock, self._engine.begin() as conn:
-            cursors = []
-            for row in rows:
-                result = await conn.execute(insert(events).values(row).returning(events.c.cursor))
-                cursors.append(result.scalar_one())
-        return [
+            # One multi-row INSERT; RETURNING order is not guaranteed for many rows, so map cursors back by id.
+            result = await conn.execute(_INSERT_RETURNING, rows)
+            cursor_by_id = {event_id: cursor for cursor, event_id in result.all()}
+        records = [
             EventRecord(
-                c,
+                cursor_by_id[r["id"]],
                 r["id"],
                 r["type"],
                 Direction(r["direction"]),
@@ -70,8 +72,9 @@ class SqlEventStore:
                 r["payload"],
                 now_ms,
             )
-            for c, r in zip(cursors, rows, strict=True)
+            for r in rows
         ]
+        return sorted(records, key=lambda record: record.cursor)
 
     async def read_after(self, cursor: int, types: frozenset[str], limit: int) -> list[EventRecord]:
         query = select(*_COLUMNS).where(events.c.cursor > cursor).order_by(events.c.cursor).limit(limit)
