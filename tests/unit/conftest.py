@@ -35,8 +35,15 @@ class FakeEventStore:
         added = []
         for new in events:
             record = EventRecord(
-                len(self.records) + 1, str(uuid.uuid4()), new.type, new.direction, new.peer_id, new.message_id,
-                new.request_id, new.payload_json, now_ms,
+                len(self.records) + 1,
+                str(uuid.uuid4()),
+                new.type,
+                new.direction,
+                new.peer_id,
+                new.message_id,
+                new.request_id,
+                new.payload_json,
+                now_ms,
             )
             self.records.append(record)
             added.append(record)

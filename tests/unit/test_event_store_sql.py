@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def db_path(short_tmp: Path) -> Path:
+def db_path(short_tmp: Path) -> Path:
     return short_tmp / "ecco.db"
 
 
@@ -57,7 +57,9 @@ async def test_migrate_creates_schema_and_is_idempotent(db_path: Path) -> None:
 
 
 async def test_migrate_reports_an_unusable_database(short_tmp: Path) -> None:
-    engine = create_engine(sqlite_url(short_tmp / "missing-dir" / "ecco.db"))
+    not_a_db = short_tmp / "ecco.db"
+    not_a_db.write_bytes(b"this is not an SQLite database, just some text" * 100)
+    engine = create_engine(sqlite_url(not_a_db))
     try:
         with pytest.raises(Unavailable) as info:
             await migrate(engine)
@@ -169,7 +171,10 @@ async def test_acknowledged_events_survive_sigkill(short_tmp: Path, db_path: Pat
     script.write_text(WRITER)
     proc = subprocess.Popen(
         [sys.executable, str(script), str(db_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     lines: queue.Queue[str | None] = queue.Queue()

@@ -109,7 +109,7 @@ def test_plain_key_file_written_by_us_is_upstream_format(short_tmp: Path) -> Non
     identity = load_or_create(path)
     blob = base64.b64decode(json.loads(path.read_text())["libp2pPrivateKey"])
     assert blob[:4] == bytes([0x08, 0x01, 0x12, 64])
-    assert blob[4 + 32:] == identity.public_key_bytes
+    assert blob[4 + 32 :] == identity.public_key_bytes
 
 
 @pytest.mark.parametrize(

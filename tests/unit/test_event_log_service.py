@@ -264,7 +264,7 @@ async def test_overflow_while_waiting_live_is_recovered(fake_store, monkeypatch)
         pending = asyncio.ensure_future(anext(stream))
         # Let the subscription register and start waiting for live events.
         async with asyncio.timeout(TIMEOUT):
-            while not log._live:  # noqa: SLF001 - the only way to know the subscriber is parked
+            while not log._live:  # registered: the subscription has started
                 await asyncio.sleep(0)
         await log.append_many([NewEvent("ping") for _ in range(10)])
         async with asyncio.timeout(TIMEOUT):
@@ -284,9 +284,9 @@ async def test_close_ends_following_subscription_with_shutting_down(fake_store) 
         # A heartbeat proves the subscription reached the live phase; then let it park waiting for events.
         assert isinstance(await first_item(stream), Heartbeat)
         pending = asyncio.ensure_future(anext(stream))
-        [live] = log._live  # noqa: SLF001
+        [live] = log._live
         async with asyncio.timeout(TIMEOUT):
-            while not live.queue._getters:  # noqa: SLF001
+            while not live.queue._getters:
                 await asyncio.sleep(0)
         log.close()
         with pytest.raises(Unavailable) as info:
@@ -331,9 +331,9 @@ async def test_ended_subscription_unregisters(fake_store) -> None:
     await append_n(log, 1)
     stream = log.subscribe(0, follow=True)
     await first_item(stream)
-    assert len(log._live) == 1  # noqa: SLF001
+    assert len(log._live) == 1
     await stream.aclose()
-    assert not log._live  # noqa: SLF001
+    assert not log._live
 
 
 async def test_list_page_paginates_with_tokens(fake_store) -> None:

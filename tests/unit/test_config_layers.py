@@ -154,8 +154,12 @@ def test_api_listen_requires_host_and_port(address: str) -> None:
 
 @pytest.mark.parametrize(
     ("address", "normalised"),
-    [("127.0.0.1:7440", "127.0.0.1:7440"), ("localhost:0", "localhost:0"), ("[::1]:7440", "[::1]:7440"),
-     ("127.0.0.2:1", "127.0.0.2:1")],
+    [
+        ("127.0.0.1:7440", "127.0.0.1:7440"),
+        ("localhost:0", "localhost:0"),
+        ("[::1]:7440", "[::1]:7440"),
+        ("127.0.0.2:1", "127.0.0.2:1"),
+    ],
 )
 def test_api_listen_accepts_loopback(address: str, normalised: str) -> None:
     assert load_config(flags={"api_listen": address}).api_listen == normalised
