@@ -14,21 +14,17 @@ Prints one JSON line. Run: .venv/bin/python bench/cli_status.py
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import platform
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
+
+from _common import clean_env, ecco_cli, provenance, run, stop_daemon
 
 RUNS = 30
 IMPORTTIME_RUNS = 3
@@ -36,47 +32,6 @@ GOAL_MS = 150.0
 BUDGET_S = 50.0
 NODE = "status"
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)\s*$")
-
-
-def ecco_cli() -> list[str]:
-    exe = Path(sys.executable).with_name("ecco")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ecco"]
-
-
-def clean_env(home: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECCO_")}
-    env["ECCO_HOME"] = home
-    return env
-
-
-def run(cmd: list[str], env: dict[str, str], timeout: float = 30.0) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stdout} {proc.stderr}")
-    return elapsed, proc
-
-
-def stop_daemon(home: str) -> None:
-    """`ecco node stop`; if that fails, SIGTERM then SIGKILL the pid in daemon.pid, waiting on the node's lock."""
-    from ecco.cli.launch import wait_until_stopped
-    from ecco.home import NodePaths
-
-    paths = NodePaths.for_name(NODE, Path(home))
-    if not paths.is_running():
-        return
-    with contextlib.suppress(Exception):
-        run([*ecco_cli(), "node", "stop", "--node", NODE, "--json"], clean_env(home))
-        return
-    pid = paths.read_pid()
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if pid is None or not paths.is_running():
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if wait_until_stopped(paths.lock_file, 10):
-            return
 
 
 def parse_importtime(stderr: str) -> list[dict[str, Any]]:
@@ -150,25 +105,24 @@ def main() -> int:
     times: dict[str, list[float]] = {name: [] for name in commands}
     imports: list[list[dict[str, Any]]] = []
     try:
-        _, up = run([*ecco_cli(), "up", "--name", NODE, "--json"], env, timeout=40)
-        pid = json.loads(up.stdout)["pid"]
+        pid = run([*ecco_cli(), "up", "--name", NODE, "--json"], env, timeout=40).json()["pid"]
         for cmd in commands.values():  # warm the page cache once
             run(cmd, env)
         for _ in range(RUNS):
             if time.monotonic() > deadline:
                 break
             for name, cmd in commands.items():
-                elapsed, proc = run(cmd, env)
-                if name == "status" and json.loads(proc.stdout)["pid"] != pid:
-                    raise RuntimeError(f"unexpected status output: {proc.stdout}")
-                times[name].append(elapsed)
+                ran = run(cmd, env)
+                if name == "status" and json.loads(ran.stdout)["pid"] != pid:
+                    raise RuntimeError(f"unexpected status output: {ran.stdout}")
+                times[name].append(ran.seconds)
         for _ in range(IMPORTTIME_RUNS):
             if time.monotonic() > deadline:
                 break
-            _, proc = run([sys.executable, "-X", "importtime", *script_args(status_cmd)], env)
-            imports.append(parse_importtime(proc.stderr))
+            ran = run([sys.executable, "-X", "importtime", *script_args(status_cmd)], env)
+            imports.append(parse_importtime(ran.stderr))
     finally:
-        stop_daemon(home)
+        stop_daemon(home, NODE)
         shutil.rmtree(home, ignore_errors=True)
 
     status_ms = median_ms(times["status"])
@@ -193,9 +147,7 @@ def main() -> int:
             "rest_(node lookup, channel, RPC, JSON)_ms": round(status_ms - import_ms, 1),
         },
         "importtime": import_report(imports) if imports else None,
-        "elapsed_s": round(time.monotonic() - began, 1),
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        **provenance(began),
     }
     sys.stdout.write(json.dumps(result) + "\n")
     return 0

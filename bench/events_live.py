@@ -23,8 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
-import select
 import shutil
 import subprocess
 import sys
@@ -33,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import provenance, read_json_line
 
 EVENTS = 2_000
 WARMUP = 100
@@ -209,17 +209,6 @@ def sqlite_commit_floor(tmp: Path, count: int) -> list[int]:
         conn.close()
 
 
-def read_line(proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
-    assert proc.stdout is not None
-    readable, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-    if not readable:
-        raise RuntimeError("the follower did not answer in time")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"the follower exited with status {proc.wait(timeout=5)}")
-    return json.loads(line)
-
-
 def run() -> dict[str, Any]:
     began = time.monotonic()
     deadline = began + BUDGET_S
@@ -243,11 +232,11 @@ def run() -> dict[str, Any]:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
         )
-        read_line(follower_proc, deadline)  # {"ready": true}
+        read_json_line(follower_proc, deadline, "the follower")  # {"ready": true}
         appended = server.run(
             server.append_paced(WARMUP + EVENTS, PACE_MS / 1000), max(5.0, deadline - time.monotonic())
         )
-        result = read_line(follower_proc, deadline)
+        result = read_json_line(follower_proc, deadline, "the follower")
         follower_proc.wait(timeout=10)
         floor = sqlite_commit_floor(tmp, SQLITE_COMMITS)
     finally:
@@ -291,9 +280,7 @@ def run() -> dict[str, Any]:
         "events": EVENTS,
         "warmup": WARMUP,
         "pace_ms": PACE_MS,
-        "elapsed_s": round(time.monotonic() - began, 1),
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        **provenance(began),
     }
 
 

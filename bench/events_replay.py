@@ -9,10 +9,10 @@ Baselines measured in the same run:
     trivial grpc.aio server-streaming servicer over a unix socket (own process, like the daemon) to the same client;
   * raw SQLite: `SELECT` of the same rows with the stdlib sqlite3 module.
 
-The fill goes through ecco.store.events.SqlEventStore.append (batches of 500 NewEvents), the daemon's own write
-path, which takes ~20 s for 50,000 events; --quick-fill appends a sample that way and bulk-inserts the rest.
+The whole log is filled through ecco.store.events.SqlEventStore.append (batches of FILL_BATCH NewEvents), the
+daemon's own write path; each append is one multi-row INSERT, so 50,000 events take about a second.
 
-Prints one JSON line. Run: .venv/bin/python bench/events_replay.py [--events N] [--quick-fill]
+Prints one JSON line. Run: .venv/bin/python bench/events_replay.py [--events N]
 """
 
 from __future__ import annotations
@@ -21,12 +21,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import random
-import select
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -37,64 +33,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon
+
 N_EVENTS = 50_000
 GOAL_EVENTS_PER_S = 20_000
 REPEATS = 5
 BATCH = 500  # ecco.services.events.REPLAY_BATCH: the baseline sends batches of the same size
-QUICK_FILL_STORE_SAMPLE = 2_000  # with --quick-fill: events appended through SqlEventStore.append, the rest in bulk
+FILL_BATCH = 5_000  # NewEvents per SqlEventStore.append call while filling the log
 BUDGET_S = 55.0
 NODE = "replay"
 COLUMNS = "cursor, id, type, direction, peer_id, message_id, request_id, payload, created_at_ms"
 TYPES = ("agent-request", "agent-response", "stream-chunk", "peer-connected", "gossip")
 
 
-# ---------------------------------------------------------------- helpers shared by both processes
-
-
-def ecco_cli() -> list[str]:
-    exe = Path(sys.executable).with_name("ecco")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ecco"]
-
-
-def clean_env(home: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ECCO_")}
-    env["ECCO_HOME"] = home
-    return env
-
-
-def run_cli(home: str, *args: str, timeout: float = 40.0) -> dict[str, Any]:
-    proc = subprocess.run(
-        [*ecco_cli(), *args, "--json"],
-        env=clean_env(home),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"ecco {' '.join(args)} exited {proc.returncode}: {proc.stdout} {proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def stop_daemon(home: str, name: str) -> None:
-    """`ecco node stop`; if that fails, SIGTERM then SIGKILL the pid in daemon.pid and wait on its lock."""
-    from ecco.cli.launch import wait_until_stopped
-    from ecco.home import NodePaths
-
-    paths = NodePaths.for_name(name, Path(home))
-    if not paths.is_running():
-        return
-    with contextlib.suppress(Exception):
-        run_cli(home, "node", "stop", "--node", name, timeout=30)
-        return
-    pid = paths.read_pid()
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if pid is None or not paths.is_running():
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if wait_until_stopped(paths.lock_file, 10):
-            return
+# ---------------------------------------------------------------- filling the log
 
 
 def make_events(n: int) -> list[Any]:
@@ -124,50 +76,26 @@ def make_events(n: int) -> list[Any]:
     return out
 
 
-async def fill(db_path: Path, n: int, via_store: int) -> dict[str, Any]:
-    """Append `via_store` events through SqlEventStore.append, the rest as the same rows in bulk."""
-    from sqlalchemy import insert
-
+async def fill(db_path: Path, n: int) -> dict[str, Any]:
+    """Append `n` events through SqlEventStore.append, FILL_BATCH per call: the daemon's own write path."""
     from ecco.services.events import now_ms
     from ecco.store.db import create_engine, sqlite_url
     from ecco.store.events import SqlEventStore
-    from ecco.store.tables import events
 
     new = make_events(n)
     engine = create_engine(sqlite_url(db_path))
     try:
         store = SqlEventStore(engine)
         started = time.perf_counter()
-        for i in range(0, via_store, BATCH):
-            await store.append(new[i : min(i + BATCH, via_store)], now_ms())
+        for i in range(0, n, FILL_BATCH):
+            await store.append(new[i : i + FILL_BATCH], now_ms())
         store_s = time.perf_counter() - started
-        started = time.perf_counter()
-        rest = new[via_store:]
-        for i in range(0, len(rest), 5_000):
-            stamp = now_ms()
-            rows = [
-                {
-                    "id": str(uuid.uuid4()),
-                    "type": e.type,
-                    "direction": int(e.direction),
-                    "peer_id": e.peer_id,
-                    "message_id": e.message_id,
-                    "request_id": e.request_id,
-                    "payload": e.payload_json,
-                    "created_at_ms": stamp,
-                }
-                for e in rest[i : i + 5_000]
-            ]
-            async with engine.begin() as conn:
-                await conn.execute(insert(events), rows)
-        bulk_s = time.perf_counter() - started
     finally:
         await engine.dispose()
     return {
-        "via_store_append": via_store,
-        "store_append_events_per_s": round(via_store / store_s) if via_store else None,
-        "via_bulk_insert": n - via_store,
-        "bulk_insert_events_per_s": round((n - via_store) / bulk_s) if n > via_store else None,
+        "via_store_append": n,
+        "batch": FILL_BATCH,
+        "store_append_events_per_s": round(n / store_s) if n else None,
     }
 
 
@@ -297,25 +225,10 @@ async def serve_baseline(socket_path: str, db_path: str) -> None:
     await server.stop(0)
 
 
-def read_ready_line(proc: subprocess.Popen[bytes], timeout_s: float) -> dict[str, Any]:
-    assert proc.stdout is not None
-    readable, _, _ = select.select([proc.stdout], [], [], timeout_s)
-    if not readable:
-        raise RuntimeError("baseline server did not report ready in time")
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"baseline server exited with {proc.wait(timeout=5)}")
-    return json.loads(line)
-
-
 # ---------------------------------------------------------------- the benchmark
 
 
-def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-
-
-def run(n_events: int, via_store: int) -> dict[str, Any]:
+def bench(n_events: int) -> dict[str, Any]:
     deadline = time.monotonic() + BUDGET_S
     home = tempfile.mkdtemp(dir="/tmp", prefix="ebr")
     db_path = Path(home) / "nodes" / NODE / "ecco.db"
@@ -324,10 +237,11 @@ def run(n_events: int, via_store: int) -> dict[str, Any]:
     baseline: subprocess.Popen[bytes] | None = None
     started = time.monotonic()
     try:
-        run_cli(home, "up", "--name", NODE)  # creates identity, database and schema
+        up = [*ecco_cli(), "up", "--name", NODE, "--json"]
+        run(up, clean_env(home), timeout=40)  # creates identity, database and schema
         stop_daemon(home, NODE)
-        fill_info = asyncio.run(fill(db_path, n_events, min(via_store, n_events)))
-        status = run_cli(home, "up", "--name", NODE)
+        fill_info = asyncio.run(fill(db_path, n_events))
+        status = run(up, clean_env(home), timeout=40).json()
         head = int(status["headCursor"])
         timeout = max(5.0, deadline - time.monotonic())
         ecco_runs = replay(f"unix:{socket_path}", REPEATS, head, timeout)
@@ -338,7 +252,7 @@ def run(n_events: int, via_store: int) -> dict[str, Any]:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
-        ready = read_ready_line(baseline, max(5.0, deadline - time.monotonic()))
+        ready = read_json_line(baseline, max(deadline, time.monotonic() + 5.0), "the baseline server")
         timeout = max(5.0, deadline - time.monotonic())
         base_runs = replay(f"unix:{baseline_socket}", REPEATS, ready["events"], timeout)
         sql_rates = sqlite_select(db_path, REPEATS)
@@ -379,27 +293,19 @@ def run(n_events: int, via_store: int) -> dict[str, Any]:
         },
         "breakdown_in_process": breakdown,
         "fill": fill_info,
-        "elapsed_s": round(time.monotonic() - started, 1),
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": machine(),
+        **provenance(started),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=N_EVENTS)
-    parser.add_argument(
-        "--quick-fill",
-        action="store_true",
-        help=f"append only {QUICK_FILL_STORE_SAMPLE} events through SqlEventStore.append and "
-        "insert the rest as the same rows in bulk (saves ~20 s; the replay is unaffected)",
-    )
     parser.add_argument("--serve-baseline", nargs=2, metavar=("SOCKET", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         asyncio.run(serve_baseline(*args.serve_baseline))
         return 0
-    result = run(args.events, QUICK_FILL_STORE_SAMPLE if args.quick_fill else args.events)
+    result = bench(args.events)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

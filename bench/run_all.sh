@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 PER_BENCH_TIMEOUT_S="${PER_BENCH_TIMEOUT_S:-120}"
 status=0
 for f in bench/*.py; do
+  case "$(basename "$f")" in _*) continue ;; esac  # _common.py etc.: helpers, not benchmarks
   timeout --kill-after=10 "$PER_BENCH_TIMEOUT_S" .venv/bin/python "$f" || { echo "bench: $f failed (exit $?)" >&2; status=1; }
 done
 exit $status

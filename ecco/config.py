@@ -64,7 +64,10 @@ def _capabilities(raw: Any, where: str) -> list[dict[str, Any]]:
         return [capability_from_name(name) for name in raw.split(",") if name.strip()]
     if not isinstance(raw, list):
         raise ValueError("expected a list of capabilities")
-    return [validate_capability(item, where) for item in raw]
+    try:
+        return [validate_capability(item, f"capabilities[{i}]") for i, item in enumerate(raw)]
+    except InvalidArgument as error:
+        raise ValueError(error.message) from None
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,9 @@ def load_config(
     sources = {s.key: "default" for s in SETTINGS}
     for kind, label, layer in layers:
         for key, raw in layer.items():
-            setting = SETTINGS_BY_KEY[key]
+            setting = SETTINGS_BY_KEY.get(key)
+            if setting is None:
+                raise config_error(label, key, "unknown key")
             where = f"{label} ({setting.env})" if kind == "env" else label
             try:
                 values[key] = setting.parse(raw, where)

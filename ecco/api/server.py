@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -33,6 +35,27 @@ def service_names() -> list[str]:
         *(s.full_name for s in planned_services()),
     ]
     return [*ecco_services, health.SERVICE_NAME, reflection.SERVICE_NAME]
+
+
+class _MethodAwarePool:
+    """Lets reflection resolve a fully qualified method name (what `grpcurl describe pkg.Service.Method` asks for):
+    protobuf's descriptor pool indexes services but not their methods (grpc/grpc#34743), so an unknown symbol
+    falls back to the file of its parent."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool) -> None:
+        self._pool = pool
+
+    def FindFileContainingSymbol(self, symbol: str) -> Any:
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            parent = symbol.rpartition(".")[0]
+            if not parent:
+                raise
+            return self._pool.FindFileContainingSymbol(parent)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
 
 
 @dataclass
@@ -60,7 +83,7 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
     event_service_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(runtime.events), server)
     server.add_generic_rpc_handlers(unimplemented_handlers(skip=set()))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(service_names(), server)
+    reflection.enable_server_reflection(service_names(), server, pool=_MethodAwarePool(descriptor_pool.Default()))
     return server
 
 

@@ -33,9 +33,8 @@ def planned_services() -> list[ServiceDescriptor]:
 
 
 def _handler(method: MethodDescriptor, feature: str) -> grpc.RpcMethodHandler:
-    error = Unimplemented(
-        f"{method.containing_service.name}.{method.name} belongs to {feature}, which this node does not implement yet",
-        Reason.FEATURE_NOT_IMPLEMENTED,
+    message = (
+        f"{method.containing_service.name}.{method.name} belongs to {feature}, which this node does not implement yet"
     )
     request_class = message_factory.GetMessageClass(method.input_type)
     response_class = message_factory.GetMessageClass(method.output_type)
@@ -44,11 +43,12 @@ def _handler(method: MethodDescriptor, feature: str) -> grpc.RpcMethodHandler:
         "response_serializer": response_class.SerializeToString,
     }
 
+    # A new exception per call: re-raising one shared instance would grow its traceback with every call.
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        raise error
+        raise Unimplemented(message, Reason.FEATURE_NOT_IMPLEMENTED)
 
     async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        raise error
+        raise Unimplemented(message, Reason.FEATURE_NOT_IMPLEMENTED)
         yield  # pragma: no cover - makes this an async generator
 
     if method.client_streaming and method.server_streaming:

@@ -263,10 +263,12 @@ def _encode_page_token(cursor: int, types: frozenset[str]) -> str:
 def _decode_page_token(token: str, cursor: int, types: frozenset[str]) -> int:
     try:
         raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        after = int(raw["c"])
-        same_query = raw["t"] == sorted(types)
-    except (ValueError, KeyError, TypeError):
-        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token") from None
-    if not same_query or after < cursor:
+    except ValueError:
+        raw = None
+    after = raw.get("c") if isinstance(raw, dict) else None
+    listed = raw.get("t") if isinstance(raw, dict) else None
+    if type(after) is not int or not 0 <= after < 2**63 or not isinstance(listed, list):
+        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token")
+    if listed != sorted(types) or after < cursor:
         raise InvalidArgument("page_token belongs to a different query", Reason.INVALID_PAGE_TOKEN, field="page_token")
     return after

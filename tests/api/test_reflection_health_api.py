@@ -73,6 +73,15 @@ def test_reflection_on_unix_socket(node) -> None:
     check_reflection(node.channel())
 
 
+def test_reflection_resolves_a_method_name_directly(node) -> None:
+    """`grpcurl describe ecco.v1.EventService.Subscribe` asks reflection for the method's own name."""
+    database = ProtoReflectionDescriptorDatabase(node.channel())
+    found = database.FindFileContainingSymbol("ecco.v1.EventService.Subscribe")
+    assert found.name == "ecco/v1/event_service.proto"
+    with pytest.raises(KeyError):
+        database.FindFileContainingSymbol("ecco.v1.NoSuchService.Method")
+
+
 def test_reflection_on_tcp_with_token(tcp_node) -> None:
     channel = grpc.intercept_channel(tcp_node.channel(tcp=True), BearerToken(tcp_node.token))
     check_reflection(channel)

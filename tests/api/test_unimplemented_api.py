@@ -77,3 +77,26 @@ def test_every_method_of_every_planned_service_is_unimplemented(client: NodeClie
             assert_unimplemented(info.value, service, method.name)
             checked += 1
     assert checked >= 28  # the loop really ran over every planned RPC
+
+
+async def test_each_call_raises_a_fresh_error() -> None:
+    """A shared exception instance would grow its traceback (pinning every request and context) forever."""
+    from ecco.api.unimplemented import _handler, planned_services
+
+    method = planned_services()[0].methods[0]
+    handler = _handler(method, "a feature")
+    raised = []
+    for _ in range(3):
+        with pytest.raises(Unimplemented) as info:
+            await handler.unary_unary(None, None)
+        raised.append(info.value)
+    assert len({id(error) for error in raised}) == 3
+    assert all(len(_frames(error)) <= 2 for error in raised)
+
+
+def _frames(error: BaseException) -> list:
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    return frames

@@ -179,3 +179,19 @@ def test_db_url_is_masked_in_masked_and_json() -> None:
 def test_empty_secret_is_not_masked() -> None:
     # Showing "***" for an unset secret would suggest one is configured.
     assert load_config().masked()["db_url"] == ""
+
+
+def test_bad_capability_in_file_is_a_config_error_naming_the_key(short_tmp: Path) -> None:
+    path = short_tmp / "caps.toml"
+    path.write_text('[[capabilities]]\nname = "review"\nversion = "one"\n')
+    with pytest.raises(InvalidArgument) as info:
+        load_config(path)
+    assert info.value.reason == Reason.CONFIG_INVALID
+    assert info.value.field == "capabilities"
+    assert str(path) in info.value.message and "capabilities[0]" in info.value.message
+
+
+def test_unknown_flag_key_is_a_config_error() -> None:
+    with pytest.raises(InvalidArgument) as info:
+        load_config(flags={"colour": "blue"})
+    assert info.value.reason == Reason.CONFIG_INVALID and info.value.field == "colour"

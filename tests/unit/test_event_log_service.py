@@ -4,6 +4,7 @@ consumer cursors and shutdown."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -386,7 +387,24 @@ async def test_list_page_size_defaults_and_limits(fake_store, monkeypatch) -> No
     assert info.value.field == "page_size"
 
 
-@pytest.mark.parametrize("token", ["not-a-token!", "e30", "W10", "eyJjIjoieCIsInQiOltdfQ", "%%%"])
+def _token(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+CRAFTED_TOKENS = [
+    _token(raw)
+    for raw in (
+        '{"c":1e400,"t":[]}',
+        '{"c":1180591620717411303424,"t":[]}',
+        '{"c":1.5,"t":[]}',
+        '{"c":true,"t":[]}',
+        '{"c":-1,"t":[]}',
+        '{"c":1,"t":"x"}',
+    )
+]
+
+
+@pytest.mark.parametrize("token", ["not-a-token!", "e30", "W10", "eyJjIjoieCIsInQiOltdfQ", "%%%", *CRAFTED_TOKENS])
 async def test_bad_page_token_is_refused(fake_store, token: str) -> None:
     log = await new_log(fake_store)
     await append_n(log, 3)

@@ -1,0 +1,125 @@
+"""Helpers shared by the benchmark scripts in bench/ (not a benchmark: run_all.sh skips files starting with "_").
+
+The scripts are run as `.venv/bin/python bench/<name>.py`, so bench/ is sys.path[0] and `import _common` finds this
+module. It imports only the standard library at module level: the scripts re-run themselves as helper processes
+(the replay baseline server, the live follower), and those should not pay for ecco's imports they do not use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def ecco_cli() -> list[str]:
+    """The CLI as users run it: the venv's `ecco` console script, so its start-up cost is what gets measured.
+
+    Falls back to `python -m ecco` when the script is missing (a venv where ecco is importable but not installed).
+    """
+    exe = Path(sys.executable).with_name("ecco")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ecco"]
+
+
+def clean_env(home: str) -> dict[str, str]:
+    """This environment without any ECCO_* variable, and with ECCO_HOME set to the benchmark's temporary home.
+
+    A developer's ECCO_* settings (another home, another network, log levels) must neither change the figures nor
+    let a benchmark touch a real node.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECCO_")}
+    env["ECCO_HOME"] = home
+    return env
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A command that exited 0: its wall time and its output."""
+
+    seconds: float
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict[str, Any]:
+        """The last stdout line as JSON (`--json` commands print one object; anything before it is not the result)."""
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+def run(cmd: list[str], env: dict[str, str], timeout: float = 30.0) -> Ran:
+    """Run `cmd` to completion with no stdin and captured output; raise if it exits non-zero.
+
+    The wall time covers only the subprocess (start to exit), so callers can use it as a measurement. A failing
+    command raises with its output, because a benchmark that carried on would report a figure for the wrong thing.
+    """
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stdout} {proc.stderr}")
+    return Ran(elapsed, proc.stdout, proc.stderr)
+
+
+def stop_daemon(home: str, name: str) -> None:
+    """Stop node `name` under `home`: `ecco node stop`; if that fails, SIGTERM then SIGKILL the pid in daemon.pid.
+
+    Called from `finally` blocks, so it must not raise when the node is already gone, and must not leave a daemon
+    running when the CLI cannot reach it. Each signal is followed by a wait on the node's lock, which the daemon
+    holds until it has exited. ecco is imported here, not at module level (see the module docstring).
+    """
+    from ecco.cli.launch import wait_until_stopped
+    from ecco.home import NodePaths
+
+    paths = NodePaths.for_name(name, Path(home))
+    if not paths.is_running():
+        return
+    with contextlib.suppress(Exception):
+        run([*ecco_cli(), "node", "stop", "--node", name, "--json"], clean_env(home))
+        return
+    pid = paths.read_pid()
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if pid is None or not paths.is_running():
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        if wait_until_stopped(paths.lock_file, 10):
+            return
+
+
+def read_json_line(proc: subprocess.Popen[bytes], deadline: float, who: str) -> dict[str, Any]:
+    """Read one JSON line from a helper process's stdout, waiting at most until `deadline` (time.monotonic()).
+
+    `select()` bounds the wait: a helper that hangs would otherwise block `readline()` past the benchmark's time
+    budget. The helper writes whole lines and flushes, so once stdout is readable a full line follows. `who` names
+    the helper in the error ("the follower", ...), since the two ways to fail (silence, exit) need different fixes.
+    """
+    assert proc.stdout is not None
+    timeout = max(0.0, deadline - time.monotonic())
+    readable, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not readable:
+        raise RuntimeError(f"{who} did not answer within {timeout:.1f} s")
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"{who} exited with status {proc.wait(timeout=5)} before answering")
+    return json.loads(line)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on, recorded in every result so runs on different machines are not mixed."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def provenance(began: float) -> dict[str, Any]:
+    """The last fields of every result line: elapsed_s since `began` (time.monotonic()), date and machine().
+
+    They say when, where and how long a figure was measured; one place keeps the three scripts' lines alike.
+    """
+    return {"elapsed_s": round(time.monotonic() - began, 1), "date": time.strftime("%Y-%m-%d"), "machine": machine()}
