@@ -64,32 +64,24 @@ def test_capabilities_file_loads_a_list(short_tmp: Path) -> None:
     assert [(c["type"], c["name"], c["version"]) for c in caps] == [("agent", "a", "1.0.0"), ("model", "b", "2.0.0")]
 
 
-def test_capabilities_file_missing(short_tmp: Path) -> None:
-    path = short_tmp / "none.json"
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "not found"),
+        ('[\n  {"name": "a"},\n  {"name": }\n]\n', "line 3"),
+        ('{"name": "a"}', "list"),
+    ],
+    ids=["missing", "bad-json", "not-a-list"],
+)
+def test_capabilities_file_problems_name_the_file(short_tmp: Path, content: str | None, expected: str) -> None:
+    path = short_tmp / "caps.json"
+    if content is not None:
+        path.write_text(content)
     with pytest.raises(InvalidArgument) as info:
         load_capabilities_file(path)
     assert info.value.reason == Reason.INVALID_CAPABILITY
     assert str(path) in info.value.message
-    assert "not found" in info.value.message
-
-
-def test_capabilities_file_bad_json_reports_the_line(short_tmp: Path) -> None:
-    path = short_tmp / "caps.json"
-    path.write_text('[\n  {"name": "a"},\n  {"name": }\n]\n')
-    with pytest.raises(InvalidArgument) as info:
-        load_capabilities_file(path)
-    assert info.value.reason == Reason.INVALID_CAPABILITY
-    assert str(path) in info.value.message
-    assert "line 3" in info.value.message
-
-
-def test_capabilities_file_must_hold_a_list(short_tmp: Path) -> None:
-    path = short_tmp / "caps.json"
-    path.write_text('{"name": "a"}')
-    with pytest.raises(InvalidArgument) as info:
-        load_capabilities_file(path)
-    assert "list" in info.value.message
-    assert str(path) in info.value.message
+    assert expected in info.value.message
 
 
 def test_capabilities_file_names_the_bad_entry(short_tmp: Path) -> None:

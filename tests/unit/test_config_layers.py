@@ -76,21 +76,18 @@ def test_capabilities_from_toml_tables(short_tmp: Path) -> None:
     ]
 
 
-def test_malformed_toml_names_the_file(short_tmp: Path) -> None:
-    path = write(short_tmp / "broken.toml", 'network = "mainnet\n')
+@pytest.mark.parametrize(
+    ("content", "expected"), [('network = "mainnet\n', "TOML"), (None, "not found")], ids=["malformed", "missing"]
+)
+def test_unreadable_config_file_names_the_file(short_tmp: Path, content: str | None, expected: str) -> None:
+    path = short_tmp / "broken.toml"
+    if content is not None:
+        write(path, content)
     with pytest.raises(InvalidArgument) as info:
         load_config(path)
     assert info.value.reason == Reason.CONFIG_INVALID
     assert str(path) in info.value.message
-    assert "TOML" in info.value.message
-
-
-def test_missing_config_file_names_the_file(short_tmp: Path) -> None:
-    path = short_tmp / "absent.toml"
-    with pytest.raises(InvalidArgument) as info:
-        load_config(path)
-    assert info.value.reason == Reason.CONFIG_INVALID
-    assert str(path) in info.value.message
+    assert expected in info.value.message
 
 
 def test_unknown_key_names_file_and_key(short_tmp: Path) -> None:
