@@ -64,6 +64,20 @@ def test_listen_hands_each_event_to_a_consumer_once(ecco: Ecco) -> None:
     assert [e["type"] for e in after_restart["events"]] == ["node-stopped", "node-started"]
 
 
+def test_listen_stream_prints_and_acknowledges_as_it_goes(ecco: Ecco) -> None:
+    ecco.ok("up", "--name", "alice")
+    listener = ecco.follow("listen", "--stream", "--json", "--consumer", "harness")
+    try:
+        assert listener.next_json()["type"] == "node-started"
+        ecco.ok("node", "stop")
+        assert listener.process.wait(timeout=20) == 6
+    finally:
+        listener.stop()
+    ecco.ok("up", "--name", "alice")
+    pending = ecco.ok("listen", "--json", "--wait", "5000", "--consumer", "harness").json()
+    assert [e["type"] for e in pending["events"]] == ["node-stopped", "node-started"]
+
+
 @pytest.mark.parametrize(
     ("args", "reason"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -27,6 +28,10 @@ def test_up_returns_a_healthy_node_and_stop_ends_it(ecco: Ecco) -> None:
     assert stat.S_IMODE(node_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((node_dir / "api.sock").stat().st_mode) == 0o600
     assert stat.S_IMODE((node_dir / "identity.key").stat().st_mode) == 0o600
+
+    log_lines = [json.loads(line) for line in (node_dir / "daemon.log").read_text().splitlines()]
+    started = [entry for entry in log_lines if entry["msg"] == "node started"]
+    assert started and started[0]["peer_id"] == up["peerId"] and started[0]["level"] == "info"
 
     stopped = ecco.ok("node", "stop", "--json").json()
     assert stopped == {"name": "alice", "pid": up["pid"], "stopped": True}
