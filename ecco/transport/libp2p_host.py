@@ -1,0 +1,936 @@
+"""The libp2p implementation of the Transport port: a py-libp2p 0.8.1 host run safely (libp2p-notes §4, §5).
+
+`Libp2pTransport` is the asyncio-facing object. Everything it does happens in `_Runtime`, which lives entirely in
+the trio thread of a `Libp2pThread` (the only module crossing the thread boundary): only `str`, `bytes`, numbers and
+our frozen dataclasses go back and forth, and every libp2p failure becomes an `ecco.errors` exception there.
+
+The safe recipe and the workarounds applied here:
+- Noise is the only security transport (the default set also offers /plaintext/2.0.0, §5.2); Yamux only.
+- `ConnectionConfig(max_connections_per_peer=1)` removes the 250 ms happy-eyeballs wait on every dial (§5.1).
+- TCP and WebSocket transports are both registered, whatever we listen on, so both kinds of peer can be dialled (§5.3).
+- Before (re)connecting to a peer that is not connected, its dial-failure cache entry and stale addresses are
+  dropped, so a peer that restarted on a new port is reachable again at once (§5.5).
+- Every libp2p await on a caller's behalf runs under `trio.fail_after` (frame reads are bounded per frame; only the
+  idle wait on a long-lived 1.1.0 stream is not); mDNS, UPnP and libp2p's own bootstrap stay off (bootstrap
+  addresses are dialled by us, in the background, after start).
+- Not in the notes: the swarm's auto-connector (which redials every known peer while fewer than 100 connections are
+  open) is never started; the dial failures libp2p logs at ERROR, with tracebacks, are filtered out; a listen address
+  that cannot be bound fails start() (libp2p only logs it), and so does a fixed port another node already serves
+  (libp2p binds with SO_REUSEPORT, which would let both run and split the inbound connections).
+
+Direct messages: /ecco/direct/1.0.0 carries one `varint(len) || frame` per stream, exactly as upstream (the sender
+writes and closes; the receiver reads frames until EOF). /ecco/direct/1.1.0 carries the same frames, many per
+long-lived stream: outbound streams propose 1.1.0 first and fall back to 1.0.0 when the peer does not offer it.
+Frames above the limit (10 MiB) are refused on read before their body is read, and the stream is reset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import multiaddr
+import trio
+from libp2p import (
+    NOISE_PROTOCOL_ID,
+    YAMUX_PROTOCOL_ID,
+    NoiseTransport,
+    Yamux,
+    create_new_x25519_key_pair,
+    new_host,
+)
+from libp2p.abc import IHost, INetConn, INetStream, INetwork, INotifee
+from libp2p.crypto.keys import KeyPair
+from libp2p.custom_types import TProtocol
+from libp2p.exceptions import BaseLibp2pError
+from libp2p.host.ping import ID as PING_PROTOCOL_ID
+from libp2p.network.config import ConnectionConfig
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.transport.websocket.transport import WebsocketTransport
+from libp2p.utils.varint import encode_uvarint
+from multiaddr.utils import get_network_addrs
+
+from ecco.errors import (
+    DeadlineExceeded,
+    EccoError,
+    InvalidArgument,
+    NotFound,
+    Reason,
+    Unavailable,
+)
+from ecco.identity import Identity
+from ecco.services.transport_port import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_LISTEN,
+    DEFAULT_PING_TIMEOUT,
+    DEFAULT_SEND_TIMEOUT,
+    DIRECT_PROTOCOL_V10,
+    DIRECT_PROTOCOL_V11,
+    MAX_FRAME_BYTES,
+    ConnectedPeer,
+    ConnectionHandler,
+    FrameHandler,
+)
+from ecco.transport.libp2p_bridge import Libp2pThread
+
+log = logging.getLogger(__name__)
+
+V10 = TProtocol(DIRECT_PROTOCOL_V10)
+V11 = TProtocol(DIRECT_PROTOCOL_V11)
+PING = TProtocol(PING_PROTOCOL_ID)
+
+FRAME_READ_TIMEOUT = 30.0
+"""Once a frame has started, its remaining bytes must arrive within this time; also the idle limit on 1.0.0 streams."""
+CLOSE_TIMEOUT = 2.0
+CONNECTED_CHECK_TIMEOUT = 2.0
+KNOWN_ADDRS_LIMIT = 10_000
+_READ_CHUNK = 256 * 1024
+_PING_BYTES = 32
+_EVENT_QUEUE = 1024
+
+
+class _StaleStream(Exception):
+    """Writing on a reused long-lived stream failed; the frame may be sent again on a new stream."""
+
+
+_NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    _StaleStream,
+    BaseLibp2pError,
+    OSError,
+    EOFError,
+    trio.BrokenResourceError,
+    trio.ClosedResourceError,
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Parsing and error mapping (pure; usable from either thread)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def parse_peer_id(text: str) -> ID:
+    """A libp2p peer id from its string form. Raises InvalidArgument(INVALID_PEER_ID)."""
+    bad = InvalidArgument(f"not a valid libp2p peer id: {text!r}", Reason.INVALID_PEER_ID, field="peer_id")
+    if not isinstance(text, str) or not text or len(text) > 128:
+        raise bad
+    try:
+        peer = ID.from_string(text)
+    except Exception:
+        raise bad from None
+    raw = peer.to_bytes()
+    identity = len(raw) >= 2 and raw[0] == 0x00 and raw[1] == len(raw) - 2
+    sha256 = len(raw) == 34 and raw[0] == 0x12 and raw[1] == 0x20
+    if not (identity or sha256):
+        raise bad
+    return peer
+
+
+def parse_multiaddr(text: str, *, require_peer: bool) -> multiaddr.Multiaddr:
+    """Raises InvalidArgument(INVALID_MULTIADDR) for unparsable addresses, or (with `require_peer`) addresses that
+    do not end in /p2p/<peer id>."""
+    try:
+        addr = multiaddr.Multiaddr(text)
+        if require_peer:
+            info = info_from_p2p_addr(addr)
+            parse_peer_id(info.peer_id.to_base58())
+    except Exception:
+        suffix = " ending in /p2p/<peer id>" if require_peer else ""
+        raise InvalidArgument(
+            f"not a valid multiaddr{suffix}: {text!r}", Reason.INVALID_MULTIADDR, field="multiaddr"
+        ) from None
+    return addr
+
+
+def _unreachable(action: str, peer: str) -> Unavailable:
+    return Unavailable(f"{action} peer {peer} failed: the peer is unreachable", Reason.PEER_UNREACHABLE)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_network_error(e) for e in exc.exceptions)
+    return isinstance(exc, _NETWORK_ERRORS)
+
+
+@contextlib.contextmanager
+def _mapped(action: str, peer: object) -> Iterator[None]:
+    """Turn libp2p/network failures and our trio deadlines into ecco errors (never exposing exception text)."""
+    try:
+        yield
+    except EccoError:
+        raise
+    except trio.TooSlowError:
+        raise DeadlineExceeded(f"{action} peer {peer} timed out", Reason.REQUEST_TIMEOUT) from None
+    except Exception as exc:
+        if not _is_network_error(exc):
+            raise
+        log.debug("%s %s failed: %r", action, peer, exc)
+        raise _unreachable(action, str(peer)) from None
+
+
+async def _quietly(what: str, coro_fn: Any, *args: Any) -> None:
+    """Best-effort close/reset: bounded, shielded from cancellation, never raises."""
+    with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT):
+        try:
+            await coro_fn(*args)
+        except Exception as exc:
+            log.debug("%s failed: %r", what, exc)
+
+
+def _check_ports_free(listen: Sequence[str]) -> None:
+    """libp2p listens with SO_REUSEPORT, so a second node can bind a fixed port that is already serving and the
+    kernel then splits inbound connections between the two. Refuse to start instead: probe each fixed TCP port with a
+    plain bind first (port 0 needs no probe)."""
+    seen: set[tuple[str, int]] = set()
+    for text in listen:
+        addr = multiaddr.Multiaddr(text)
+        protocols = {p.name for p in addr.protocols()}
+        host = addr.value_for_protocol("ip4") if "ip4" in protocols else None
+        if host is None and "ip6" in protocols:
+            host = addr.value_for_protocol("ip6")
+        port = int(addr.value_for_protocol("tcp")) if "tcp" in protocols else 0
+        if host is None or port == 0 or (host, port) in seen:
+            continue
+        seen.add((host, port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # like trio: TIME_WAIT is no conflict
+            try:
+                probe.bind((host, port))
+            except OSError:
+                raise Unavailable(
+                    f"cannot listen on {text}: the address is in use", Reason.NODE_START_FAILED, field="listen"
+                ) from None
+
+
+def _is_live(conn: INetConn) -> bool:
+    if getattr(conn, "is_closed", False):
+        return False
+    muxed = getattr(conn, "muxed_conn", None)
+    if muxed is None:
+        return True
+    shutting_down = getattr(muxed, "event_shutting_down", None)
+    return not (getattr(muxed, "is_closed", False) or (shutting_down is not None and shutting_down.is_set()))
+
+
+def _remote_addrs(conn: INetConn) -> list[str]:
+    with contextlib.suppress(Exception):
+        addrs = [str(a) for a in conn.get_transport_addresses()]
+        if addrs:
+            return addrs
+    with contextlib.suppress(Exception):
+        remote = conn.muxed_conn.get_remote_address()  # type: ignore[attr-defined]
+        if remote:
+            host, port = remote
+            return [f"/{'ip6' if ':' in host else 'ip4'}/{host}/tcp/{port}"]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Frames on a stream
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class FrameTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+class TruncatedFrame(Exception):
+    pass
+
+
+class _FrameReader:
+    """Reads `uvarint(len) || body` frames from a stream through a buffer (no per-byte reads)."""
+
+    def __init__(self, stream: INetStream, max_bytes: int) -> None:
+        self._stream = stream
+        self._max = max_bytes
+        self._buffer = bytearray()
+
+    async def _fill(self) -> bool:
+        try:
+            chunk = await self._stream.read(_READ_CHUNK)
+        except EOFError:  # StreamEOF
+            return False
+        if not chunk:
+            return False
+        self._buffer += chunk
+        return True
+
+    async def next_frame(self, idle_timeout: float | None, frame_timeout: float) -> bytes | None:
+        """The next frame, or None at a clean end of stream (EOF between frames)."""
+        if not self._buffer:
+            with trio.fail_after(idle_timeout if idle_timeout is not None else math.inf):
+                if not await self._fill():
+                    return None
+        with trio.fail_after(frame_timeout):
+            length, header = 0, 0
+            while True:
+                if header >= len(self._buffer) and not await self._fill():
+                    raise TruncatedFrame()
+                byte = self._buffer[header]
+                length |= (byte & 0x7F) << (7 * header)
+                header += 1
+                if not byte & 0x80:
+                    break
+                if header >= 10:
+                    raise TruncatedFrame()  # not a uvarint
+            if length > self._max:
+                raise FrameTooLarge(length)
+            end = header + length
+            while len(self._buffer) < end:
+                if not await self._fill():
+                    raise TruncatedFrame()
+            frame = bytes(self._buffer[header:end])
+            del self._buffer[:end]
+            return frame
+
+
+def _framed(frame: bytes) -> bytes:
+    return encode_uvarint(len(frame)) + frame
+
+
+def framed_size(frame_len: int) -> int:
+    return len(encode_uvarint(frame_len)) + frame_len
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The trio side
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Channel:
+    """Outbound state for one peer: the long-lived 1.1.0 stream, or the knowledge that the peer only speaks 1.0.0."""
+
+    lock: trio.Lock = field(default_factory=trio.Lock)
+    stream: INetStream | None = None
+    protocol: str | None = None
+
+
+async def _never() -> None:
+    pass
+
+
+class _Notifee(INotifee):
+    def __init__(self, runtime: _Runtime) -> None:
+        self._runtime = runtime
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        self._runtime.on_connection_change(conn.muxed_conn.peer_id)
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        self._runtime.on_connection_change(conn.muxed_conn.peer_id)
+
+    async def listen(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
+        pass
+
+
+class _Runtime:
+    """Owns the libp2p host. Every method runs in the trio thread."""
+
+    def __init__(
+        self,
+        bridge: Libp2pThread,
+        key_pair: KeyPair,
+        listen: Sequence[str],
+        bootstrap: Sequence[str],
+        *,
+        offer_v11: bool,
+        max_frame_bytes: int,
+        frame_timeout: float,
+        dial_timeout: float,
+    ) -> None:
+        self._bridge = bridge
+        self._key_pair = key_pair
+        self._listen = list(listen)
+        self._bootstrap = list(bootstrap)
+        self._offer_v11 = offer_v11
+        self._outbound_protocols = [V11, V10] if offer_v11 else [V10]
+        self._max_frame_bytes = max_frame_bytes
+        self._frame_timeout = frame_timeout
+        self._dial_timeout = dial_timeout
+        self.frame_handler: FrameHandler | None = None
+        self.connection_handler: ConnectionHandler | None = None
+        self.listen_addrs: list[str] = []
+        self.inbound_streams: Counter[str] = Counter()
+        self._host: IHost | None = None
+        self._nursery: trio.Nursery | None = None
+        self._channels: dict[ID, _Channel] = {}
+        self._latency_ms: dict[ID, float] = {}
+        self._known_addrs: dict[ID, list[multiaddr.Multiaddr]] = {}
+        self._connected: set[ID] = set()
+        self._events: trio.MemorySendChannel[tuple[str, bool]] | None = None
+
+    @property
+    def host(self) -> IHost:
+        assert self._host is not None, "the host is not running"
+        return self._host
+
+    def _build_host(self) -> IHost:
+        key_pair = self._key_pair
+        listen = [multiaddr.Multiaddr(a) for a in self._listen]
+        host = new_host(
+            key_pair=key_pair,
+            sec_opt={
+                NOISE_PROTOCOL_ID: NoiseTransport(key_pair, noise_privkey=create_new_x25519_key_pair().private_key)
+            },
+            muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+            connection_config=ConnectionConfig(
+                max_connections_per_peer=1,
+                dial_timeout=self._dial_timeout,
+                outbound_upgrade_timeout=self._dial_timeout,
+                inbound_upgrade_timeout=self._dial_timeout,
+            ),
+            listen_addrs=listen,
+            enable_mDNS=False,
+            enable_upnp=False,
+            bootstrap=None,
+        )
+        network: Any = host.get_network()
+        manager = network.transport_manager
+        if not any(isinstance(t, WebsocketTransport) for t in manager.get_transports()):
+            manager.add_transport(WebsocketTransport(network.upgrader))
+        # The swarm's auto-connector redials every peerstore peer whenever fewer than 100 connections are open
+        # (and on every disconnect). Which peers to (re)dial is the daemon's decision, so it never starts.
+        network.auto_connector.start = _never
+        host.set_stream_handler(V10, self._on_inbound)
+        if self._offer_v11:
+            host.set_stream_handler(V11, self._on_inbound)
+        network.register_notifee(_Notifee(self))
+        return host
+
+    @asynccontextmanager
+    async def lifetime(self) -> AsyncIterator[None]:
+        _check_ports_free(self._listen)
+        self._host = self._build_host()
+        events_send, events_receive = trio.open_memory_channel[tuple[str, bool]](_EVENT_QUEUE)
+        self._events = events_send
+        try:
+            async with (
+                self.host.run(listen_addrs=[multiaddr.Multiaddr(a) for a in self._listen]),
+                trio.open_nursery() as nursery,
+            ):
+                self._nursery = nursery
+                self._check_listening()
+                self.listen_addrs = self._dialable_addrs()
+                nursery.start_soon(self._pump_connection_events, events_receive)
+                for addr in self._bootstrap:
+                    nursery.start_soon(self._bootstrap_one, addr)
+                try:
+                    yield
+                finally:
+                    nursery.cancel_scope.cancel()
+                    for channel in list(self._channels.values()):
+                        if channel.stream is not None:
+                            await _quietly("reset an outbound stream", channel.stream.reset)
+                    self._channels.clear()
+        finally:
+            self._nursery = None
+            self._events = None
+            self.listen_addrs = []
+
+    def _check_listening(self) -> None:
+        # libp2p only logs a listen failure (e.g. address in use) and runs on without that address.
+        listeners: Any = getattr(self.host.get_network(), "listeners", {})
+        missing = [a for a in self._listen if str(multiaddr.Multiaddr(a)) not in listeners]
+        if missing:
+            raise Unavailable(f"cannot listen on {', '.join(missing)}", Reason.NODE_START_FAILED, field="listen")
+
+    def _dialable_addrs(self) -> list[str]:
+        result: list[str] = []
+        for addr in self.host.get_addrs():
+            text = str(addr)
+            if text.startswith("/ip4/0.0.0.0/"):
+                ips = ["127.0.0.1", *(ip for ip in get_network_addrs(4) if ip != "127.0.0.1")]
+                result.extend(f"/ip4/{ip}/" + text[len("/ip4/0.0.0.0/") :] for ip in ips)
+            else:
+                result.append(text)
+        unique = list(dict.fromkeys(result))
+        return sorted(unique, key=lambda a: "/ws" in a)  # TCP first; stable otherwise
+
+    # ---- connections ----
+
+    def _live_connections(self, peer: ID) -> list[INetConn]:
+        return [c for c in self.host.get_network().get_connections(peer) if _is_live(c)]
+
+    async def _forget_dead_connections(self, peer: ID) -> None:
+        """A closing connection stays registered for ~200 ms after it died (libp2p sleeps twice before it reports
+        the disconnect), and `host.connect` would take it for a live one. Unregister it now."""
+        network: Any = self.host.get_network()
+        if network.get_connections(peer):
+            await network.close_peer(peer)
+            self.on_connection_change(peer)
+
+    def _remember(self, peer: ID, addrs: Sequence[multiaddr.Multiaddr]) -> None:
+        self._known_addrs.pop(peer, None)
+        self._known_addrs[peer] = list(addrs)
+        while len(self._known_addrs) > KNOWN_ADDRS_LIMIT:
+            self._known_addrs.pop(next(iter(self._known_addrs)))
+
+    async def connect(self, addr_text: str, timeout: float) -> str:
+        info = info_from_p2p_addr(parse_multiaddr(addr_text, require_peer=True))
+        peer = info.peer_id
+        if peer == self.host.get_id():
+            raise InvalidArgument("a node cannot connect to itself", Reason.INVALID_MULTIADDR, field="multiaddr")
+        with _mapped("connecting to", peer), trio.fail_after(timeout):
+            self._remember(peer, info.addrs)
+            check = min(timeout / 2, CONNECTED_CHECK_TIMEOUT)
+            if self._live_connections(peer) and await self._answers_ping(peer, check):
+                return peer.to_base58()
+            await self._dial(info)
+        self._nursery_start(self._measure_latency, peer)
+        return peer.to_base58()
+
+    async def _answers_ping(self, peer: ID, timeout: float) -> bool:
+        """Whether an open connection still works: right after a peer stops, its connection looks open for a few
+        milliseconds, and connect() must not mistake it for a live one."""
+        with trio.move_on_after(timeout):
+            try:
+                await self._ping(peer)
+                return True
+            except Exception as exc:
+                if not _is_network_error(exc):
+                    raise
+                log.debug("the open connection to %s does not answer (%r)", peer, exc)
+        return False
+
+    async def _dial(self, info: PeerInfo) -> None:
+        """Dial a peer that has no live connection, at exactly `info.addrs` (libp2p-notes §5.5)."""
+        network: Any = self.host.get_network()
+        await self._forget_dead_connections(info.peer_id)
+        self._drop_channel(info.peer_id)
+        network.unblock_peer(info.peer_id)
+        self.host.get_peerstore().clear_addrs(info.peer_id)
+        await self.host.connect(info)
+
+    async def _ensure_connected(self, peer: ID) -> None:
+        if self._live_connections(peer):
+            return
+        await self._forget_dead_connections(peer)
+        addrs = self._known_addrs.get(peer)
+        if not addrs:
+            try:
+                addrs = self.host.get_peerstore().addrs(peer)
+            except Exception:
+                addrs = []
+        if not addrs:
+            raise NotFound(f"no address is known for peer {peer}", Reason.PEER_NOT_FOUND)
+        # Unlike connect(), keep the dial-failure cache: a peer that just failed fails again at once.
+        await self.host.connect(PeerInfo(peer, list(addrs)))
+
+    async def disconnect(self, peer_text: str, timeout: float) -> None:
+        peer = parse_peer_id(peer_text)
+        self._drop_channel(peer)
+        with _mapped("disconnecting from", peer), trio.fail_after(timeout):
+            await self.host.disconnect(peer)
+
+    async def _bootstrap_one(self, addr_text: str) -> None:
+        try:
+            await self.connect(addr_text, self._dial_timeout)
+        except EccoError as exc:
+            log.warning("bootstrap peer %s: %s", addr_text, exc.message)
+
+    def on_connection_change(self, peer: ID) -> None:
+        """Called by the swarm (in trio) when a connection to `peer` opens or closes."""
+        try:
+            live = bool(self._live_connections(peer))
+        except Exception:
+            return
+        was = peer in self._connected
+        if live == was:
+            return
+        if live:
+            self._connected.add(peer)
+        else:
+            self._connected.discard(peer)
+            self._drop_channel(peer)
+            self._latency_ms.pop(peer, None)
+        if self._events is not None:
+            try:
+                self._events.send_nowait((peer.to_base58(), live))
+            except (trio.WouldBlock, trio.ClosedResourceError):
+                log.warning("connection event for %s dropped", peer)
+
+    async def _pump_connection_events(self, events: trio.MemoryReceiveChannel[tuple[str, bool]]) -> None:
+        async for peer, connected in events:
+            handler = self.connection_handler
+            if handler is None:
+                continue
+            try:
+                await self._bridge.to_asyncio(handler, peer, connected)
+            except Exception as exc:
+                log.warning("connection handler failed for %s: %r", peer, exc)
+
+    def _drop_channel(self, peer: ID) -> None:
+        channel = self._channels.pop(peer, None)
+        if channel is not None and channel.stream is not None:
+            self._nursery_start(_quietly, "reset an outbound stream", channel.stream.reset)
+
+    def _nursery_start(self, fn: Any, *args: Any) -> None:
+        if self._nursery is not None:
+            with contextlib.suppress(RuntimeError):
+                self._nursery.start_soon(fn, *args)
+
+    # ---- sending ----
+
+    async def send(self, peer_text: str, frame: bytes, timeout: float) -> None:
+        peer = parse_peer_id(peer_text)
+        if peer == self.host.get_id():
+            raise InvalidArgument("a node cannot send to itself", Reason.INVALID_PEER_ID, field="peer_id")
+        data = _framed(frame)
+        with _mapped("sending to", peer), trio.fail_after(timeout):
+            for attempt in (1, 2):
+                await self._ensure_connected(peer)
+                try:
+                    await self._send_framed(peer, data)
+                    return
+                except Exception as exc:
+                    # Nothing (or only a truncated frame, which the receiver drops) was delivered. Try once more if
+                    # the long-lived stream was stale or the connection died under us; the receiver dedups anyway.
+                    stale = isinstance(exc, _StaleStream) or not self._live_connections(peer)
+                    if attempt == 2 or not stale or not _is_network_error(exc):
+                        raise
+                    log.debug("sending to %s failed on a stale stream or connection (%r); retrying once", peer, exc)
+
+    async def _send_framed(self, peer: ID, data: bytes) -> None:
+        channel = self._channels.setdefault(peer, _Channel())
+        if channel.protocol == DIRECT_PROTOCOL_V10:
+            await self._send_on_new_stream(peer, data, [V10])
+            return
+        async with channel.lock:
+            if channel.stream is not None:
+                stream = channel.stream
+                try:
+                    await stream.write(data)
+                    return
+                except BaseException as exc:
+                    channel.stream = None  # dead, or holding a partial frame now
+                    await _quietly("reset an outbound stream", stream.reset)
+                    if isinstance(exc, Exception) and _is_network_error(exc):
+                        raise _StaleStream() from exc
+                    raise
+            stream = await self.host.new_stream(peer, self._outbound_protocols)
+            protocol = str(stream.get_protocol())
+            if protocol != DIRECT_PROTOCOL_V11:
+                channel.protocol = DIRECT_PROTOCOL_V10
+                await self._write_and_close(stream, data)
+                return
+            channel.protocol = DIRECT_PROTOCOL_V11
+            try:
+                await stream.write(data)
+            except BaseException:
+                await _quietly("reset an outbound stream", stream.reset)
+                raise
+            if self._channels.get(peer) is channel:
+                channel.stream = stream
+                self._nursery_start(self._watch_outbound, peer, channel, stream)
+            else:  # the peer disconnected meanwhile
+                await _quietly("reset an outbound stream", stream.reset)
+
+    async def _send_on_new_stream(self, peer: ID, data: bytes, protocols: list[TProtocol]) -> None:
+        stream = await self.host.new_stream(peer, protocols)
+        await self._write_and_close(stream, data)
+
+    @staticmethod
+    async def _write_and_close(stream: INetStream, data: bytes) -> None:
+        try:
+            await stream.write(data)
+            await stream.close()
+        except BaseException:
+            await _quietly("reset a stream", stream.reset)
+            raise
+
+    async def _watch_outbound(self, peer: ID, channel: _Channel, stream: INetStream) -> None:
+        """The peer never writes on our 1.1.0 stream: a read returns only when it closes or resets it."""
+        try:
+            while await stream.read(_READ_CHUNK):
+                pass
+        except Exception:
+            pass
+        if channel.stream is stream:
+            channel.stream = None
+        await _quietly("reset an outbound stream", stream.reset)
+
+    # ---- receiving ----
+
+    async def _on_inbound(self, stream: INetStream) -> None:
+        protocol = str(stream.get_protocol())
+        peer = stream.muxed_conn.peer_id
+        peer_text = peer.to_base58()
+        self.inbound_streams[protocol] += 1
+        reader = _FrameReader(stream, self._max_frame_bytes)
+        idle = None if protocol == DIRECT_PROTOCOL_V11 else self._frame_timeout
+        try:
+            while True:
+                frame = await reader.next_frame(idle, self._frame_timeout)
+                if frame is None:
+                    break
+                await self._deliver(peer_text, frame)
+        except FrameTooLarge as exc:
+            log.warning("refused a %d-byte frame from %s (limit %d)", exc.size, peer_text, self._max_frame_bytes)
+            await _quietly("reset an inbound stream", stream.reset)
+            return
+        except (TruncatedFrame, trio.TooSlowError) as exc:
+            log.info("dropped a truncated or stalled frame from %s: %r", peer_text, exc)
+            await _quietly("reset an inbound stream", stream.reset)
+            return
+        except Exception as exc:
+            if not _is_network_error(exc):
+                raise
+            log.debug("inbound stream from %s ended: %r", peer_text, exc)
+            await _quietly("reset an inbound stream", stream.reset)
+            return
+        await _quietly("close an inbound stream", stream.close)
+
+    async def _deliver(self, peer: str, frame: bytes) -> None:
+        handler = self.frame_handler
+        if handler is None:
+            log.debug("no frame handler: dropped a %d-byte frame from %s", len(frame), peer)
+            return
+        try:
+            await self._bridge.to_asyncio(handler, peer, frame)
+        except EccoError as exc:
+            log.info("frame from %s rejected: %s (%s)", peer, exc.message, exc.reason)
+        except Exception:
+            log.exception("frame handler failed on a frame from %s", peer)
+
+    # ---- ping and peers ----
+
+    async def ping(self, peer_text: str, timeout: float) -> float:
+        peer = parse_peer_id(peer_text)
+        with _mapped("pinging", peer), trio.fail_after(timeout):
+            await self._ensure_connected(peer)
+            return await self._ping(peer)
+
+    async def _ping(self, peer: ID) -> float:
+        stream = await self.host.new_stream(peer, [PING])
+        try:
+            payload = secrets.token_bytes(_PING_BYTES)
+            started = time.perf_counter()
+            await stream.write(payload)
+            echoed = b""
+            while len(echoed) < _PING_BYTES:
+                chunk = await stream.read(_PING_BYTES - len(echoed))
+                if not chunk:
+                    break
+                echoed += chunk
+            rtt_ms = (time.perf_counter() - started) * 1000.0
+        finally:
+            await _quietly("close a ping stream", stream.close)
+        if echoed != payload:
+            raise _unreachable("pinging", str(peer))
+        self._latency_ms[peer] = rtt_ms
+        return rtt_ms
+
+    async def _measure_latency(self, peer: ID) -> None:
+        with trio.move_on_after(DEFAULT_PING_TIMEOUT):
+            try:
+                await self._ping(peer)
+            except Exception as exc:
+                log.debug("latency probe to %s failed: %r", peer, exc)
+
+    async def peers(self) -> list[ConnectedPeer]:
+        result = []
+        network: Any = self.host.get_network()
+        for peer, conns in list(network.get_connections_map().items()):
+            live = [c for c in conns if _is_live(c)]
+            if not live:
+                continue
+            addrs = [a for conn in live for a in _remote_addrs(conn)]
+            channel = self._channels.get(peer)
+            result.append(
+                ConnectedPeer(
+                    peer_id=peer.to_base58(),
+                    addrs=tuple(dict.fromkeys(addrs)),
+                    latency_ms=self._latency_ms.get(peer),
+                    direct_protocol=channel.protocol if channel else None,
+                )
+            )
+        return result
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The asyncio side
+# ---------------------------------------------------------------------------------------------------------------------
+
+_QUIET_LOGGERS = ("libp2p", "multiaddr", "aioquic", "zeroconf", "async_service")
+_BRIDGE_GRACE = 2.0  # asyncio-side deadline beyond the trio-side timeout, in case the trio loop is wedged
+
+
+# Expected dial failures that libp2p 0.8.1 logs at ERROR (the WebSocket one with a full traceback): a dead or
+# restarted peer is routine for us and surfaces as our own Unavailable error instead.
+_EXPECTED_ERRORS = {
+    "libp2p.transport.tcp.tcp": ("Failed to open TCP stream", "Unexpected error opening TCP stream"),
+    "libp2p.transport.websocket.transport": ("Failed to connect to ws", "Connection timeout after"),
+}
+
+
+class _DropExpected(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self._prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(self._prefixes))
+
+
+def quiet_libp2p_logs(level: int = logging.ERROR) -> None:
+    """libp2p logs routine network failures as warnings or errors ("Failed to open TCP stream", "failed to upgrade
+    security", "Error handling stream"). Raise its loggers to `level` unless the operator configured them, and drop
+    the expected dial-failure errors."""
+    for name in _QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level in (logging.NOTSET, logging.WARNING):  # libp2p sets WARNING itself on import
+            logger.setLevel(level)
+    auto_connector = logging.getLogger("libp2p.network.auto_connector")
+    if auto_connector.level == logging.INFO:  # set by libp2p itself on import
+        auto_connector.setLevel(level)
+    for name, prefixes in _EXPECTED_ERRORS.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropExpected) for f in logger.filters):
+            logger.addFilter(_DropExpected(prefixes))
+
+
+def _check_timeout(timeout: float) -> float:
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise InvalidArgument(f"timeout must be a positive number of seconds, got {timeout!r}", field="timeout")
+    return float(timeout)
+
+
+class Libp2pTransport:
+    """The `Transport` port over py-libp2p: TCP (+ WebSocket), Noise, Yamux, identify, ping."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        listen: Sequence[str] = DEFAULT_LISTEN,
+        bootstrap: Sequence[str] = (),
+        *,
+        offer_v11: bool = True,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+        frame_timeout: float = FRAME_READ_TIMEOUT,
+        dial_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        start_timeout: float = 10.0,
+    ) -> None:
+        if not listen:
+            raise InvalidArgument("at least one listen address is required", Reason.INVALID_MULTIADDR, field="listen")
+        for addr in listen:
+            parse_multiaddr(addr, require_peer=False)
+        for addr in bootstrap:
+            parse_multiaddr(addr, require_peer=True)
+        self._identity = identity
+        self._start_timeout = start_timeout
+        self._max_frame_bytes = max_frame_bytes
+        self._thread = Libp2pThread(name=f"libp2p-{identity.peer_id[-8:]}")
+        self._runtime = _Runtime(
+            self._thread,
+            identity.key_pair,
+            listen,
+            bootstrap,
+            offer_v11=offer_v11,
+            max_frame_bytes=max_frame_bytes,
+            frame_timeout=frame_timeout,
+            dial_timeout=dial_timeout,
+        )
+        self._state = "new"
+
+    @property
+    def peer_id(self) -> str:
+        return self._identity.peer_id
+
+    def listen_addrs(self) -> list[str]:
+        return list(self._runtime.listen_addrs)
+
+    @property
+    def inbound_stream_counts(self) -> dict[str, int]:
+        """Diagnostics: inbound direct-protocol streams accepted so far, by protocol id."""
+        return dict(self._runtime.inbound_streams)
+
+    async def start(self) -> None:
+        if self._state != "new":
+            raise RuntimeError("a Libp2pTransport can be started once")
+        self._state = "starting"
+        quiet_libp2p_logs()
+        try:
+            await self._thread.start(self._runtime.lifetime, self._start_timeout)
+        except EccoError:
+            self._state = "stopped"
+            raise
+        except Exception as exc:
+            self._state = "stopped"
+            log.error("the libp2p host failed to start: %r", exc)
+            raise Unavailable("the peer-to-peer transport failed to start", Reason.NODE_START_FAILED) from None
+        self._state = "running"
+
+    async def stop(self) -> None:
+        if self._state in ("new", "stopped"):
+            self._state = "stopped"
+            return
+        self._state = "stopped"
+        await self._thread.stop()
+
+    def set_handler(self, handler: FrameHandler | None) -> None:
+        self._runtime.frame_handler = handler
+
+    def set_connection_handler(self, handler: ConnectionHandler | None) -> None:
+        self._runtime.connection_handler = handler
+
+    def _require_running(self) -> None:
+        if self._state != "running":
+            reason = Reason.SHUTTING_DOWN if self._state == "stopped" else Reason.NODE_NOT_RUNNING
+            raise Unavailable("the peer-to-peer transport is not running", reason)
+
+    async def connect(self, multiaddr: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> str:
+        timeout = _check_timeout(timeout)
+        parse_multiaddr(multiaddr, require_peer=True)
+        self._require_running()
+        return await self._thread.call(self._runtime.connect, multiaddr, timeout, timeout=timeout + _BRIDGE_GRACE)
+
+    async def disconnect(self, peer_id: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
+        timeout = _check_timeout(timeout)
+        parse_peer_id(peer_id)
+        self._require_running()
+        await self._thread.call(self._runtime.disconnect, peer_id, timeout, timeout=timeout + _BRIDGE_GRACE)
+
+    async def send(self, peer_id: str, frame: bytes, timeout: float = DEFAULT_SEND_TIMEOUT) -> None:
+        timeout = _check_timeout(timeout)
+        parse_peer_id(peer_id)
+        # Keep prefix + body within the limit: upstream counts the whole stream against its 10 MiB.
+        if framed_size(len(frame)) > self._max_frame_bytes:
+            raise InvalidArgument(
+                f"frame of {len(frame)} bytes exceeds the {self._max_frame_bytes}-byte limit",
+                Reason.MESSAGE_TOO_LARGE,
+            )
+        self._require_running()
+        await self._thread.call(self._runtime.send, peer_id, bytes(frame), timeout, timeout=timeout + _BRIDGE_GRACE)
+
+    async def ping(self, peer_id: str, timeout: float = DEFAULT_PING_TIMEOUT) -> float:
+        timeout = _check_timeout(timeout)
+        parse_peer_id(peer_id)
+        self._require_running()
+        return await self._thread.call(self._runtime.ping, peer_id, timeout, timeout=timeout + _BRIDGE_GRACE)
+
+    async def peers(self) -> list[ConnectedPeer]:
+        self._require_running()
+        return await self._thread.call(self._runtime.peers, timeout=DEFAULT_SEND_TIMEOUT)
