@@ -70,6 +70,25 @@ def _capabilities(raw: Any, where: str) -> list[dict[str, Any]]:
         raise ValueError(error.message) from None
 
 
+def _string_list(raw: Any, where: str) -> list[str]:
+    """A TOML list of strings, or (from the environment or a repeated flag) comma-separated text."""
+    if isinstance(raw, str):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if isinstance(raw, list | tuple) and all(isinstance(item, str) for item in raw):
+        return [item.strip() for item in raw if item.strip()]
+    raise ValueError("expected a list of strings")
+
+
+def _positive_number(raw: Any, where: str) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a positive number, got {raw!r}") from None
+    if isinstance(raw, bool) or not value > 0:
+        raise ValueError(f"expected a positive number, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -86,6 +105,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api_listen", _loopback_address, "", "ECCO_API_LISTEN"),
     Setting("db_url", _string, "", "ECCO_DB_URL", secret=True),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "ECCO_LOG_LEVEL"),
+    Setting("listen", _string_list, ["/ip4/0.0.0.0/tcp/0"], "ECCO_LISTEN"),
+    Setting("bootstrap", _string_list, [], "ECCO_BOOTSTRAP"),
+    Setting("responder", _string, "", "ECCO_RESPONDER"),
+    # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
+    Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),
+    Setting("rate_limit.refill_per_second", _positive_number, 10.0, "ECCO_RATE_LIMIT_REFILL"),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -120,6 +145,23 @@ class NodeConfig:
     @property
     def log_level(self) -> str:
         return str(self.values["log_level"])
+
+    @property
+    def listen(self) -> list[str]:
+        return list(self.values["listen"])
+
+    @property
+    def bootstrap(self) -> list[str]:
+        return list(self.values["bootstrap"])
+
+    @property
+    def responder(self) -> str:
+        return str(self.values["responder"])
+
+    @property
+    def rate_limit(self) -> tuple[float, float]:
+        """(messages, refill per second) of the per-peer inbound token bucket."""
+        return float(self.values["rate_limit.messages"]), float(self.values["rate_limit.refill_per_second"])
 
     def masked(self) -> dict[str, Any]:
         """The values with every secret replaced, for display and for the state directory."""

@@ -16,6 +16,7 @@ import secrets
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomli_w
 
@@ -23,14 +24,21 @@ from ecco import __version__
 from ecco.config import NodeConfig
 from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
-from ecco.identity import PASSWORD_ENV, load_or_create
+from ecco.identity import PASSWORD_ENV, Identity, load_or_create
+from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
+from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
+from ecco.services.responders import parse_responder
 from ecco.store.db import MigrationResult, create_engine, migrate, sqlite_url
 from ecco.store.events import SqlEventStore
 
+if TYPE_CHECKING:
+    from ecco.transport.libp2p_host import Libp2pTransport
+
 log = logging.getLogger("ecco.daemon")
 SHUTDOWN_GRACE_S = 2.0
+BOOTSTRAP_TIMEOUT_S = 10.0
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -126,6 +134,8 @@ async def run_daemon(
         await events.start()
         cleanup.callback(events.close)
 
+        messenger, transport = await _start_network(config, identity, events, cleanup)
+
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
 
         runtime = NodeRuntime(
@@ -142,6 +152,9 @@ async def run_daemon(
             config_json=config.to_json(),
             config_sources=dict(config.sources),
             request_stop=stop.set,
+            listen_addresses=transport.listen_addrs,
+            connected_peers=lambda: _count_peers(transport),
+            messenger=messenger,
         )
         token = _api_token(paths) if config.api_listen else None
         servers = await start_servers(runtime, paths.socket, config.api_listen, token)
@@ -174,6 +187,44 @@ async def run_daemon(
         events.close()
         await events.record("node-stopped", {"peerId": identity.peer_id})
     log.info("node stopped", extra={"node": config.name})
+
+
+async def _start_network(
+    config: NodeConfig, identity: Identity, events: EventLog, cleanup: contextlib.AsyncExitStack
+) -> tuple[Messenger, Libp2pTransport]:
+    """Start libp2p and the messenger, then dial the bootstrap peers (each bounded; failures are logged)."""
+    from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
+    from ecco.transport.libp2p_host import Libp2pTransport
+
+    responder = parse_responder(config.responder)
+    transport = Libp2pTransport(identity, config.listen)
+    await transport.start()
+    cleanup.push_async_callback(transport.stop)
+    verifier = Ed25519Verifier()
+    messages, refill = config.rate_limit
+    guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
+    messenger = Messenger(
+        transport,
+        Ed25519Signer.from_identity(identity),
+        verifier,
+        events,
+        network=config.network,
+        responder=responder,
+        guard=guard,
+    )
+    messenger.start()
+    cleanup.push_async_callback(messenger.stop)
+    results = await asyncio.gather(
+        *(messenger.connect(addr, BOOTSTRAP_TIMEOUT_S) for addr in config.bootstrap), return_exceptions=True
+    )
+    for addr, result in zip(config.bootstrap, results, strict=True):
+        if isinstance(result, BaseException):
+            log.warning("bootstrap peer unreachable", extra={"addr": addr, "error": str(result)})
+    return messenger, transport
+
+
+async def _count_peers(transport: Libp2pTransport) -> int:
+    return len(await transport.peers())
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ stop() { "$ecco" node stop --node demo >/dev/null 2>&1 || true; }
 trap stop EXIT
 
 echo "== ecco up --name demo --capability assistant   (ECCO_HOME=$ECCO_HOME)"
-"$ecco" up --name demo --capability assistant
+"$ecco" up --name demo --capability assistant --listen /ip4/127.0.0.1/tcp/0
 echo
 echo "== ecco node status --json"
 "$ecco" node status --json

@@ -29,7 +29,7 @@ class NodeServicer(node_service_pb2_grpc.NodeServiceServicer):
             pid=node.pid,
             version=node.version,
             head_cursor=node.events.head_cursor,
-            connected_peers=node.connected_peers(),
+            connected_peers=await node.connected_peers(),
             capabilities=[capability_to_pb(c) for c in node.capabilities],
             state_dir=node.state_dir,
         )

@@ -81,7 +81,14 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
     server = grpc.aio.server(interceptors=[EdgeInterceptor(token)])
     node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(runtime), server)
     event_service_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(runtime.events), server)
-    server.add_generic_rpc_handlers(unimplemented_handlers(skip=set()))
+    served: set[str] = set()
+    if runtime.messenger is not None:
+        from ecco.api.messaging import MessagingServicer
+        from ecco.v1 import messaging_service_pb2_grpc
+
+        messaging_service_pb2_grpc.add_MessagingServiceServicer_to_server(MessagingServicer(runtime.messenger), server)
+        served.add("ecco.v1.MessagingService")
+    server.add_generic_rpc_handlers(unimplemented_handlers(skip=served))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(service_names(), server, pool=_MethodAwarePool(descriptor_pool.Default()))
     return server

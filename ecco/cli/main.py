@@ -9,6 +9,7 @@ import click
 from ecco import __version__
 from ecco.cli.admin import config, db
 from ecco.cli.events import listen, stream
+from ecco.cli.messaging import connect, msg, peers, request, send
 from ecco.cli.node import node, up
 from ecco.cli.output import EXIT_INTERRUPTED, EXIT_USAGE, exit_code, print_error
 from ecco.errors import EccoError
@@ -20,7 +21,7 @@ def cli() -> None:
     """ecco: a P2P communication layer for AI agents. Each agent runs one node; this CLI drives it."""
 
 
-for command in (up, node, config, db, listen, stream):
+for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect):
     cli.add_command(command)
 
 

@@ -129,6 +129,9 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--api-listen", help="Also serve the API on this loopback TCP address (bearer token in api.token).")
 @click.option("--db-url", help="A SQLAlchemy database URL [SQLite file in the node's state directory].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="daemon.log level.")
+@click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
+@click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
+@click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
@@ -150,6 +153,9 @@ def up(
     api_listen: str | None,
     db_url: str | None,
     log_level: str | None,
+    listen: tuple[str, ...],
+    bootstrap: tuple[str, ...],
+    responder: str | None,
     foreground: bool,
     start_timeout: float,
     ready_fd: int | None,
@@ -157,6 +163,7 @@ def up(
 ) -> None:
     """Start a node and return once it is healthy (--foreground keeps it attached)."""
     from ecco.home import NodePaths
+    from ecco.services.responders import parse_responder
 
     flags = {
         "name": name,
@@ -165,8 +172,12 @@ def up(
         "db_url": db_url,
         "log_level": log_level,
         "capabilities": _capability_flags(capability, capabilities_file),
+        "listen": list(listen) or None,
+        "bootstrap": list(bootstrap) or None,
+        "responder": responder,
     }
     config = resolve_config(config_path, flags)
+    parse_responder(config.responder)  # refuse a bad --responder before anything starts
     paths = NodePaths.for_name(config.name)
     paths.check_socket_path()
     if foreground:

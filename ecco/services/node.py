@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ecco.services.events import EventLog
+from ecco.services.messaging import Messenger
+
+
+async def _no_peers() -> int:
+    return 0
 
 
 @dataclass
@@ -28,4 +33,6 @@ class NodeRuntime:
     request_stop: Callable[[], None]
     api_tcp_address: str = ""
     listen_addresses: Callable[[], list[str]] = field(default=lambda: [])
-    connected_peers: Callable[[], int] = field(default=lambda: 0)
+    connected_peers: Callable[[], Awaitable[int]] = field(default=_no_peers)
+    # Set once the node speaks to other nodes; without it MessagingService answers UNIMPLEMENTED.
+    messenger: Messenger | None = None

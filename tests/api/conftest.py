@@ -106,7 +106,7 @@ def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]
             config_sources=dict(config.sources),
             request_stop=stop_requested.set,
             listen_addresses=lambda: [f"/ip4/127.0.0.1/tcp/4001/p2p/{PEER_ID}"],
-            connected_peers=lambda: 2,
+            connected_peers=_two_peers,
         )
         servers = await start_servers(runtime, socket_path, "127.0.0.1:0" if tcp else "", token)
         runtime.api_tcp_address = servers.tcp_address
@@ -143,6 +143,10 @@ def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]
             shutil.rmtree(state_dir, ignore_errors=True)
 
     return handle, teardown
+
+
+async def _two_peers() -> int:
+    return 2
 
 
 @pytest.fixture

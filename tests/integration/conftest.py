@@ -37,7 +37,8 @@ class Ecco:
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.env = {**os.environ, "ECCO_HOME": str(home)}
+        # Loopback only: a daemon's default libp2p listen address is every interface.
+        self.env = {**os.environ, "ECCO_HOME": str(home), "ECCO_LISTEN": "/ip4/127.0.0.1/tcp/0"}
         self.env.pop("ECCO_NODE", None)
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:

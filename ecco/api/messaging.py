@@ -1,0 +1,147 @@
+"""MessagingService: msg, request (unary and streaming), send, peers and connect over the node's messenger."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from ecco.api.convert import timestamp_ms
+from ecco.errors import InvalidArgument, Reason, Unimplemented
+from ecco.services.envelope import ABSENT, Message, canonical_json, parse_json
+from ecco.services.messaging import Chunk, Complete, Messenger, Reply, Sent, validate_timeout
+from ecco.v1 import common_pb2, messaging_service_pb2_grpc
+from ecco.v1 import messaging_service_pb2 as pb
+
+CONNECT_TIMEOUT_MS = 10_000
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def message_to_pb(message: Message) -> common_pb2.Message:
+    return common_pb2.Message(
+        id=message.id,
+        from_peer_id=message.from_,
+        to_peer_id=message.to,
+        type=message.type,
+        payload_json="null" if message.payload is ABSENT else canonical_json(message.payload),
+        timestamp_ms=int(message.timestamp),
+        signature=message.signature or "",
+        public_key=message.public_key or "",
+    )
+
+
+def reply_to_pb(reply: Reply) -> pb.AgentReply:
+    return pb.AgentReply(
+        peer_id=reply.peer_id,
+        request_message_id=reply.request_message_id,
+        text=reply.text,
+        finish_reason=reply.finish_reason,
+        error=reply.error,
+        latency_ms=reply.latency_ms,
+        chunk_count=reply.chunk_count,
+        message=message_to_pb(reply.message),
+    )
+
+
+def _payload(payload_json: str) -> object:
+    try:
+        return parse_json(payload_json or "{}")
+    except (ValueError, RecursionError):
+        raise InvalidArgument("payload is not valid JSON", Reason.INVALID_PAYLOAD, field="payload_json") from None
+
+
+def _page_offset(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token")
+    return int(token)
+
+
+class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
+    def __init__(self, messenger: Messenger) -> None:
+        self._messenger = messenger
+
+    async def SendPrompt(
+        self, request: pb.SendPromptRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendPromptResponse:
+        message = await self._messenger.send(
+            request.peer_id, "agent-request", {"prompt": request.prompt}, message_id=request.request_id
+        )
+        return pb.SendPromptResponse(message=message_to_pb(message))
+
+    async def Prompt(self, request: pb.PromptRequest, context: grpc.aio.ServicerContext) -> pb.PromptResponse:
+        reply = await self._messenger.prompt(
+            request.peer_id, request.prompt, validate_timeout(request.timeout_ms), message_id=request.request_id
+        )
+        return pb.PromptResponse(reply=reply_to_pb(reply))
+
+    async def StreamPrompt(
+        self, request: pb.StreamPromptRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamPromptResponse]:
+        timeout_s = validate_timeout(request.timeout_ms)
+        stream = self._messenger.request(request.peer_id, request.prompt, timeout_s, message_id=request.request_id)
+        async for item in stream:
+            if isinstance(item, Sent):
+                yield pb.StreamPromptResponse(sent=pb.PromptSent(message=message_to_pb(item.message)))
+            elif isinstance(item, Chunk):
+                chunk = pb.StreamChunk(text=item.text, index=item.index, message=message_to_pb(item.message))
+                yield pb.StreamPromptResponse(chunk=chunk)
+            elif isinstance(item, Complete):
+                complete = pb.StreamComplete(
+                    text=item.text, chunk_count=item.chunk_count, message=message_to_pb(item.message)
+                )
+                yield pb.StreamPromptResponse(complete=complete)
+            else:
+                yield pb.StreamPromptResponse(reply=reply_to_pb(item))
+
+    async def SendMessage(
+        self, request: pb.SendMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendMessageResponse:
+        message = await self._messenger.send(
+            request.peer_id, request.type, _payload(request.payload_json), message_id=request.request_id
+        )
+        return pb.SendMessageResponse(message=message_to_pb(message))
+
+    async def Ask(self, request: pb.AskRequest, context: grpc.aio.ServicerContext) -> pb.AskResponse:
+        raise Unimplemented(
+            "MessagingService.Ask belongs to discovery (capability matching), which this node does not implement yet",
+            Reason.FEATURE_NOT_IMPLEMENTED,
+        )
+
+    async def ListPeers(self, request: pb.ListPeersRequest, context: grpc.aio.ServicerContext) -> pb.ListPeersResponse:
+        rows = await self._messenger.peers()
+        peers = []
+        for known, live in rows:
+            if request.connected_only and live is None:
+                continue
+            info = common_pb2.PeerInfo(
+                peer_id=known.peer_id,
+                addresses=known.addresses or [f"{addr}/p2p/{known.peer_id}" for addr in (live.addrs if live else ())],
+                connected=live is not None,
+                latency_ms=(live.latency_ms or 0.0) if live else 0.0,
+            )
+            if known.last_seen_ms:
+                info.last_seen_time.CopyFrom(timestamp_ms(known.last_seen_ms))
+            peers.append(info)
+        offset = _page_offset(request.page_token)
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        page = peers[offset : offset + size]
+        next_token = str(offset + size) if offset + size < len(peers) else ""
+        return pb.ListPeersResponse(
+            peers=page,
+            next_page_token=next_token,
+            total_size=len(peers),
+            connected_count=sum(1 for _, live in rows if live is not None),
+        )
+
+    async def ConnectPeer(
+        self, request: pb.ConnectPeerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ConnectPeerResponse:
+        timeout_s = (request.timeout_ms or CONNECT_TIMEOUT_MS) / 1000
+        peer_id, already = await self._messenger.connect(request.multiaddr, timeout_s)
+        return pb.ConnectPeerResponse(
+            peer=common_pb2.PeerInfo(peer_id=peer_id, addresses=[request.multiaddr], connected=True),
+            already_connected=already,
+        )

@@ -1,0 +1,91 @@
+"""Built-in responders for a node with no harness attached: they answer inbound agent-requests themselves.
+
+`echo` answers with the prompt. `exec:CMD` runs CMD in a shell with the prompt on stdin; each stdout line (with its
+newline) is streamed back as a stream-chunk, the whole output is the agent-response, and a non-zero exit is an
+error reply. The pieces a responder yields always concatenate to its full answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from ecco.errors import InvalidArgument, Reason
+
+EXEC_TIMEOUT_S = 300.0
+STDERR_TAIL_BYTES = 2000
+
+
+class ResponderFailed(Exception):
+    """The responder could not answer; the text goes back to the requester as the error."""
+
+
+class Responder(Protocol):
+    @property
+    def streams(self) -> bool:
+        """Whether each yielded piece is sent as a stream-chunk before the final response."""
+        ...
+
+    def respond(self, prompt: str) -> AsyncIterator[str]:
+        """Yield the answer in pieces; raise ResponderFailed to answer with an error."""
+        ...
+
+
+class EchoResponder:
+    streams = False
+
+    async def respond(self, prompt: str) -> AsyncIterator[str]:
+        yield prompt
+
+
+class ExecResponder:
+    streams = True
+
+    def __init__(self, command: str, timeout_s: float = EXEC_TIMEOUT_S) -> None:
+        self.command = command
+        self.timeout_s = timeout_s
+
+    async def respond(self, prompt: str) -> AsyncIterator[str]:
+        process = await asyncio.create_subprocess_shell(
+            self.command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stdin and process.stdout and process.stderr
+        try:
+            process.stdin.write(prompt.encode("utf-8"))
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                await process.stdin.drain()
+            process.stdin.close()
+            stderr_task = asyncio.ensure_future(process.stderr.read())
+            async with asyncio.timeout(self.timeout_s):
+                while line := await process.stdout.readline():
+                    yield line.decode("utf-8", errors="replace")
+                status = await process.wait()
+            stderr = (await stderr_task)[-STDERR_TAIL_BYTES:].decode("utf-8", errors="replace").strip()
+        except TimeoutError:
+            raise ResponderFailed(f"the responder command took longer than {self.timeout_s:g}s") from None
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        if status != 0:
+            detail = f": {stderr}" if stderr else ""
+            raise ResponderFailed(f"the responder command exited with status {status}{detail}")
+
+
+def parse_responder(spec: str) -> Responder | None:
+    """`--responder echo` or `--responder exec:'CMD'`; empty means no responder (the harness answers)."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    if spec == "echo":
+        return EchoResponder()
+    if spec.startswith("exec:") and spec[5:].strip():
+        return ExecResponder(spec[5:].strip())
+    raise InvalidArgument(
+        f"unknown responder {spec!r}: use 'echo' or 'exec:<command>'", Reason.INVALID_ARGUMENT, field="--responder"
+    )
