@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ecco.cli.options import json_option, node_option
-from ecco.cli.output import print_json, print_table
+from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
 
 DEFAULT_TIMEOUT_MS = 60_000
@@ -188,20 +188,15 @@ def peers(connected: bool, node_name: str | None, json_output: bool) -> None:
     if json_output:
         print_json({"peers": found})
         return
-    rows = [
-        [
-            p["peerId"],
-            "yes" if p["connected"] else "no",
-            "\n".join(p["addresses"]),
-            ", ".join(c["name"] for c in p["capabilities"]),
-            p.get("lastSeenTime", ""),
-            f"{p['latencyMs']:.1f}" if p["latencyMs"] else "",
-        ]
-        for p in found
-    ]
-    print_table(
-        f"{len(found)} peers", ["peer id", "connected", "addresses", "capabilities", "last seen", "latency ms"], rows
-    )
+    click.echo(f"{len(found)} peers ({sum(1 for p in found if p['connected'])} connected)")
+    for peer in found:
+        state = "connected" if peer["connected"] else "known"
+        latency = f"{peer['latencyMs']:.1f} ms" if peer["latencyMs"] else "-"
+        caps = ", ".join(c["name"] for c in peer["capabilities"]) or "-"
+        click.echo(f"{peer['peerId']}  {state:<9}  {latency:>9}  last seen {peer.get('lastSeenTime', '-')}")
+        click.echo(f"    capabilities: {caps}")
+        for address in peer["addresses"]:
+            click.echo(f"    {address}")
 
 
 @click.command("connect")
