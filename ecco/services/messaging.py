@@ -49,6 +49,7 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,160}$")
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
 MAX_REQUEST_TIMEOUT_S = 3600.0
 SEND_TIMEOUT_S = 10.0
+MAX_KNOWN_PEERS = 10_000  # upstream's peer cache is an LRU of 10,000
 REPLY_TYPES = frozenset({"agent-response", "stream-chunk", "stream-complete"})
 # Rejections that a flooding peer can cause at will are logged, not written to the event log.
 QUIET_REJECTIONS = frozenset({Reason.RATE_LIMITED, Reason.MESSAGE_DUPLICATE})
@@ -232,6 +233,10 @@ class Messenger:
 
     def _known(self, peer_id: str) -> KnownPeer:
         if peer_id not in self._peers:
+            if len(self._peers) >= MAX_KNOWN_PEERS:
+                # Forget the peer heard from least recently, so new keys cannot grow the table without bound.
+                stalest = min(self._peers.values(), key=lambda known: known.last_seen_ms)
+                del self._peers[stalest.peer_id]
             self._peers[peer_id] = KnownPeer(peer_id)
         return self._peers[peer_id]
 
