@@ -1,0 +1,125 @@
+"""Phased discovery options (upstream-ecco §7.3): which phases run, in what order, and when to stop.
+
+`peer discover` and `consensus query` take `--phases`, `--phase-timeout`, `--min-peers` and `--prefer-proximity`.
+They are parsed and checked here, once, so the CLI, the API and the daemon agree on names, defaults and errors.
+
+Phases run in the given order and accumulate unique matches; discovery stops as soon as matches >= minPeers:
+    proximity  add BLE-discovered peers, then match locally
+    local      add the peers libp2p found (mDNS, ...), then a gossip capability query (timeout = phaseTimeout)
+    internet   DHT findProviders for each required capability, then match locally
+    fallback   the full findPeers (§7.2)
+
+Pure logic: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from ecco.errors import InvalidArgument, Reason
+
+
+class DiscoveryPhase(StrEnum):
+    PROXIMITY = "proximity"
+    LOCAL = "local"
+    INTERNET = "internet"
+    FALLBACK = "fallback"
+
+
+DEFAULT_PHASES: Final = (
+    DiscoveryPhase.PROXIMITY,
+    DiscoveryPhase.LOCAL,
+    DiscoveryPhase.INTERNET,
+    DiscoveryPhase.FALLBACK,
+)
+DEFAULT_PHASE_TIMEOUT_MS: Final = 5000
+DEFAULT_MIN_PEERS: Final = 1
+DEFAULT_PREFER_PROXIMITY: Final = True
+
+
+def parse_phases(phases: str | Iterable[str] | None, field: str = "--phases") -> tuple[DiscoveryPhase, ...]:
+    """A comma list (or a list of names, each possibly a comma list) of phases, in order.
+
+    Nothing given, or only blanks, means the default order. Names are case-insensitive; a repeated phase runs
+    once, where it first appears. Raises InvalidArgument(UNKNOWN_DISCOVERY_PHASE)."""
+    if phases is None:
+        return DEFAULT_PHASES
+    items = [phases] if isinstance(phases, str) else list(phases)
+    names = [piece.strip().lower() for item in items for piece in item.split(",")]
+    if not any(names):
+        return DEFAULT_PHASES
+    parsed: list[DiscoveryPhase] = []
+    for name in names:
+        try:
+            phase = DiscoveryPhase(name)
+        except ValueError:
+            known = ", ".join(DEFAULT_PHASES)
+            shown = repr(name) if name else "an empty name"
+            raise InvalidArgument(
+                f"{field}: unknown discovery phase {shown} (expected a comma list of {known})",
+                Reason.UNKNOWN_DISCOVERY_PHASE,
+                field=field,
+            ) from None
+        if phase not in parsed:
+            parsed.append(phase)
+    return tuple(parsed)
+
+
+def parse_bool(value: bool | str, field: str) -> bool:
+    """`true|false` flags (also yes/no, 1/0, on/off, any case)."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise InvalidArgument(f"{field}: expected true or false, got {value!r}", Reason.INVALID_ARGUMENT, field=field)
+
+
+def _positive_int(value: int, field: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(
+            f"{field}: {what} must be a positive integer, got {value!r}", Reason.INVALID_ARGUMENT, field=field
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class DiscoveryOptions:
+    """Validated phased-discovery options, with upstream's defaults."""
+
+    phases: tuple[DiscoveryPhase, ...] = DEFAULT_PHASES
+    phase_timeout_ms: int = DEFAULT_PHASE_TIMEOUT_MS
+    min_peers: int = DEFAULT_MIN_PEERS
+    prefer_proximity: bool = DEFAULT_PREFER_PROXIMITY
+
+    @classmethod
+    def from_flags(
+        cls,
+        phases: str | Iterable[str] | None = None,
+        phase_timeout_ms: int | None = None,
+        min_peers: int | None = None,
+        prefer_proximity: bool | str | None = None,
+    ) -> DiscoveryOptions:
+        """Options from flags; None (or, for `phases`, blank) takes the default. Raises InvalidArgument with the
+        flag as `field`: UNKNOWN_DISCOVERY_PHASE for --phases, INVALID_ARGUMENT for the others."""
+        return cls(
+            phases=parse_phases(phases),
+            phase_timeout_ms=DEFAULT_PHASE_TIMEOUT_MS
+            if phase_timeout_ms is None
+            else _positive_int(phase_timeout_ms, "--phase-timeout", "the phase timeout in milliseconds"),
+            min_peers=DEFAULT_MIN_PEERS
+            if min_peers is None
+            else _positive_int(min_peers, "--min-peers", "the minimum number of peers"),
+            prefer_proximity=DEFAULT_PREFER_PROXIMITY
+            if prefer_proximity is None
+            else parse_bool(prefer_proximity, "--prefer-proximity"),
+        )
+
+    def enough(self, match_count: int) -> bool:
+        """True once discovery may stop: it has at least `min_peers` unique matches."""
+        return match_count >= self.min_peers
