@@ -22,17 +22,32 @@ Direct messages: /ecco/direct/1.0.0 carries one `varint(len) || frame` per strea
 writes and closes; the receiver reads frames until EOF). /ecco/direct/1.1.0 carries the same frames, many per
 long-lived stream: outbound streams propose 1.1.0 first and fall back to 1.0.0 when the peer does not offer it.
 Frames above the limit (10 MiB) are refused on read before their body is read, and the stream is reset.
+
+Gossip (libp2p-notes §5.4, upstream §4.5): GossipSub v1.2/v1.1/v1.0 with strict message signing, emitSelf off (our own
+publications are filtered out before any handler) and publishing to zero topic peers allowed. Its silent drop
+points are handled as follows:
+- heartbeat every 1 s (first after 0.1 s) instead of 120 s, so meshes form and heal within about a second;
+- receivers accept up to 50 messages per second per (forwarding peer, topic) instead of 10;
+- our own publications are paced (at least 10 ms apart, at most 25 per topic in any second), which keeps them under
+  the receivers' limit, under the limit py-libp2p applies to our own publications, and within the 32-RPC outbound
+  queue per peer;
+- each subscription's 32-message libp2p queue is drained at once by a dedicated trio task into our own bounded
+  buffer (drops there are counted), and a second task per topic hands the messages to the asyncio handler.
+Peer exchange (PX) records in PRUNE messages are ignored, like the swarm's auto-connector: which peers to dial is the
+daemon's decision.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 import math
 import secrets
 import socket
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -56,6 +71,13 @@ from libp2p.host.ping import ID as PING_PROTOCOL_ID
 from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.pubsub.gossipsub import PROTOCOL_ID as GOSSIPSUB_V10
+from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11 as GOSSIPSUB_V11
+from libp2p.pubsub.gossipsub import PROTOCOL_ID_V12 as GOSSIPSUB_V12
+from libp2p.pubsub.gossipsub import GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.tools.anyio_service import background_trio_service
 from libp2p.transport.websocket.transport import WebsocketTransport
 from libp2p.utils.varint import encode_uvarint
 from multiaddr.utils import get_network_addrs
@@ -73,13 +95,17 @@ from ecco.services.transport_port import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_LISTEN,
     DEFAULT_PING_TIMEOUT,
+    DEFAULT_PUBLISH_TIMEOUT,
     DEFAULT_SEND_TIMEOUT,
     DIRECT_PROTOCOL_V10,
     DIRECT_PROTOCOL_V11,
     MAX_FRAME_BYTES,
+    MAX_PUBLISH_BYTES,
     ConnectedPeer,
     ConnectionHandler,
     FrameHandler,
+    TopicHandler,
+    validate_topic,
 )
 from ecco.transport.libp2p_bridge import Libp2pThread
 
@@ -97,6 +123,26 @@ KNOWN_ADDRS_LIMIT = 10_000
 _READ_CHUNK = 256 * 1024
 _PING_BYTES = 32
 _EVENT_QUEUE = 1024
+
+GOSSIP_PROTOCOLS = (TProtocol(GOSSIPSUB_V12), TProtocol(GOSSIPSUB_V11), TProtocol(GOSSIPSUB_V10))
+GOSSIP_DEGREE, GOSSIP_DEGREE_LOW, GOSSIP_DEGREE_HIGH = 6, 4, 12
+GOSSIP_HEARTBEAT_INTERVAL = 1  # seconds (libp2p's default is 120)
+GOSSIP_HEARTBEAT_INITIAL_DELAY = 0.1
+GOSSIP_MAX_MESSAGES_PER_TOPIC_PER_SECOND = 50.0  # accepted per (forwarding peer, topic); libp2p's default is 10
+PUBLISH_MIN_INTERVAL = 0.010
+"""Seconds between two of our publications (any topics). A peer's outbound queue holds 32 RPCs and drops beyond
+that: 30 back-to-back publishes lost 14 (libp2p-notes §5.4), 10 ms apart none."""
+PUBLISH_MAX_PER_TOPIC_PER_SECOND = 25
+"""Our own publications per topic in any one-second window: half of what our receivers accept per (forwarder, topic),
+leaving room for the other authors a forwarder relays, and under the same 50/s limit libp2p applies to our own
+publications (beyond it, it silently sends them to nobody)."""
+PUBSUB_TIMEOUT = 5.0
+"""Bound on pubsub start-up and on subscribing (both are local work plus queued announcements)."""
+TOPIC_BUFFER = 256
+"""Messages buffered per topic between the libp2p subscription queue and a busy handler; beyond it they are dropped."""
+_PACED_TOPICS_LIMIT = 1024
+TOPIC_HANDLER_TIMEOUT = 30.0
+"""A topic handler still running after this long is cancelled (and logged), so one stuck call cannot stall a topic."""
 
 
 class _StaleStream(Exception):
@@ -323,6 +369,43 @@ async def _never() -> None:
     pass
 
 
+class _GossipSub(GossipSub):
+    """GossipSub that ignores peer exchange: a PRUNE carrying PX records would make libp2p dial those peers."""
+
+    async def _do_px(self, px_peers: list[rpc_pb2.PeerInfo]) -> None:
+        if px_peers:
+            log.debug("ignored %d peer-exchange records", len(px_peers))
+
+
+def _build_gossip(host: IHost) -> tuple[Pubsub, GossipSub]:
+    router = _GossipSub(
+        protocols=list(GOSSIP_PROTOCOLS),
+        degree=GOSSIP_DEGREE,
+        degree_low=GOSSIP_DEGREE_LOW,
+        degree_high=GOSSIP_DEGREE_HIGH,
+        heartbeat_initial_delay=GOSSIP_HEARTBEAT_INITIAL_DELAY,
+        heartbeat_interval=GOSSIP_HEARTBEAT_INTERVAL,
+        max_messages_per_topic_per_second=GOSSIP_MAX_MESSAGES_PER_TOPIC_PER_SECOND,
+    )
+    return Pubsub(host, router, strict_signing=True), router
+
+
+@contextlib.contextmanager
+def _mapped_topic(action: str, topic: str) -> Iterator[None]:
+    """`_mapped` for pubsub operations, which concern a topic rather than a peer."""
+    try:
+        yield
+    except EccoError:
+        raise
+    except trio.TooSlowError:
+        raise DeadlineExceeded(f"{action} topic {topic} timed out", Reason.REQUEST_TIMEOUT) from None
+    except Exception as exc:
+        if not _is_network_error(exc):
+            raise
+        log.debug("%s topic %s failed: %r", action, topic, exc)
+        raise Unavailable(f"{action} topic {topic} failed", Reason.PEER_UNREACHABLE) from None
+
+
 class _Notifee(INotifee):
     def __init__(self, runtime: _Runtime) -> None:
         self._runtime = runtime
@@ -381,6 +464,15 @@ class _Runtime:
         self._known_addrs: dict[ID, list[multiaddr.Multiaddr]] = {}
         self._connected: set[ID] = set()
         self._events: trio.MemorySendChannel[tuple[str, bool]] | None = None
+        # Gossip. `topic_handlers` is written by the asyncio side (plain dict stores) and read here.
+        self.topic_handlers: dict[str, TopicHandler] = {}
+        self.gossip_dropped: Counter[str] = Counter()
+        self._pubsub: Pubsub | None = None
+        self._subscriptions: dict[str, Any] = {}
+        self._subscribe_lock: trio.Lock | None = None
+        self._publish_lock: trio.Lock | None = None
+        self._last_publish = -math.inf
+        self._published: dict[str, deque[float]] = {}
 
     @property
     def host(self) -> IHost:
@@ -424,13 +516,23 @@ class _Runtime:
     async def lifetime(self) -> AsyncIterator[None]:
         _check_ports_free(self._listen)
         self._host = self._build_host()
+        pubsub, router = _build_gossip(self._host)
+        self._subscribe_lock, self._publish_lock = trio.Lock(), trio.Lock()
         events_send, events_receive = trio.open_memory_channel[tuple[str, bool]](_EVENT_QUEUE)
         self._events = events_send
         try:
             async with (
                 self.host.run(listen_addrs=[multiaddr.Multiaddr(a) for a in self._listen]),
+                background_trio_service(pubsub),
+                background_trio_service(router),
                 trio.open_nursery() as nursery,
             ):
+                try:
+                    with trio.fail_after(PUBSUB_TIMEOUT):
+                        await pubsub.wait_until_ready()
+                except trio.TooSlowError:
+                    raise Unavailable("the gossip service did not start in time", Reason.NODE_START_FAILED) from None
+                self._pubsub = pubsub
                 self._nursery = nursery
                 self._check_listening()
                 self.listen_addrs = self._dialable_addrs()
@@ -448,6 +550,8 @@ class _Runtime:
         finally:
             self._nursery = None
             self._events = None
+            self._pubsub = None
+            self._subscriptions.clear()
             self.listen_addrs = []
 
     def _check_listening(self) -> None:
@@ -715,6 +819,102 @@ class _Runtime:
         except Exception:
             log.exception("frame handler failed on a frame from %s", peer)
 
+    # ---- gossip ----
+
+    def _require_pubsub(self) -> Pubsub:
+        if self._pubsub is None:
+            raise Unavailable("the peer-to-peer transport is not running", Reason.SHUTTING_DOWN)
+        return self._pubsub
+
+    async def publish(self, topic: str, data: bytes, timeout: float) -> None:
+        pubsub = self._require_pubsub()
+        assert self._publish_lock is not None
+        with _mapped_topic("publishing on", topic), trio.fail_after(timeout):
+            async with self._publish_lock:  # fair: publications leave in call order
+                await self._pace(topic)
+                await pubsub.publish(topic, data)
+
+    async def _pace(self, topic: str) -> None:
+        window = self._published.setdefault(topic, deque())
+        now = trio.current_time()
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        until = self._last_publish + PUBLISH_MIN_INTERVAL
+        if len(window) >= PUBLISH_MAX_PER_TOPIC_PER_SECOND:
+            until = max(until, window[0] + 1.0)
+        if until > now:
+            await trio.sleep_until(until)
+        now = trio.current_time()
+        self._last_publish = now
+        window.append(now)
+        if len(self._published) > _PACED_TOPICS_LIMIT:  # forget idle topics
+            for name in [t for t, w in self._published.items() if not w or w[-1] <= now - 1.0]:
+                del self._published[name]
+
+    async def subscribe_all(self) -> None:
+        """Subscribe to every topic that has a handler (idempotent)."""
+        for topic in list(self.topic_handlers):
+            await self.subscribe(topic)
+
+    async def subscribe(self, topic: str) -> None:
+        pubsub = self._require_pubsub()
+        assert self._subscribe_lock is not None
+        with _mapped_topic("subscribing to", topic), trio.fail_after(PUBSUB_TIMEOUT):
+            async with self._subscribe_lock:
+                if topic in self._subscriptions:
+                    return
+                subscription = await pubsub.subscribe(topic)
+                buffer_send, buffer_receive = trio.open_memory_channel[tuple[str, bytes]](TOPIC_BUFFER)
+                self._subscriptions[topic] = subscription
+                self._nursery_start(self._drain_subscription, topic, subscription, buffer_send)
+                self._nursery_start(self._dispatch_topic, topic, buffer_receive)
+
+    async def _drain_subscription(
+        self, topic: str, subscription: Any, buffer: trio.MemorySendChannel[tuple[str, bytes]]
+    ) -> None:
+        """Empty libp2p's 32-message subscription queue as fast as messages arrive (it drops when full), into our
+        bounded buffer. This waits for messages without a deadline: it runs for the transport's lifetime."""
+        own_id = self.host.get_id().to_bytes()
+        async with buffer:
+            while True:
+                try:
+                    message = await subscription.get()
+                except (trio.EndOfChannel, trio.ClosedResourceError):
+                    return
+                if message.from_id == own_id:
+                    continue  # libp2p delivers our own publications locally (emitSelf); upstream does not
+                try:
+                    sender = ID(message.from_id).to_base58()
+                except Exception:
+                    continue
+                try:
+                    buffer.send_nowait((sender, bytes(message.data)))
+                except trio.WouldBlock:
+                    self.gossip_dropped[topic] += 1
+                    dropped = self.gossip_dropped[topic]
+                    if dropped & (dropped - 1) == 0:  # 1, 2, 4, 8, ...: visible without flooding the log
+                        log.warning("topic %s: handler too slow, %d gossip messages dropped so far", topic, dropped)
+
+    async def _dispatch_topic(self, topic: str, buffer: trio.MemoryReceiveChannel[tuple[str, bytes]]) -> None:
+        async with buffer:
+            async for sender, data in buffer:
+                handler = self.topic_handlers.get(topic)
+                if handler is None:
+                    continue
+                with trio.move_on_after(TOPIC_HANDLER_TIMEOUT) as scope:
+                    try:
+                        await self._bridge.to_asyncio(handler, sender, data)
+                    except EccoError as exc:
+                        log.info("topic %s: message from %s rejected: %s (%s)", topic, sender, exc.message, exc.reason)
+                    except Exception:
+                        log.exception("topic %s: handler failed on a message from %s", topic, sender)
+                if scope.cancelled_caught:
+                    log.warning("topic %s: handler took over %.0f s and was cancelled", topic, TOPIC_HANDLER_TIMEOUT)
+
+    async def topic_peers(self, topic: str) -> list[str]:
+        pubsub = self._require_pubsub()
+        return sorted(peer.to_base58() for peer in pubsub.peer_topics.get(topic, ()))
+
     # ---- ping and peers ----
 
     async def ping(self, peer_text: str, timeout: float) -> float:
@@ -819,7 +1019,11 @@ def _check_timeout(timeout: float) -> float:
 
 
 class Libp2pTransport:
-    """The `Transport` port over py-libp2p: TCP (+ WebSocket), Noise, Yamux, identify, ping."""
+    """The `Transport` port over py-libp2p: TCP (+ WebSocket), Noise, Yamux, identify, ping, GossipSub.
+
+    Gossip specifics beyond the port's contract: `publish` waits as needed to keep our publications at least 10 ms
+    apart and at most 25 per topic per second; each topic buffers up to 256 messages for a busy handler (drops are
+    counted in `gossip_drop_counts`); a topic handler call running over 30 s is cancelled."""
 
     def __init__(
         self,
@@ -867,6 +1071,11 @@ class Libp2pTransport:
         """Diagnostics: inbound direct-protocol streams accepted so far, by protocol id."""
         return dict(self._runtime.inbound_streams)
 
+    @property
+    def gossip_drop_counts(self) -> dict[str, int]:
+        """Diagnostics: gossip messages dropped per topic because the topic's handler fell behind."""
+        return dict(self._runtime.gossip_dropped)
+
     async def start(self) -> None:
         if self._state != "new":
             raise RuntimeError("a Libp2pTransport can be started once")
@@ -882,6 +1091,12 @@ class Libp2pTransport:
             log.error("the libp2p host failed to start: %r", exc)
             raise Unavailable("the peer-to-peer transport failed to start", Reason.NODE_START_FAILED) from None
         self._state = "running"
+        if self._runtime.topic_handlers:  # subscriptions made before start
+            try:
+                await self._thread.call(self._runtime.subscribe_all, timeout=PUBSUB_TIMEOUT + _BRIDGE_GRACE)
+            except BaseException:
+                await self.stop()
+                raise
 
     async def stop(self) -> None:
         if self._state in ("new", "stopped"):
@@ -934,3 +1149,39 @@ class Libp2pTransport:
     async def peers(self) -> list[ConnectedPeer]:
         self._require_running()
         return await self._thread.call(self._runtime.peers, timeout=DEFAULT_SEND_TIMEOUT)
+
+    # ---- gossip ----
+
+    async def publish(self, topic: str, data: bytes, timeout: float = DEFAULT_PUBLISH_TIMEOUT) -> None:
+        validate_topic(topic)
+        timeout = _check_timeout(timeout)
+        if len(data) > MAX_PUBLISH_BYTES:
+            raise InvalidArgument(
+                f"gossip message of {len(data)} bytes exceeds the {MAX_PUBLISH_BYTES}-byte limit",
+                Reason.MESSAGE_TOO_LARGE,
+                field="data",
+            )
+        self._require_running()
+        await self._thread.call(self._runtime.publish, topic, bytes(data), timeout, timeout=timeout + _BRIDGE_GRACE)
+
+    def subscribe(self, topic: str, handler: TopicHandler) -> None:
+        validate_topic(topic)
+        if self._state == "stopped":
+            raise Unavailable("the peer-to-peer transport is not running", Reason.SHUTTING_DOWN)
+        self._runtime.topic_handlers[topic] = handler
+        if self._state == "running":  # before that, start() subscribes; subscribing again is a no-op
+            future = self._thread.submit(self._runtime.subscribe, topic)
+            future.add_done_callback(functools.partial(_log_subscribe_failure, topic))
+
+    async def topic_peers(self, topic: str) -> list[str]:
+        validate_topic(topic)
+        self._require_running()
+        return await self._thread.call(self._runtime.topic_peers, topic, timeout=DEFAULT_SEND_TIMEOUT)
+
+
+def _log_subscribe_failure(topic: str, future: asyncio.Future[None]) -> None:
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        log.warning("subscribing to topic %s failed: %s", topic, exc)
