@@ -25,6 +25,7 @@ from ecco.config import NodeConfig
 from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, Identity, load_or_create
+from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
 from ecco.services.messaging import Messenger
@@ -134,7 +135,7 @@ async def run_daemon(
         await events.start()
         cleanup.callback(events.close)
 
-        messenger, transport = await _start_network(config, identity, events, cleanup)
+        messenger, discovery, transport = await _start_network(config, identity, events, cleanup)
 
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
 
@@ -155,6 +156,7 @@ async def run_daemon(
             listen_addresses=transport.listen_addrs,
             connected_peers=lambda: _count_peers(transport),
             messenger=messenger,
+            discovery=discovery,
         )
         token = _api_token(paths) if config.api_listen else None
         servers = await start_servers(runtime, paths.socket, config.api_listen, token)
@@ -191,7 +193,7 @@ async def run_daemon(
 
 async def _start_network(
     config: NodeConfig, identity: Identity, events: EventLog, cleanup: contextlib.AsyncExitStack
-) -> tuple[Messenger, Libp2pTransport]:
+) -> tuple[Messenger, Discovery, Libp2pTransport]:
     """Start libp2p and the messenger, then dial the bootstrap peers (each bounded; failures are logged)."""
     from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
     from ecco.transport.libp2p_host import Libp2pTransport
@@ -203,9 +205,10 @@ async def _start_network(
     verifier = Ed25519Verifier()
     messages, refill = config.rate_limit
     guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
+    signer = Ed25519Signer.from_identity(identity)
     messenger = Messenger(
         transport,
-        Ed25519Signer.from_identity(identity),
+        signer,
         verifier,
         events,
         network=config.network,
@@ -214,13 +217,16 @@ async def _start_network(
     )
     messenger.start()
     cleanup.push_async_callback(messenger.stop)
+    discovery = Discovery(transport, signer, verifier, messenger, config.capabilities)
+    discovery.start()
+    cleanup.push_async_callback(discovery.stop)
     results = await asyncio.gather(
         *(messenger.connect(addr, BOOTSTRAP_TIMEOUT_S) for addr in config.bootstrap), return_exceptions=True
     )
     for addr, result in zip(config.bootstrap, results, strict=True):
         if isinstance(result, BaseException):
             log.warning("bootstrap peer unreachable", extra={"addr": addr, "error": str(result)})
-    return messenger, transport
+    return messenger, discovery, transport
 
 
 async def _count_peers(transport: Libp2pTransport) -> int:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
+from ecco.errors import InvalidArgument, Reason
+from ecco.services.matching import CapabilityMatch, CapabilityQuery
 from ecco.services.ports import EventRecord
 from ecco.v1 import common_pb2
 
@@ -30,9 +33,41 @@ def event_to_pb(record: EventRecord) -> common_pb2.Event:
     )
 
 
-def capability_to_pb(capability: dict[str, Any]) -> common_pb2.Capability:
+def capability_to_pb(capability: Mapping[str, Any]) -> common_pb2.Capability:
     metadata = struct_pb2.Struct()
     metadata.update(capability.get("metadata") or {})
     return common_pb2.Capability(
         type=capability["type"], name=capability["name"], version=capability["version"], metadata=metadata
+    )
+
+
+def query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuery:
+    """A CapabilityQuery from the API: `raw_json` (the upstream query) or the flag-style fields, never both."""
+    if query.raw_json:
+        if query.name or query.type or query.version or query.features or query.preferred_peer_ids:
+            raise InvalidArgument(
+                "give either raw_json or the capability fields, not both", Reason.INVALID_ARGUMENT, field="--raw"
+            )
+        return CapabilityQuery.from_raw(query.raw_json)
+    return CapabilityQuery.from_flags(
+        query.name,
+        type=query.type or None,
+        version=query.version or None,
+        features=list(query.features),
+        preferred=list(query.preferred_peer_ids),
+    )
+
+
+def match_to_pb(match: CapabilityMatch, addresses: Sequence[str] = ()) -> common_pb2.CapabilityMatch:
+    peer = common_pb2.PeerInfo(
+        peer_id=match.peer_id,
+        addresses=list(addresses),
+        capabilities=[capability_to_pb(c) for c in match.peer.capabilities],
+    )
+    return common_pb2.CapabilityMatch(
+        peer=peer,
+        match_score=match.match_score,
+        combined_score=match.match_score,
+        matched_capabilities=[capability_to_pb(c) for c in match.matched_capabilities],
+        reasons=list(match.reasons),
     )

@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from ecco.api.convert import timestamp_ms
+from ecco.api.convert import capability_to_pb, match_to_pb, query_from_pb, timestamp_ms
 from ecco.errors import InvalidArgument, Reason, Unimplemented
+from ecco.services.discovery import Discovery
 from ecco.services.envelope import ABSENT, Message, canonical_json, parse_json
 from ecco.services.messaging import Chunk, Complete, Messenger, Reply, Sent, validate_timeout
 from ecco.v1 import common_pb2, messaging_service_pb2_grpc
@@ -16,6 +17,13 @@ from ecco.v1 import messaging_service_pb2 as pb
 CONNECT_TIMEOUT_MS = 10_000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+MAX_ASK_ATTEMPTS = 10
+ASK_OUTCOMES = {
+    "answered": pb.ASK_CANDIDATE_OUTCOME_ANSWERED,
+    "failed": pb.ASK_CANDIDATE_OUTCOME_FAILED,
+    "timed-out": pb.ASK_CANDIDATE_OUTCOME_TIMED_OUT,
+    "unreachable": pb.ASK_CANDIDATE_OUTCOME_UNREACHABLE,
+}
 
 
 def message_to_pb(message: Message) -> common_pb2.Message:
@@ -60,8 +68,9 @@ def _page_offset(token: str) -> int:
 
 
 class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
-    def __init__(self, messenger: Messenger) -> None:
+    def __init__(self, messenger: Messenger, discovery: Discovery | None = None) -> None:
         self._messenger = messenger
+        self._discovery = discovery
 
     async def SendPrompt(
         self, request: pb.SendPromptRequest, context: grpc.aio.ServicerContext
@@ -105,9 +114,29 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         return pb.SendMessageResponse(message=message_to_pb(message))
 
     async def Ask(self, request: pb.AskRequest, context: grpc.aio.ServicerContext) -> pb.AskResponse:
-        raise Unimplemented(
-            "MessagingService.Ask belongs to discovery (capability matching), which this node does not implement yet",
-            Reason.FEATURE_NOT_IMPLEMENTED,
+        if self._discovery is None:
+            raise Unimplemented(
+                "MessagingService.Ask needs discovery, which is not running on this node",
+                Reason.FEATURE_NOT_IMPLEMENTED,
+            )
+        if not request.prompt:
+            raise InvalidArgument("prompt must not be empty", Reason.INVALID_ARGUMENT, field="prompt")
+        if not 0 <= request.max_attempts <= MAX_ASK_ATTEMPTS:
+            raise InvalidArgument(
+                f"max_attempts must be between 0 and {MAX_ASK_ATTEMPTS}", Reason.INVALID_ARGUMENT, field="max_attempts"
+            )
+        result = await self._discovery.ask(
+            query_from_pb(request.query), request.prompt, validate_timeout(request.timeout_ms), request.max_attempts
+        )
+        return pb.AskResponse(
+            reply=reply_to_pb(result.reply),
+            candidates=[
+                pb.AskCandidate(
+                    match=match_to_pb(a.match), outcome=ASK_OUTCOMES[a.outcome], error=a.error, elapsed_ms=a.elapsed_ms
+                )
+                for a in result.attempts
+            ],
+            match_count=result.match_count,
         )
 
     async def ListPeers(self, request: pb.ListPeersRequest, context: grpc.aio.ServicerContext) -> pb.ListPeersResponse:
@@ -120,6 +149,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
                 peer_id=known.peer_id,
                 addresses=known.addresses or [f"{addr}/p2p/{known.peer_id}" for addr in (live.addrs if live else ())],
                 connected=live is not None,
+                capabilities=[capability_to_pb(c) for c in self._capabilities_of(known.peer_id)],
                 latency_ms=(live.latency_ms or 0.0) if live else 0.0,
             )
             if known.last_seen_ms:
@@ -135,6 +165,9 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             total_size=len(peers),
             connected_count=sum(1 for _, live in rows if live is not None),
         )
+
+    def _capabilities_of(self, peer_id: str) -> tuple:  # type: ignore[type-arg]
+        return self._discovery.capabilities_of(peer_id) if self._discovery else ()
 
     async def ConnectPeer(
         self, request: pb.ConnectPeerRequest, context: grpc.aio.ServicerContext

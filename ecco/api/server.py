@@ -86,8 +86,16 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
         from ecco.api.messaging import MessagingServicer
         from ecco.v1 import messaging_service_pb2_grpc
 
-        messaging_service_pb2_grpc.add_MessagingServiceServicer_to_server(MessagingServicer(runtime.messenger), server)
+        messaging_service_pb2_grpc.add_MessagingServiceServicer_to_server(
+            MessagingServicer(runtime.messenger, runtime.discovery), server
+        )
         served.add("ecco.v1.MessagingService")
+    if runtime.discovery is not None:
+        from ecco.api.discovery import DiscoveryServicer
+        from ecco.v1 import discovery_service_pb2_grpc
+
+        discovery_service_pb2_grpc.add_DiscoveryServiceServicer_to_server(DiscoveryServicer(runtime.discovery), server)
+        served.add("ecco.v1.DiscoveryService")
     server.add_generic_rpc_handlers(unimplemented_handlers(skip=served))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(service_names(), server, pool=_MethodAwarePool(descriptor_pool.Default()))

@@ -8,6 +8,7 @@ import click
 
 from ecco import __version__
 from ecco.cli.admin import config, db
+from ecco.cli.discovery import ask, peer
 from ecco.cli.events import listen, stream
 from ecco.cli.messaging import connect, msg, peers, request, send
 from ecco.cli.node import node, up
@@ -21,7 +22,7 @@ def cli() -> None:
     """ecco: a P2P communication layer for AI agents. Each agent runs one node; this CLI drives it."""
 
 
-for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect):
+for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect, peer, ask):
     cli.add_command(command)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,6 +37,7 @@ TOPICS: Final[Mapping[str, str]] = {
     RESPONSE: "ecco:capability-response",
 }
 MAX_CAPABILITIES: Final = 50
+MAX_ADDRESSES: Final = 16
 """Per peer. We refuse to announce more; of a received list only the first 50 are kept."""
 PUBSUB_MAX_AGE_MS: Final = 3_600_000
 PUBSUB_MAX_SKEW_MS: Final = 300_000
@@ -51,6 +52,9 @@ class CapabilityAnnouncement:
     timestamp: int | float
     """Epoch milliseconds."""
     libp2p_peer_id: str | None = None
+    addresses: tuple[str, ...] = ()
+    """Our extension: where the peer listens, so a node that only heard it through gossip can dial it. Covered
+    by the signature like every field; upstream receivers ignore it."""
 
     @property
     def signer_id(self) -> str:
@@ -66,6 +70,8 @@ class CapabilityAnnouncement:
         }
         if self.libp2p_peer_id is not None:
             doc["libp2pPeerId"] = self.libp2p_peer_id
+        if self.addresses:
+            doc["addresses"] = list(self.addresses)
         return doc
 
 
@@ -137,9 +143,13 @@ def _own_capabilities(capabilities: Iterable[Mapping[str, Any]]) -> tuple[dict[s
     return checked
 
 
-def announcement(signer: Signer, capabilities: Iterable[Mapping[str, Any]], now_ms: int) -> dict[str, Any]:
+def announcement(
+    signer: Signer, capabilities: Iterable[Mapping[str, Any]], now_ms: int, addresses: Sequence[str] = ()
+) -> dict[str, Any]:
     """Our signed `capability-announcement`, ready to publish on `ecco:capabilities`."""
-    event = CapabilityAnnouncement(signer.peer_id, _own_capabilities(capabilities), now_ms, signer.peer_id)
+    event = CapabilityAnnouncement(
+        signer.peer_id, _own_capabilities(capabilities), now_ms, signer.peer_id, tuple(addresses[:MAX_ADDRESSES])
+    )
     return sign_event(event, signer)
 
 
@@ -268,8 +278,16 @@ def accept_event(
     verify_signature(doc, libp2p_peer_id or peer_id, verifier)
     capabilities = _received_capabilities(doc)
     if kind == ANNOUNCEMENT:
-        return CapabilityAnnouncement(peer_id, capabilities, timestamp, libp2p_peer_id)
+        return CapabilityAnnouncement(peer_id, capabilities, timestamp, libp2p_peer_id, _addresses(doc))
     return CapabilityResponse(request_id, peer_id, capabilities, timestamp, libp2p_peer_id)
+
+
+def _addresses(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """The optional `addresses` extension: at most MAX_ADDRESSES strings; anything else is ignored, not fatal."""
+    raw = doc.get("addresses")
+    if not isinstance(raw, list):
+        return ()
+    return tuple(a for a in raw[:MAX_ADDRESSES] if isinstance(a, str) and len(a) <= 512)
 
 
 def _request_id(doc: Mapping[str, Any]) -> str:

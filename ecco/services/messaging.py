@@ -13,7 +13,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,10 +205,15 @@ class Messenger:
         self._peers: dict[str, KnownPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._handshake_timers: dict[str, asyncio.TimerHandle] = {}
+        self._connection_listeners: list[Callable[[str], Awaitable[None]]] = []
 
     @property
     def peer_id(self) -> str:
         return self._signer.peer_id
+
+    def add_connection_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        """`await listener(peer_id)` after each new connection (e.g. to re-announce capabilities)."""
+        self._connection_listeners.append(listener)
 
     def start(self) -> None:
         self._transport.set_handler(self._on_frame)
@@ -435,6 +440,8 @@ class Messenger:
             self._spawn(
                 self._send_quietly(peer_id, "version-handshake", handshake.handshake_payload(self._network, now_ms()))
             )
+            for listener in self._connection_listeners:
+                self._spawn(listener(peer_id))
             return
         known.handshake = "disconnected"
         timer = self._handshake_timers.pop(peer_id, None)

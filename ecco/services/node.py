@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
 
@@ -36,3 +37,5 @@ class NodeRuntime:
     connected_peers: Callable[[], Awaitable[int]] = field(default=_no_peers)
     # Set once the node speaks to other nodes; without it MessagingService answers UNIMPLEMENTED.
     messenger: Messenger | None = None
+    # Set once capability discovery runs; without it DiscoveryService answers UNIMPLEMENTED.
+    discovery: Discovery | None = None
