@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -79,6 +80,22 @@ def _string_list(raw: Any, where: str) -> list[str]:
     raise ValueError("expected a list of strings")
 
 
+PEER_MULTIADDR = re.compile(r"^/(ip4|ip6|dns|dns4|dns6)/[^/]+/tcp/\d{1,5}(/ws)?/p2p/[1-9A-HJ-NP-Za-km-z]{32,128}$")
+
+
+def _peer_multiaddrs(raw: Any, where: str) -> list[str]:
+    """Bootstrap peers: full dialable multiaddrs ending in /p2p/<peerId>; refused before any daemon starts."""
+    addresses = _string_list(raw, where)
+    for address in addresses:
+        if not PEER_MULTIADDR.match(address):
+            raise InvalidArgument(
+                f"{where}: {address!r} is not a peer multiaddr like /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW...",
+                Reason.INVALID_MULTIADDR,
+                field="bootstrap",
+            )
+    return addresses
+
+
 def _positive_number(raw: Any, where: str) -> float:
     try:
         value = float(raw)
@@ -106,7 +123,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("db_url", _string, "", "ECCO_DB_URL", secret=True),
     Setting("log_level", _choice("debug", "info", "warning", "error"), "info", "ECCO_LOG_LEVEL"),
     Setting("listen", _string_list, ["/ip4/0.0.0.0/tcp/0"], "ECCO_LISTEN"),
-    Setting("bootstrap", _string_list, [], "ECCO_BOOTSTRAP"),
+    Setting("bootstrap", _peer_multiaddrs, [], "ECCO_BOOTSTRAP"),
     Setting("responder", _string, "", "ECCO_RESPONDER"),
     # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
     Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),

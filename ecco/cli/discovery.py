@@ -101,9 +101,9 @@ def ask(capability: str, text: str, timeout_ms: int, node_name: str | None, json
         "matchCount": reply.match_count,
         "candidates": [to_dict(c) for c in reply.candidates],
     }
+    if answer.error:
+        raise EccoError(f"the agent answered with an error: {answer.error}", Reason.AGENT_FAILED)
     if json_output:
         print_json(document)
     else:
         click.echo(answer.text)
-    if answer.error:
-        raise EccoError(f"the agent answered with an error: {answer.error}", Reason.AGENT_FAILED)

@@ -30,7 +30,8 @@ def main(args: list[str] | None = None) -> int:
     argv = sys.argv[1:] if args is None else args
     as_json = "--json" in argv
     try:
-        cli.main(args=argv, prog_name="ecco", standalone_mode=False)
+        # With standalone_mode=False click returns (not raises) the code of a `click.exceptions.Exit`.
+        code = cli.main(args=argv, prog_name="ecco", standalone_mode=False)
     except EccoError as error:
         print_error(error, as_json)
         return exit_code(error)
@@ -43,7 +44,7 @@ def main(args: list[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(error, click.UsageError) else 1
     except click.exceptions.Exit as done:
         return done.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

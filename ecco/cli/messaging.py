@@ -91,21 +91,17 @@ def request(
         "requestId": request_message_id or reply.request_message_id,
         "text": reply.text,
         "finishReason": reply.finish_reason,
-        "error": reply.error,
         "latencyMs": reply.latency_ms,
         "chunks": chunks,
     }
-    if json_output:
-        print_json(document)
-    elif not reply.error:
-        if not chunks:
-            click.echo(reply.text)
-        elif not reply.text.endswith("\n"):
-            click.echo()
-    if reply.error and json_output:
-        raise click.exceptions.Exit(1)  # the document above already carries the error
     if reply.error:
         raise EccoError(f"the agent answered with an error: {reply.error}", Reason.AGENT_FAILED)
+    if json_output:
+        print_json(document)
+    elif not chunks:
+        click.echo(reply.text)
+    elif not reply.text.endswith("\n"):
+        click.echo()
 
 
 def _read_payload(payload: str | None, payload_file: Path | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,3 +136,176 @@ def ecco() -> Iterator[Ecco]:
     finally:
         runner.kill_all()
         shutil.rmtree(home, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Peer-to-peer helpers: a daemon's events and log, and an in-test libp2p peer that speaks the ecco wire directly
+# ---------------------------------------------------------------------------------------------------------------------
+
+EVENT_WAIT_S = 15.0  # what any single expected event may take; never reached when things work
+
+
+def _events_stub(ecco: Ecco, node: str) -> tuple[Any, Any]:
+    import grpc
+
+    from ecco.v1 import event_service_pb2_grpc
+
+    channel = grpc.insecure_channel(f"unix:{ecco.node_dir(node) / 'api.sock'}")
+    return channel, event_service_pb2_grpc.EventServiceStub(channel)
+
+
+def list_events(ecco: Ecco, node: str, *types: str) -> list[dict[str, Any]]:
+    """Every event of `node` (of these types), oldest first, as `ecco stream --json` prints them."""
+    from ecco.cli.render import event_dict
+    from ecco.v1 import event_service_pb2
+
+    channel, stub = _events_stub(ecco, node)
+    found: list[dict[str, Any]] = []
+    with channel:
+        token = ""
+        for _ in range(1000):  # bounded: at most 1000 pages
+            request = event_service_pb2.ListEventsRequest(types=list(types), page_size=1000, page_token=token)
+            page = stub.ListEvents(request, timeout=10)
+            found += [event_dict(event) for event in page.events]
+            token = page.next_page_token
+            if not token:
+                break
+    return found
+
+
+def wait_for_event(ecco: Ecco, node: str, match: Any, *types: str, timeout: float = EVENT_WAIT_S) -> dict[str, Any]:
+    """The first event of `node` (replayed from the start, then followed) for which `match(event)` is true."""
+    import grpc
+
+    from ecco.cli.render import event_dict
+    from ecco.v1 import event_service_pb2
+
+    channel, stub = _events_stub(ecco, node)
+    seen: list[dict[str, Any]] = []
+    with channel:
+        request = event_service_pb2.SubscribeRequest(cursor=0, types=list(types), follow=True)
+        try:
+            for response in stub.Subscribe(request, timeout=timeout):
+                for event in response.events:
+                    doc = event_dict(event)
+                    if match(doc):
+                        return doc
+                    seen.append(doc)
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise
+    raise AssertionError(f"no matching event on node {node} within {timeout}s; saw {[e['type'] for e in seen]}")
+
+
+def log_entries(ecco: Ecco, node: str) -> list[dict[str, Any]]:
+    """The node's daemon.log, one dict per JSON line."""
+    text = (ecco.node_dir(node) / "daemon.log").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class RawPeer:
+    """A libp2p peer run by the test itself (a Libp2pTransport on 127.0.0.1, in its own asyncio loop thread) that
+    sends hand-made frames, well-formed or malicious, and collects every frame daemons send it."""
+
+    def __init__(self, key_file: Path) -> None:
+        from ecco.identity import load_or_create
+        from ecco.transport.keys import Ed25519Signer
+        from ecco.transport.libp2p_host import Libp2pTransport
+
+        self.identity = load_or_create(key_file)
+        self.peer_id = self.identity.peer_id
+        self.signer = Ed25519Signer.from_identity(self.identity)
+        self.frames: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="raw-peer", daemon=True)
+        self._thread.start()
+        self.transport = Libp2pTransport(self.identity, ["/ip4/127.0.0.1/tcp/0"])
+        self.transport.set_handler(self._on_frame)
+        try:
+            self._run(self.transport.start())
+        except BaseException:
+            self.close()
+            raise
+
+    def _run(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _on_frame(self, peer_id: str, frame: bytes) -> None:
+        self.frames.put((peer_id, frame))
+
+    def connect(self, multiaddr: str) -> str:
+        return self._run(self.transport.connect(multiaddr, 10.0))
+
+    def message(self, to: str, type: str, payload: Any, *, timestamp_ms: int | None = None) -> Any:
+        """A message from this peer, correctly signed."""
+        from ecco.services.envelope import new_message, sign_message
+
+        return sign_message(new_message(self.peer_id, to, type, payload, timestamp_ms=timestamp_ms), self.signer)
+
+    def send_frame(self, to: str, frame: bytes) -> None:
+        """One frame through the transport (the long-lived /ecco/direct/1.1.0 stream, so frames arrive in order)."""
+        self._run(self.transport.send(to, frame, 10.0))
+
+    def send(self, message: Any) -> None:
+        from ecco.services.envelope import encode_frame
+
+        self.send_frame(message.to, encode_frame(message))
+
+    def next_message(self, match: Any, timeout: float = EVENT_WAIT_S) -> Any:
+        """The next message received for which `match(message)` is true (others are skipped)."""
+        from ecco.services.envelope import decode_frame
+
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                _, frame = self.frames.get(timeout=remaining)
+            except queue.Empty:
+                break
+            message = decode_frame(frame).message
+            if match(message):
+                return message
+        raise AssertionError(f"no matching message within {timeout}s")
+
+    def send_raw_v10(self, to: str, data: bytes, timeout: float = 20) -> str:
+        """Write `data` as is on a new /ecco/direct/1.0.0 stream, half-close it, and wait until the peer ends the
+        stream. Returns "eof" for a clean end, else the name of the exception that ended it (e.g. StreamReset)."""
+        import trio
+        from libp2p.custom_types import TProtocol
+        from libp2p.peer.id import ID
+
+        from ecco.services.transport_port import DIRECT_PROTOCOL_V10
+
+        host = self.transport._runtime.host  # the transport's internals: the only way to write unframed bytes
+
+        async def write() -> str:
+            with trio.fail_after(timeout):
+                stream = await host.new_stream(ID.from_base58(to), [TProtocol(DIRECT_PROTOCOL_V10)])
+                try:
+                    await stream.write(data)
+                    await stream.close()
+                    for _ in range(1000):  # bounded; the peer sends nothing on this protocol
+                        if not await stream.read(65536):
+                            return "eof"
+                    return "data"
+                except EOFError:  # libp2p's StreamEOF
+                    return "eof"
+                except Exception as exc:
+                    return type(exc).__name__
+
+        return self._run(self.transport._thread.call(write, timeout=timeout + 5), timeout + 10)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run(self.transport.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def raw_peer(tmp_path: Path) -> Iterator[RawPeer]:
+    peer = RawPeer(tmp_path / "raw-peer.key")
+    try:
+        yield peer
+    finally:
+        peer.close()
