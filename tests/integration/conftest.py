@@ -127,6 +127,23 @@ def wait_for_exit(pid: int, timeout: float = 20) -> None:
         os.close(fd)
 
 
+def up(ecco: Ecco, name: str, *args: str) -> dict[str, Any]:
+    """Start a node; its status document, with `addr` = its one dialable /ip4/127.0.0.1/tcp/<port>/p2p/<id>."""
+    status = ecco.ok("up", "--name", name, *args, "--json").json()
+    (addr,) = status["listenAddresses"]
+    assert addr.startswith("/ip4/127.0.0.1/tcp/") and addr.endswith(f"/p2p/{status['peerId']}")
+    return {**status, "addr": addr}
+
+
+def error_of(result: Result) -> dict[str, Any]:
+    """The `--json` error document of a failed command, checked against the README's exit-code table."""
+    from ecco.cli.output import EXIT_CODES
+
+    error = result.json()["error"]
+    assert result.code == EXIT_CODES[error["code"]], (result.code, error)
+    return error
+
+
 @pytest.fixture
 def ecco() -> Iterator[Ecco]:
     home = Path(tempfile.mkdtemp(prefix="ecco-it-", dir="/tmp"))

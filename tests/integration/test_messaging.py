@@ -24,8 +24,10 @@ from ecco.transport.keys import Ed25519Signer
 from tests.integration.conftest import (
     Ecco,
     RawPeer,
+    error_of,
     list_events,
     log_entries,
+    up,
     wait_for_event,
     wait_for_exit,
 )
@@ -33,23 +35,7 @@ from tests.integration.conftest import (
 pytestmark = pytest.mark.integration
 
 # The README's exit-code table (ecco/cli/output.py), for the gRPC codes these tests meet.
-EXIT = {"INTERNAL": 1, "INVALID_ARGUMENT": 2, "NOT_FOUND": 3, "UNAVAILABLE": 6, "DEADLINE_EXCEEDED": 7}
 LINE_WAIT_S = 15.0
-
-
-def up(ecco: Ecco, name: str, *args: str) -> dict[str, Any]:
-    """Start a node; its status document, with `addr` = its one dialable /ip4/127.0.0.1/tcp/<port>/p2p/<id>."""
-    status = ecco.ok("up", "--name", name, *args, "--json").json()
-    (addr,) = status["listenAddresses"]
-    assert addr.startswith("/ip4/127.0.0.1/tcp/") and addr.endswith(f"/p2p/{status['peerId']}")
-    return {**status, "addr": addr}
-
-
-def error_of(result: Any) -> dict[str, Any]:
-    """The `--json` error document of a failed command, checked against the exit-code table."""
-    error = result.json()["error"]
-    assert result.code == EXIT[error["code"]], (result.code, error)
-    return error
 
 
 def next_line(reader: Any, timeout: float = LINE_WAIT_S) -> str | None:
