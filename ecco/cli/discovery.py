@@ -1,7 +1,10 @@
-"""Finding agents by capability: `ecco peer find`, `ecco ask`."""
+"""Finding agents by capability: `ecco peer find`, `ecco peer discover`, `ecco ask`."""
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,6 +16,47 @@ from ecco.errors import EccoError, Reason
 
 FIND_CALL_TIMEOUT_S = 15.0
 
+_QUERY_OPTIONS = (
+    click.option("--name", help="The capability name (matched exactly or fuzzily)."),
+    click.option("--type", "cap_type", help="The capability type, e.g. agent."),
+    click.option("--version", "cap_version", help="The wanted version, e.g. 1.0.0."),
+    click.option("--features", help="Wanted features, comma-separated."),
+    click.option("--preferred", multiple=True, help="Only consider these peer ids (and rank them up); repeatable."),
+    click.option("--raw", help="An upstream CapabilityQuery as JSON, instead of the options above."),
+)
+
+
+def capability_query_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --name/--type/--version/--features/--preferred/--raw and hands the command one `query` argument, a
+    CapabilityQuery message (the node validates it, so every command reports bad queries alike)."""
+
+    @functools.wraps(command)
+    def with_query(
+        *args: Any,
+        name: str | None,
+        cap_type: str | None,
+        cap_version: str | None,
+        features: str | None,
+        preferred: tuple[str, ...],
+        raw: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        from ecco.v1 import common_pb2
+
+        query = common_pb2.CapabilityQuery(
+            name=name or "",
+            type=cap_type or "",
+            version=cap_version or "",
+            features=[f for f in (features or "").split(",") if f],
+            preferred_peer_ids=list(preferred),
+            raw_json=raw or "",
+        )
+        return command(*args, query=query, **kwargs)
+
+    for option in reversed(_QUERY_OPTIONS):
+        with_query = option(with_query)
+    return with_query
+
 
 @click.group("peer")
 def peer() -> None:
@@ -20,38 +64,15 @@ def peer() -> None:
 
 
 @peer.command("find")
-@click.option("--name", help="The capability name (matched exactly or fuzzily).")
-@click.option("--type", "cap_type", help="The capability type, e.g. agent.")
-@click.option("--version", "cap_version", help="The wanted version, e.g. 1.0.0.")
-@click.option("--features", help="Wanted features, comma-separated.")
-@click.option("--preferred", multiple=True, help="Only consider these peer ids (and rank them up); repeatable.")
-@click.option("--raw", help="An upstream CapabilityQuery as JSON, instead of the options above.")
+@capability_query_options
 @node_option
 @json_option
-def find(
-    name: str | None,
-    cap_type: str | None,
-    cap_version: str | None,
-    features: str | None,
-    preferred: tuple[str, ...],
-    raw: str | None,
-    node_name: str | None,
-    json_output: bool,
-) -> None:
+def find(query: Any, node_name: str | None, json_output: bool) -> None:
     """List peers matching a capability, best first, with their score and the reasons."""
     from ecco.cli.render import to_dict
     from ecco.client import NodeClient
-    from ecco.v1 import common_pb2
     from ecco.v1 import discovery_service_pb2 as pb
 
-    query = common_pb2.CapabilityQuery(
-        name=name or "",
-        type=cap_type or "",
-        version=cap_version or "",
-        features=[f for f in (features or "").split(",") if f],
-        preferred_peer_ids=list(preferred),
-        raw_json=raw or "",
-    )
     with NodeClient.for_node(node_name) as client:
         stub = client.stub("DiscoveryService")
         reply = client.call(stub.FindPeers, pb.FindPeersRequest(query=query), timeout=FIND_CALL_TIMEOUT_S)
@@ -65,6 +86,179 @@ def find(
         click.echo(f"{match['matchScore']:.2f}  {match['peer']['peerId']}  {caps}")
         for reason in match["reasons"]:
             click.echo(f"      {reason}")
+
+
+def _phase_name(number: int) -> str:
+    from ecco.v1 import common_pb2
+
+    return common_pb2.DiscoveryPhase.Name(number).removeprefix("DISCOVERY_PHASE_").lower()
+
+
+def _progress_line(progress: Any) -> str:
+    """One line for a phase that completed, was skipped or failed."""
+    from ecco.v1 import common_pb2
+
+    phase = _phase_name(progress.phase)
+    state = common_pb2.DiscoveryPhaseState.Name(progress.state).removeprefix("DISCOVERY_PHASE_STATE_").lower()
+    if progress.state == common_pb2.DISCOVERY_PHASE_STATE_COMPLETED:
+        line = (
+            f"{phase}: completed, {progress.new_matches} new, {progress.total_matches} in total "
+            f"({progress.elapsed_ms} ms)"
+        )
+    else:
+        line = f"{phase}: {state}"
+    return f"{line}: {progress.detail}" if progress.detail else line
+
+
+class _PhaseDisplay:
+    """Progress per phase: a spinner while a phase runs and a line when it ends on a terminal, else one plain line
+    per phase; nothing with --json."""
+
+    def __init__(self, json_output: bool) -> None:
+        self._quiet = json_output
+        self._console: Any = None
+        self._status: Any = None
+        if not json_output and sys.stdout.isatty():
+            from rich.console import Console
+
+            self._console = Console()
+
+    def show(self, progress: Any) -> None:
+        from ecco.v1 import common_pb2
+
+        if self._quiet:
+            return
+        if progress.state == common_pb2.DISCOVERY_PHASE_STATE_STARTED:
+            if self._console is not None:
+                self._status = self._console.status(f"{_phase_name(progress.phase)}: searching…")
+                self._status.start()
+            return
+        self.close()
+        if self._console is None:
+            click.echo(_progress_line(progress))
+            return
+        mark = {
+            common_pb2.DISCOVERY_PHASE_STATE_COMPLETED: "[green]✓[/]",
+            common_pb2.DISCOVERY_PHASE_STATE_SKIPPED: "[dim]-[/]",
+        }.get(progress.state, "[red]✗[/]")
+        self._console.print(f"{mark} {_progress_line(progress)}", markup=True, highlight=False)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def _discovered_doc(peer: Any) -> dict[str, Any]:
+    from ecco.cli.render import to_dict
+
+    match = to_dict(peer.match)
+    return {
+        "peerId": match["peer"]["peerId"],
+        "phase": _phase_name(peer.phase),
+        "proximity": peer.proximity,
+        "matchScore": match["matchScore"],
+        "combinedScore": match["combinedScore"],
+        "latencyMs": match["peer"]["latencyMs"],
+        "connected": match["peer"]["connected"],
+        "addresses": match["peer"]["addresses"],
+        "matchedCapabilities": match["matchedCapabilities"],
+        "reasons": match["reasons"],
+    }
+
+
+@peer.command("discover")
+@capability_query_options
+@click.option(
+    "--phases",
+    help="The phases to run, in order, comma-separated: proximity, local, internet, fallback [all four].",
+)
+@click.option(
+    "--phase-timeout",
+    "phase_timeout_ms",
+    type=int,
+    help="Milliseconds a phase may wait for answers, 1 to 60000 [5000].",
+)
+@click.option("--min-peers", type=int, help="Stop after the phase in which at least this many peers matched [1].")
+@click.option(
+    "--prefer-proximity",
+    type=click.Choice(["true", "false"], case_sensitive=False),
+    help="Run proximity first and rank proximity-found peers up [true].",
+)
+@click.option(
+    "--bloom-tier",
+    help="Keep only peers in this reputation tier: elite, good or acceptable (not available yet).",
+)
+@node_option
+@json_option
+def discover(
+    query: Any,
+    phases: str | None,
+    phase_timeout_ms: int | None,
+    min_peers: int | None,
+    prefer_proximity: str | None,
+    bloom_tier: str | None,
+    node_name: str | None,
+    json_output: bool,
+) -> None:
+    """Phased discovery: walk the phases in order and stop once --min-peers peers matched.
+
+    proximity = connected peers with a round trip under 50 ms (no Bluetooth or mDNS on this node); local =
+    connected peers plus a gossip query; internet = DHT providers (not available yet, skipped); fallback =
+    every peer this node knows. Exits 3 (NO_PROVIDER_FOUND) when no phase found a match."""
+    from ecco.client import NodeClient
+    from ecco.services.discovery_phases import DiscoveryOptions
+    from ecco.v1 import common_pb2
+    from ecco.v1 import discovery_service_pb2 as pb
+
+    options = DiscoveryOptions.from_flags(phases, phase_timeout_ms, min_peers, prefer_proximity, bloom_tier)
+    request = pb.DiscoverPeersRequest(
+        query=query,
+        options=common_pb2.DiscoveryOptions(
+            phases=[common_pb2.DiscoveryPhase.Value(f"DISCOVERY_PHASE_{p.upper()}") for p in options.phases],
+            phase_timeout_ms=options.phase_timeout_ms,
+            min_peers=options.min_peers,
+            prefer_proximity=options.prefer_proximity,
+            bloom_tier=common_pb2.ReputationTier.Value(f"REPUTATION_TIER_{options.bloom_tier.upper()}")
+            if options.bloom_tier
+            else common_pb2.REPUTATION_TIER_UNSPECIFIED,
+        ),
+    )
+    timeout_s = len(options.phases) * options.phase_timeout_ms / 1000 + CALL_MARGIN_S
+    display = _PhaseDisplay(json_output)
+    skipped: list[dict[str, str]] = []
+    result = None
+    try:
+        with NodeClient.for_node(node_name) as client:
+            stub = client.stub("DiscoveryService")
+            for item in client.stream(stub.DiscoverPeers, request, timeout=timeout_s):
+                if item.WhichOneof("event") == "result":
+                    result = item.result
+                    continue
+                display.show(item.progress)
+                if item.progress.state == common_pb2.DISCOVERY_PHASE_STATE_SKIPPED:
+                    skipped.append({"phase": _phase_name(item.progress.phase), "detail": item.progress.detail})
+    finally:
+        display.close()
+    if result is None:
+        raise EccoError("the node ended discovery without a result", Reason.INTERNAL)
+    document = {
+        "peers": [_discovered_doc(p) for p in result.peers],
+        "phasesRun": [_phase_name(p) for p in result.phases_run],
+        "phasesSkipped": skipped,
+        "minPeersReached": result.min_peers_reached,
+        "totalTimeMs": int(result.total_time_ms),
+    }
+    if json_output:
+        print_json(document)
+        return
+    reached = "min-peers reached" if result.min_peers_reached else f"fewer than --min-peers {options.min_peers}"
+    count = len(result.peers)
+    click.echo(f"{count} peer{'' if count == 1 else 's'} found in {document['totalTimeMs']} ms ({reached})")
+    for found in document["peers"]:
+        caps = ", ".join(f"{c['type']}:{c['name']}@{c['version']}" for c in found["matchedCapabilities"])
+        near = ", proximity" if found["proximity"] else ""
+        click.echo(f"{found['combinedScore']:.2f}  {found['peerId']}  [{found['phase']}{near}]  {caps}")
 
 
 @click.command("ask")

@@ -3,7 +3,8 @@
 Announcements are signed and re-sent on start, on every new connection and periodically, because gossip delivers
 at most once and late joiners miss earlier messages. `find` follows upstream `findPeers` minus the DHT: match the
 local cache; ask the network on `ecco:capability-request`; wait (event-driven, bounded) for a matching answer
-when the cache had none.
+when the cache had none. `discover` is upstream's phased discovery (§7.3): proximity, local, internet and
+fallback phases in order, accumulating unique matches until `min_peers` matched, then ranked as in §7.4.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from ecco.errors import DeadlineExceeded, EccoError, NotFound, Reason
+from ecco.errors import DeadlineExceeded, EccoError, NotFound, Reason, Unimplemented
 from ecco.services import announcements
 from ecco.services.crypto_ports import Signer, Verifier
+from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
 from ecco.services.envelope import canonical_json, now_ms
 from ecco.services.matching import CapabilityMatch, CapabilityQuery, match_peers
 from ecco.services.messaging import Messenger, Reply
+from ecco.services.reputation import LatencyZone, RankInput, classify_latency, rank_peers
 from ecco.services.transport_port import (
     TOPIC_CAPABILITIES,
     TOPIC_CAPABILITY_REQUEST,
@@ -66,10 +70,88 @@ class AskResult:
     match_count: int
 
 
+class PhaseState(StrEnum):
+    STARTED = "started"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    """A discovery phase started, completed, was skipped or failed."""
+
+    phase: DiscoveryPhase
+    state: PhaseState
+    new_matches: int
+    """Matches this phase added that earlier phases had not found."""
+    total_matches: int
+    """Unique matches so far, over all phases."""
+    elapsed_ms: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DiscoveredPeer:
+    match: CapabilityMatch
+    phase: DiscoveryPhase
+    """The phase that found the peer first."""
+    proximity: bool
+    combined_score: float
+    latency_ms: float | None
+    """The last measured round trip; None when not connected or never measured."""
+    connected: bool
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    peers: list[DiscoveredPeer]
+    """Ranked best first (upstream §7.4)."""
+    phases_run: list[DiscoveryPhase]
+    """The phases that ran, in order (not those skipped)."""
+    skipped: list[tuple[DiscoveryPhase, str]]
+    """The phases not run, each with the reason."""
+    min_peers_reached: bool
+    total_time_ms: int
+
+    def no_provider(self) -> NotFound:
+        """The error for a discovery that found nobody, naming every phase tried (and those skipped, and why)."""
+        tried = ", ".join(self.phases_run) or "none"
+        skipped = "; ".join(f"{phase} skipped: {why}" for phase, why in self.skipped)
+        return NotFound(
+            f"no peer offers a capability matching the query (phases tried: {tried}"
+            + (f"; {skipped}" if skipped else "")
+            + ")",
+            Reason.NO_PROVIDER_FOUND,
+        )
+
+
+DiscoveryEvent = PhaseProgress | DiscoveryResult
+
+PROXIMITY_DETAIL = (
+    "mDNS and Bluetooth are not enabled in this build: proximity means connected peers "
+    "in the local latency zone (round trip under 50 ms)"
+)
+DHT_UNAVAILABLE = "DHT capability records are not available on this node"
+
+
 @dataclass(eq=False)
 class _Waiter:
+    """A pending gossip query: collects the matching peers heard from while it waits (except `ignore`), and
+    fires `found` once `wanted` of them were heard."""
+
     query: CapabilityQuery
+    wanted: int = 1
+    ignore: Collection[str] = ()
+    heard: set[str] = field(default_factory=set)
     found: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def hear(self, peer: CachedPeer) -> None:
+        if peer.peer_id in self.ignore or not match_peers([peer], self.query):
+            return
+        self.heard.add(peer.peer_id)
+        if len(self.heard) >= self.wanted:
+            self.found.set()
 
 
 class Discovery:
@@ -150,23 +232,158 @@ class Discovery:
     async def find(self, query: CapabilityQuery, timeout_s: float = GOSSIP_QUERY_TIMEOUT_S) -> list[CapabilityMatch]:
         """Matching peers, best first: the local cache, plus what a gossip query brings in within the timeout."""
         matches = self._match(query)
-        waiter = _Waiter(query)
+        await self._query_network(query, timeout_s, wanted=0 if matches else 1)
+        return matches or self._match(query)
+
+    async def _query_network(
+        self, query: CapabilityQuery, timeout_s: float, wanted: int, ignore: Collection[str] = ()
+    ) -> set[str]:
+        """Ask the network on `ecco:capability-request`, then wait (up to `timeout_s`) until `wanted` matching
+        peers not in `ignore` were heard from. Returns those heard (they are in the cache); with `wanted` 0 it
+        publishes and returns at once. Answers arrive as gossip, so the wait is best effort."""
+        waiter = _Waiter(query, wanted, ignore)
         self._waiters.add(waiter)
         try:
             request_id = str(uuid.uuid4())
             await self._publish(
                 TOPIC_CAPABILITY_REQUEST, announcements.request(self._signer, query, request_id, now_ms())
             )
-            if not matches:
+            if wanted > 0 and not waiter.found.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.found.wait(), timeout_s)
-                matches = self._match(query)
         finally:
             self._waiters.discard(waiter)
-        return matches
+        return set(waiter.heard)
 
-    def _match(self, query: CapabilityQuery) -> list[CapabilityMatch]:
-        return match_peers((p for p in self._cache.values() if p.peer_id != self._signer.peer_id), query)
+    def _match(self, query: CapabilityQuery, peer_ids: Iterable[str] | None = None) -> list[CapabilityMatch]:
+        """Matches in the cache, best first; only among `peer_ids` when given."""
+        if peer_ids is None:
+            peers = [p for p in self._cache.values() if p.peer_id != self._signer.peer_id]
+        else:
+            peers = [self._cache[i] for i in dict.fromkeys(peer_ids) if i in self._cache and i != self._signer.peer_id]
+        return match_peers(peers, query)
+
+    # ------------------------------------------------------------------------------------------------ phased discovery
+
+    async def discover(self, query: CapabilityQuery, options: DiscoveryOptions) -> AsyncIterator[DiscoveryEvent]:
+        """Phased discovery (upstream §7.3): a PhaseProgress as each phase starts and ends (or is skipped), then one
+        DiscoveryResult. Phases run in `options.run_order()`, accumulate unique matches and stop as soon as
+        `min_peers` matched. An empty result is not an error here (see DiscoveryResult.no_provider).
+
+        proximity: connected peers whose measured round trip puts them in the local zone (< 50 ms) and that
+        match; local: every connected peer that matches, plus a gossip query that waits up to the phase timeout
+        for the missing matches; internet: skipped, this node has no DHT; fallback: the whole capability cache.
+
+        Raises Unimplemented(FEATURE_NOT_IMPLEMENTED) for a bloom tier: no reputation filters exist yet, so
+        the filter would silently drop every peer."""
+        if options.bloom_tier is not None:
+            raise Unimplemented(
+                f"--bloom-tier {options.bloom_tier}: reputation bloom filters are not available on this node yet "
+                "(no filters are gossiped), so no peer could pass the filter; run without --bloom-tier",
+                Reason.FEATURE_NOT_IMPLEMENTED,
+                field="--bloom-tier",
+            )
+        started = time.monotonic()
+        found: dict[str, tuple[CapabilityMatch, DiscoveryPhase]] = {}
+        phases_run: list[DiscoveryPhase] = []
+        skipped: list[tuple[DiscoveryPhase, str]] = []
+        order = options.run_order()
+
+        def progress(phase: DiscoveryPhase, state: PhaseState, new: int = 0, detail: str = "") -> PhaseProgress:
+            return PhaseProgress(phase, state, new, len(found), _ms_since(started), detail)
+
+        for index, phase in enumerate(order):
+            if options.enough(len(found)):
+                why = f"min_peers ({options.min_peers}) already reached"
+                for rest in order[index:]:
+                    skipped.append((rest, why))
+                    yield progress(rest, PhaseState.SKIPPED, detail=why)
+                break
+            if phase == DiscoveryPhase.INTERNET:
+                skipped.append((phase, DHT_UNAVAILABLE))
+                yield progress(phase, PhaseState.SKIPPED, detail=DHT_UNAVAILABLE)
+                continue
+            yield progress(phase, PhaseState.STARTED)
+            phases_run.append(phase)
+            try:
+                matches = await self._run_phase(phase, query, options, found.keys())
+            except EccoError as error:
+                yield progress(phase, PhaseState.FAILED, detail=error.message)
+                continue
+            new = [m for m in matches if m.peer_id not in found]
+            for match in new:
+                found[match.peer_id] = (match, phase)
+            yield progress(
+                phase, PhaseState.COMPLETED, len(new), PROXIMITY_DETAIL if phase == DiscoveryPhase.PROXIMITY else ""
+            )
+
+        latencies: dict[str, float | None] = {}
+        with contextlib.suppress(EccoError):  # ranking without latencies beats failing a finished discovery
+            latencies = await self._latencies()
+        yield DiscoveryResult(
+            self._rank(found.values(), latencies, options.prefer_proximity),
+            phases_run,
+            skipped,
+            options.enough(len(found)),
+            _ms_since(started),
+        )
+
+    async def _run_phase(
+        self,
+        phase: DiscoveryPhase,
+        query: CapabilityQuery,
+        options: DiscoveryOptions,
+        found: Collection[str],
+    ) -> list[CapabilityMatch]:
+        """The matches one phase sees (including peers earlier phases found)."""
+        if phase == DiscoveryPhase.PROXIMITY:
+            near = [peer for peer, rtt in (await self._latencies()).items() if _zone(rtt) == LatencyZone.LOCAL]
+            return self._match(query, near)
+        if phase == DiscoveryPhase.LOCAL:
+            matches = self._match(query, await self._latencies())
+            known = {*found, *(m.peer_id for m in matches)}
+            heard = await self._query_network(
+                query, options.phase_timeout_ms / 1000, max(0, options.min_peers - len(known)), known
+            )
+            return matches + self._match(query, heard)
+        return self._match(query)  # fallback: everything this node knows
+
+    async def _latencies(self) -> dict[str, float | None]:
+        """The connected peers, each with its last measured round trip (None when never measured)."""
+        return {p.peer_id: p.latency_ms for p in await self._transport.peers()}
+
+    def _rank(
+        self,
+        found: Iterable[tuple[CapabilityMatch, DiscoveryPhase]],
+        latencies: Mapping[str, float | None],
+        prefer_proximity: bool,
+    ) -> list[DiscoveredPeer]:
+        """Upstream §7.4: reputation, then proximity bonus, then combined score. Reputation is 0 and there is no
+        bloom tier until reputation is built; the zone comes from the measured latency (unknown without one)."""
+        by_peer = {match.peer_id: (match, phase) for match, phase in found}
+        inputs = [
+            RankInput(
+                match.peer_id,
+                match.match_score,
+                zone=_zone(latencies.get(match.peer_id)),
+                proximity_bonus=1 if prefer_proximity and phase == DiscoveryPhase.PROXIMITY else 0,
+            )
+            for match, phase in by_peer.values()
+        ]
+        ranked: list[DiscoveredPeer] = []
+        for entry in rank_peers(inputs):
+            match, phase = by_peer[entry.peer.peer_id]
+            ranked.append(
+                DiscoveredPeer(
+                    match,
+                    phase,
+                    phase == DiscoveryPhase.PROXIMITY,
+                    entry.combined_score,
+                    latencies.get(match.peer_id),
+                    match.peer_id in latencies,
+                )
+            )
+        return ranked
 
     async def ask(self, query: CapabilityQuery, prompt: str, timeout_s: float, max_attempts: int) -> AskResult:
         """Send the prompt to the best provider; on failure try the next, all within `timeout_s`."""
@@ -231,10 +448,9 @@ class Discovery:
         if cached is None and len(self._cache) >= MAX_CACHED_PEERS:
             del self._cache[min(self._cache.values(), key=lambda p: p.announced_at_ms).peer_id]
         known = tuple(addresses) or (cached.addresses if cached else ())
-        self._cache[peer_id] = CachedPeer(peer_id, tuple(capabilities), timestamp, addresses=known)
+        peer = self._cache[peer_id] = CachedPeer(peer_id, tuple(capabilities), timestamp, addresses=known)
         for waiter in self._waiters:
-            if self._match(waiter.query):
-                waiter.found.set()
+            waiter.hear(peer)
 
     async def _answer(self, request: announcements.CapabilityRequest) -> None:
         ours = CachedPeer(self._signer.peer_id, tuple(self._capabilities))
@@ -246,3 +462,7 @@ class Discovery:
 
 def _ms_since(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+def _zone(latency_ms: float | None) -> LatencyZone | None:
+    return None if latency_ms is None else classify_latency(latency_ms)

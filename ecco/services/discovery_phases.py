@@ -1,6 +1,7 @@
 """Phased discovery options (upstream-ecco §7.3): which phases run, in what order, and when to stop.
 
-`peer discover` and `consensus query` take `--phases`, `--phase-timeout`, `--min-peers` and `--prefer-proximity`.
+`peer discover` and `consensus query` take `--phases`, `--phase-timeout`, `--min-peers`, `--prefer-proximity` and
+`--bloom-tier`.
 They are parsed and checked here, once, so the CLI, the API and the daemon agree on names, defaults and errors.
 
 Phases run in the given order and accumulate unique matches; discovery stops as soon as matches >= minPeers:
@@ -20,6 +21,7 @@ from enum import StrEnum
 from typing import Final
 
 from ecco.errors import InvalidArgument, Reason
+from ecco.services.reputation import Tier, parse_tier
 
 
 class DiscoveryPhase(StrEnum):
@@ -36,6 +38,7 @@ DEFAULT_PHASES: Final = (
     DiscoveryPhase.FALLBACK,
 )
 DEFAULT_PHASE_TIMEOUT_MS: Final = 5000
+MAX_PHASE_TIMEOUT_MS: Final = 60_000
 DEFAULT_MIN_PEERS: Final = 1
 DEFAULT_PREFER_PROXIMITY: Final = True
 
@@ -80,10 +83,14 @@ def parse_bool(value: bool | str, field: str) -> bool:
     raise InvalidArgument(f"{field}: expected true or false, got {value!r}", Reason.INVALID_ARGUMENT, field=field)
 
 
-def _positive_int(value: int, field: str, what: str) -> int:
+def _positive_int(value: int, field: str, what: str, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidArgument(
             f"{field}: {what} must be a positive integer, got {value!r}", Reason.INVALID_ARGUMENT, field=field
+        )
+    if maximum is not None and value > maximum:
+        raise InvalidArgument(
+            f"{field}: {what} must be at most {maximum}, got {value!r}", Reason.INVALID_ARGUMENT, field=field
         )
     return value
 
@@ -96,6 +103,8 @@ class DiscoveryOptions:
     phase_timeout_ms: int = DEFAULT_PHASE_TIMEOUT_MS
     min_peers: int = DEFAULT_MIN_PEERS
     prefer_proximity: bool = DEFAULT_PREFER_PROXIMITY
+    bloom_tier: Tier | None = None
+    """Keep only peers whose reputation bloom filter holds them in this tier; None means no restriction."""
 
     @classmethod
     def from_flags(
@@ -104,21 +113,33 @@ class DiscoveryOptions:
         phase_timeout_ms: int | None = None,
         min_peers: int | None = None,
         prefer_proximity: bool | str | None = None,
+        bloom_tier: str | None = None,
     ) -> DiscoveryOptions:
         """Options from flags; None (or, for `phases`, blank) takes the default. Raises InvalidArgument with the
-        flag as `field`: UNKNOWN_DISCOVERY_PHASE for --phases, INVALID_ARGUMENT for the others."""
+        flag as `field`: UNKNOWN_DISCOVERY_PHASE for --phases, UNKNOWN_REPUTATION_TIER for --bloom-tier,
+        INVALID_ARGUMENT for the others."""
         return cls(
             phases=parse_phases(phases),
             phase_timeout_ms=DEFAULT_PHASE_TIMEOUT_MS
             if phase_timeout_ms is None
-            else _positive_int(phase_timeout_ms, "--phase-timeout", "the phase timeout in milliseconds"),
+            else _positive_int(
+                phase_timeout_ms, "--phase-timeout", "the phase timeout in milliseconds", MAX_PHASE_TIMEOUT_MS
+            ),
             min_peers=DEFAULT_MIN_PEERS
             if min_peers is None
             else _positive_int(min_peers, "--min-peers", "the minimum number of peers"),
             prefer_proximity=DEFAULT_PREFER_PROXIMITY
             if prefer_proximity is None
             else parse_bool(prefer_proximity, "--prefer-proximity"),
+            bloom_tier=None if bloom_tier is None else parse_tier(bloom_tier),
         )
+
+    def run_order(self) -> tuple[DiscoveryPhase, ...]:
+        """The phases in the order they run: as given, except that `prefer_proximity` moves proximity first (as
+        upstream's hybrid discovery puts its proximity transport first)."""
+        if self.prefer_proximity and DiscoveryPhase.PROXIMITY in self.phases:
+            return (DiscoveryPhase.PROXIMITY, *(p for p in self.phases if p != DiscoveryPhase.PROXIMITY))
+        return self.phases
 
     def enough(self, match_count: int) -> bool:
         """True once discovery may stop: it has at least `min_peers` unique matches."""

@@ -58,3 +58,81 @@ def test_no_provider_and_bad_queries_are_clear_errors(ecco: Ecco) -> None:
         assert (error["reason"], error["field"]) == ("INVALID_CAPABILITY", field)
     raw = error_of(ecco("peer", "find", "--raw", "{not json", "--node", "lonely", "--json"))
     assert (raw["reason"], raw["field"]) == ("INVALID_ARGUMENT", "--raw")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Phased discovery: `ecco peer discover`
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_discover_finds_a_connected_provider_first_and_stops_early(ecco: Ecco) -> None:
+    hub = up(ecco, "hub", "--capability", "code-review", "--responder", "echo")
+    shouter = up(ecco, "shouter", "--capability", "translate", "--bootstrap", hub["addr"])
+    up(ecco, "user", "--bootstrap", hub["addr"])  # connected to the hub only
+
+    doc = ecco.ok("peer", "discover", "--name", "code-review", "--min-peers", "1", "--node", "user", "--json").json()
+    (found,) = doc["peers"]
+    assert found["peerId"] == hub["peerId"] and found["connected"]
+    # a loopback peer is in the local latency zone once its round trip is measured; until then `local` finds it
+    assert found["phase"] in ("proximity", "local")
+    assert found["proximity"] == (found["phase"] == "proximity")
+    assert doc["phasesRun"][-1] == found["phase"] and doc["minPeersReached"]
+    assert "fallback" not in doc["phasesRun"]  # stopped once one peer matched
+    assert {"phase": "fallback", "detail": "min_peers (1) already reached"} in doc["phasesSkipped"]
+    assert isinstance(doc["totalTimeMs"], int)
+
+    # two hops away, not connected: the local phase's gossip query brings it in
+    args = ("--name", "translate", "--phases", "local,fallback", "--node", "user", "--json")
+    peers = ecco.ok("peer", "discover", *args).json()["peers"]
+    assert [(p["peerId"], p["phase"], p["proximity"], p["connected"]) for p in peers] == [
+        (shouter["peerId"], "local", False, False)
+    ]
+    assert peers[0]["addresses"] == [shouter["addr"]]
+
+    # without --json and without a terminal: one line per phase, then the peers
+    plain = ecco.ok("peer", "discover", "--name", "translate", "--phases", "internet,local", "--node", "user")
+    lines = plain.stdout.splitlines()
+    assert lines[0] == "internet: skipped: DHT capability records are not available on this node"
+    assert lines[1].startswith("local: completed, 1 new, 1 in total")
+    assert lines[2].startswith("1 peer found in ") and "(min-peers reached)" in lines[2]
+    assert shouter["peerId"] in lines[3] and "[local]" in lines[3]
+
+
+def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco) -> None:
+    up(ecco, "lonely", "--capability", "code-review")
+
+    missing = ecco("peer", "discover", "--name", "astrology", "--phase-timeout", "300", "--node", "lonely", "--json")
+    error = error_of(missing)
+    assert (missing.code, error["code"], error["reason"]) == (3, "NOT_FOUND", "NO_PROVIDER_FOUND")
+    assert "phases tried: proximity, local, fallback" in error["message"]
+    assert "internet skipped: DHT capability records are not available" in error["message"]
+
+    plain = ecco("peer", "discover", "--name", "astrology", "--phases", "fallback", "--node", "lonely")
+    assert plain.code == 3 and plain.stdout.startswith("fallback: completed, 0 new")
+    assert "phases tried: fallback" in plain.stderr and "(NO_PROVIDER_FOUND)" in plain.stderr
+
+    bad = [
+        (("--phases", "moon"), "UNKNOWN_DISCOVERY_PHASE", "--phases"),
+        (("--min-peers", "0"), "INVALID_ARGUMENT", "--min-peers"),
+        (("--min-peers", "-3"), "INVALID_ARGUMENT", "--min-peers"),
+        (("--phase-timeout", "0"), "INVALID_ARGUMENT", "--phase-timeout"),
+        (("--bloom-tier", "platinum"), "UNKNOWN_REPUTATION_TIER", "--bloom-tier"),
+        (("--version", "one"), "INVALID_CAPABILITY", "--version"),
+        (("--raw", "{not json"), "INVALID_ARGUMENT", "--raw"),
+    ]
+    for args, reason, field in bad:
+        name = () if args[0] == "--raw" else ("--name", "code-review")
+        result = ecco("peer", "discover", *name, *args, "--node", "lonely", "--json")
+        error = error_of(result)
+        assert (result.code, error["reason"], error["field"]) == (2, reason, field), args
+    empty = error_of(ecco("peer", "discover", "--name", " ", "--node", "lonely", "--json"))
+    assert (empty["reason"], empty["field"]) == ("INVALID_CAPABILITY", "--name")
+    assert ecco("peer", "discover", "--name", "x", "--prefer-proximity", "maybe", "--node", "lonely").code == 2
+
+    tier = ecco("peer", "discover", "--name", "code-review", "--bloom-tier", "elite", "--node", "lonely", "--json")
+    error = error_of(tier)
+    assert (error["code"], error["reason"], error["field"]) == (
+        "UNIMPLEMENTED",
+        "FEATURE_NOT_IMPLEMENTED",
+        "--bloom-tier",
+    )

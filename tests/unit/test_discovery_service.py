@@ -1,0 +1,368 @@
+"""Phased discovery (upstream-ecco §7.3, §7.4) over an in-memory gossip network: phase order, stopping at
+min_peers, the skipped internet phase, proximity by latency, the local gossip query, ranking and bad options."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ecco.api.convert import discovery_options_from_pb
+from ecco.errors import InvalidArgument, NotFound, Reason, Unavailable, Unimplemented
+from ecco.services.discovery import (
+    DHT_UNAVAILABLE,
+    Discovery,
+    DiscoveryResult,
+    PhaseProgress,
+    PhaseState,
+)
+from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
+from ecco.services.matching import CapabilityQuery
+from ecco.services.transport_port import TOPIC_CAPABILITIES, ConnectedPeer, TopicHandler
+from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
+from ecco.v1 import common_pb2
+
+P = DiscoveryPhase
+S = PhaseState
+TIMEOUT = 10  # a bound on each test's discovery; never reached when things work
+
+
+@dataclass
+class GossipTransport:
+    """Gossip reaches every node of the network at once (a mesh that never drops); `links` are the open
+    connections with their measured round trip. A node with `announces` off is only heard when it answers a
+    capability request."""
+
+    peer_id: str
+    network: dict[str, GossipTransport]
+    links: dict[str, float | None] = field(default_factory=dict)
+    topics: dict[str, TopicHandler] = field(default_factory=dict)
+    announces: bool = True
+    peers_error: Exception | None = None
+
+    def listen_addrs(self) -> list[str]:
+        return [f"/ip4/127.0.0.1/tcp/4001/p2p/{self.peer_id}"]
+
+    def subscribe(self, topic: str, handler: TopicHandler) -> None:
+        self.topics[topic] = handler
+
+    async def publish(self, topic: str, data: bytes, timeout: float = 10.0) -> None:
+        if topic == TOPIC_CAPABILITIES and not self.announces:
+            return
+        for other in list(self.network.values()):
+            if other is not self and topic in other.topics:
+                await other.topics[topic](self.peer_id, data)
+
+    async def peers(self) -> list[ConnectedPeer]:
+        if self.peers_error is not None:
+            raise self.peers_error
+        return [ConnectedPeer(peer, (), rtt, None) for peer, rtt in self.links.items()]
+
+
+class NoMessenger:
+    def add_connection_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        pass
+
+
+@dataclass
+class Node:
+    discovery: Discovery
+    transport: GossipTransport
+
+    @property
+    def peer_id(self) -> str:
+        return self.transport.peer_id
+
+
+class Network:
+    def __init__(self) -> None:
+        self.transports: dict[str, GossipTransport] = {}
+        self.nodes: list[Node] = []
+
+    async def node(self, *names: str, announces: bool = True) -> Node:
+        signer = Ed25519Signer(os.urandom(32))
+        transport = GossipTransport(signer.peer_id, self.transports, announces=announces)
+        self.transports[signer.peer_id] = transport
+        capabilities = [{"type": "agent", "name": n, "version": "1.0.0", "metadata": {}} for n in names]
+        discovery = Discovery(transport, signer, Ed25519Verifier(), NoMessenger(), capabilities)  # type: ignore[arg-type]
+        discovery.start()
+        node = Node(discovery, transport)
+        self.nodes.append(node)
+        await discovery.announce()  # heard by everyone now, whatever the periodic announcer does
+        return node
+
+    async def stop(self) -> None:
+        for node in self.nodes:
+            await node.discovery.stop()
+
+
+@pytest.fixture
+async def net() -> AsyncIterator[Network]:
+    network = Network()
+    yield network
+    await network.stop()
+
+
+def link(a: Node, b: Node, rtt_ms: float | None) -> None:
+    a.transport.links[b.peer_id] = rtt_ms
+    b.transport.links[a.peer_id] = rtt_ms
+
+
+async def run(node: Node, name: str, **flags: Any) -> tuple[list[PhaseProgress], DiscoveryResult]:
+    events: list[Any] = []
+
+    async def collect() -> None:
+        options = DiscoveryOptions.from_flags(**flags)
+        async for event in node.discovery.discover(CapabilityQuery.from_flags(name), options):
+            events.append(event)
+
+    await asyncio.wait_for(collect(), TIMEOUT)
+    *progress, result = events
+    assert isinstance(result, DiscoveryResult)
+    assert all(isinstance(p, PhaseProgress) for p in progress)
+    return progress, result
+
+
+def states(progress: list[PhaseProgress]) -> list[tuple[str, str]]:
+    return [(str(p.phase), str(p.state)) for p in progress]
+
+
+def found(result: DiscoveryResult) -> list[tuple[str, str, bool]]:
+    return [(p.match.peer_id, str(p.phase), p.proximity) for p in result.peers]
+
+
+async def test_stops_after_the_first_phase_that_reaches_min_peers(net: Network) -> None:
+    user = await net.node()
+    near = await net.node("translate")
+    far = await net.node("translate")
+    link(user, near, 4.0)
+    link(user, far, 120.0)
+
+    progress, result = await run(user, "translate")
+    assert states(progress) == [
+        ("proximity", "started"),
+        ("proximity", "completed"),
+        ("local", "skipped"),
+        ("internet", "skipped"),
+        ("fallback", "skipped"),
+    ]
+    assert "mDNS" in progress[1].detail and (progress[1].new_matches, progress[1].total_matches) == (1, 1)
+    assert all("min_peers (1)" in p.detail for p in progress[2:])
+    assert found(result) == [(near.peer_id, "proximity", True)]
+    assert result.phases_run == [P.PROXIMITY]
+    assert result.min_peers_reached
+
+
+async def test_phases_accumulate_unique_matches_in_order(net: Network) -> None:
+    user = await net.node()
+    near = await net.node("translate")
+    far = await net.node("translate")
+    known = await net.node("translate")
+    del net.transports[known.peer_id]  # announced earlier, gone since: only the cache knows it
+    link(user, near, 4.0)
+    link(user, far, 120.0)
+
+    progress, result = await run(user, "translate", min_peers=3, phase_timeout_ms=50)
+    assert states(progress) == [
+        ("proximity", "started"),
+        ("proximity", "completed"),
+        ("local", "started"),
+        ("local", "completed"),
+        ("internet", "skipped"),
+        ("fallback", "started"),
+        ("fallback", "completed"),
+    ]
+    completed = [(p.phase, p.new_matches, p.total_matches) for p in progress if p.state == S.COMPLETED]
+    assert completed == [(P.PROXIMITY, 1, 1), (P.LOCAL, 1, 2), (P.FALLBACK, 1, 3)]  # near is not counted again
+    assert result.phases_run == [P.PROXIMITY, P.LOCAL, P.FALLBACK]
+    assert result.skipped == [(P.INTERNET, DHT_UNAVAILABLE)]
+    assert result.min_peers_reached
+    # §7.4: equal reputation (0), so the proximity bonus first, then 0.4 x match + 0.2 x zone weight
+    assert found(result) == [
+        (near.peer_id, "proximity", True),
+        (far.peer_id, "local", False),
+        (known.peer_id, "fallback", False),
+    ]
+    scores = [round(p.combined_score, 6) for p in result.peers]
+    assert scores == [round(0.4 + 0.2 * 1.0, 6), round(0.4 + 0.2 * 0.8, 6), round(0.4 + 0.2 * 0.5, 6)]
+    assert [(p.connected, p.latency_ms) for p in result.peers] == [(True, 4.0), (True, 120.0), (False, None)]
+
+
+async def test_internet_phase_is_skipped_not_faked(net: Network) -> None:
+    user = await net.node()
+    known = await net.node("translate")
+
+    progress, result = await run(user, "translate", phases="internet,fallback")
+    assert states(progress) == [("internet", "skipped"), ("fallback", "started"), ("fallback", "completed")]
+    assert progress[0].detail == "DHT capability records are not available on this node"
+    assert found(result) == [(known.peer_id, "fallback", False)]
+    assert result.phases_run == [P.FALLBACK]
+
+
+@pytest.mark.parametrize(("rtt", "near"), [(0.3, True), (49.9, True), (50.0, False), (400.0, False), (None, False)])
+async def test_proximity_means_a_connected_peer_in_the_local_latency_zone(
+    net: Network, rtt: float | None, near: bool
+) -> None:
+    user = await net.node()
+    provider = await net.node("translate")
+    link(user, provider, rtt)
+
+    _, result = await run(user, "translate", phases="proximity,local")
+    assert found(result) == [(provider.peer_id, "proximity" if near else "local", near)]
+    assert result.phases_run == ([P.PROXIMITY] if near else [P.PROXIMITY, P.LOCAL])
+
+
+async def test_proximity_ignores_peers_that_do_not_match_or_never_announced(net: Network) -> None:
+    user = await net.node()
+    other = await net.node("summarize")
+    link(user, other, 1.0)
+    user.transport.links["12D3KooWUnknownPeerThatNeverAnnounced"] = 1.0
+
+    progress, result = await run(user, "translate", phases="proximity")
+    assert result.peers == [] and not result.min_peers_reached
+    assert progress[-1].state == S.COMPLETED and progress[-1].new_matches == 0
+
+
+async def test_local_phase_asks_the_network_and_finds_a_peer_that_only_answers(net: Network) -> None:
+    user = await net.node()
+    quiet = await net.node("translate", announces=False)
+    assert user.discovery.capabilities_of(quiet.peer_id) == ()  # not heard of yet
+
+    progress, result = await run(user, "translate", phases="fallback,local")
+    assert states(progress)[:2] == [("fallback", "started"), ("fallback", "completed")]
+    assert progress[1].new_matches == 0
+    assert found(result) == [(quiet.peer_id, "local", False)]
+    assert result.phases_run == [P.FALLBACK, P.LOCAL]
+
+
+async def test_local_phase_waits_at_most_the_phase_timeout(net: Network) -> None:
+    user = await net.node()
+    await net.node("summarize")
+
+    progress, result = await run(user, "translate", phases="local", phase_timeout_ms=50)
+    assert states(progress) == [("local", "started"), ("local", "completed")]
+    assert 50 <= progress[-1].elapsed_ms < TIMEOUT * 1000
+    assert result.peers == [] and not result.min_peers_reached and result.phases_run == [P.LOCAL]
+
+    error = result.no_provider()
+    assert isinstance(error, NotFound) and error.reason == Reason.NO_PROVIDER_FOUND
+    assert "phases tried: local" in error.message
+
+
+async def test_nothing_found_names_every_phase_tried_and_skipped(net: Network) -> None:
+    user = await net.node()
+    _, result = await run(user, "translate", phase_timeout_ms=20)
+    assert result.phases_run == [P.PROXIMITY, P.LOCAL, P.FALLBACK]
+    message = result.no_provider().message
+    assert "phases tried: proximity, local, fallback" in message
+    assert f"internet skipped: {DHT_UNAVAILABLE}" in message
+
+
+async def test_local_phase_does_not_wait_when_connected_peers_are_enough(net: Network) -> None:
+    user = await net.node()
+    provider = await net.node("translate")
+    link(user, provider, None)  # latency never measured: not proximity
+
+    progress, result = await run(user, "translate", phases="local", phase_timeout_ms=60_000)
+    assert found(result) == [(provider.peer_id, "local", False)]
+    assert progress[-1].elapsed_ms < 10_000
+
+
+@pytest.mark.parametrize(("prefer", "order"), [("true", ["proximity", "local"]), ("false", ["local", "proximity"])])
+async def test_prefer_proximity_runs_proximity_first(net: Network, prefer: str, order: list[str]) -> None:
+    user = await net.node()
+    provider = await net.node("translate")
+    link(user, provider, 2.0)
+
+    progress, result = await run(user, "translate", phases="local,proximity", prefer_proximity=prefer)
+    assert [str(p.phase) for p in progress if p.state == S.STARTED] == order[:1]
+    assert found(result) == [(provider.peer_id, order[0], order[0] == "proximity")]
+
+
+async def test_a_failing_phase_is_reported_and_discovery_goes_on(net: Network) -> None:
+    user = await net.node()
+    known = await net.node("translate")
+    user.transport.peers_error = Unavailable("the transport is stopping", Reason.SHUTTING_DOWN)
+
+    progress, result = await run(user, "translate", phases="proximity,fallback")
+    assert states(progress) == [
+        ("proximity", "started"),
+        ("proximity", "failed"),
+        ("fallback", "started"),
+        ("fallback", "completed"),
+    ]
+    assert progress[1].detail == "the transport is stopping"
+    assert found(result) == [(known.peer_id, "fallback", False)]
+
+
+async def test_a_bloom_tier_is_refused_rather_than_filtering_out_everyone(net: Network) -> None:
+    user = await net.node()
+    with pytest.raises(Unimplemented) as info:
+        await run(user, "translate", bloom_tier="elite")
+    assert (info.value.reason, info.value.field) == (Reason.FEATURE_NOT_IMPLEMENTED, "--bloom-tier")
+    assert "not available" in info.value.message
+
+
+async def test_find_still_waits_for_a_gossip_answer(net: Network) -> None:
+    user = await net.node()
+    quiet = await net.node("translate", announces=False)
+    matches = await asyncio.wait_for(user.discovery.find(CapabilityQuery.from_flags("translate"), 5), TIMEOUT)
+    assert [m.peer_id for m in matches] == [quiet.peer_id]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Options
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "reason", "field"),
+    [
+        ({"phases": "moon"}, Reason.UNKNOWN_DISCOVERY_PHASE, "--phases"),
+        ({"min_peers": 0}, Reason.INVALID_ARGUMENT, "--min-peers"),
+        ({"min_peers": -2}, Reason.INVALID_ARGUMENT, "--min-peers"),
+        ({"phase_timeout_ms": 0}, Reason.INVALID_ARGUMENT, "--phase-timeout"),
+        ({"phase_timeout_ms": 60_001}, Reason.INVALID_ARGUMENT, "--phase-timeout"),
+        ({"bloom_tier": "platinum"}, Reason.UNKNOWN_REPUTATION_TIER, "--bloom-tier"),
+    ],
+)
+def test_bad_options_name_the_flag(flags: dict[str, Any], reason: Reason, field: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        DiscoveryOptions.from_flags(**flags)
+    assert (info.value.reason, info.value.field) == (reason, field)
+
+
+def test_options_from_the_api_take_defaults_for_zero_values() -> None:
+    options = discovery_options_from_pb(common_pb2.DiscoveryOptions())
+    assert options == DiscoveryOptions()
+    given = discovery_options_from_pb(
+        common_pb2.DiscoveryOptions(
+            phases=[common_pb2.DISCOVERY_PHASE_FALLBACK, common_pb2.DISCOVERY_PHASE_LOCAL],
+            phase_timeout_ms=250,
+            min_peers=2,
+            prefer_proximity=False,
+            bloom_tier=common_pb2.REPUTATION_TIER_GOOD,
+        )
+    )
+    assert given == DiscoveryOptions((P.FALLBACK, P.LOCAL), 250, 2, False, "good")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "reason", "field"),
+    [
+        ({"phases": [common_pb2.DISCOVERY_PHASE_UNSPECIFIED]}, Reason.UNKNOWN_DISCOVERY_PHASE, "--phases"),
+        ({"phases": [42]}, Reason.UNKNOWN_DISCOVERY_PHASE, "--phases"),
+        ({"phase_timeout_ms": -1}, Reason.INVALID_ARGUMENT, "--phase-timeout"),
+        ({"phase_timeout_ms": 60_001}, Reason.INVALID_ARGUMENT, "--phase-timeout"),
+        ({"min_peers": -1}, Reason.INVALID_ARGUMENT, "--min-peers"),
+        ({"bloom_tier": 9}, Reason.UNKNOWN_REPUTATION_TIER, "--bloom-tier"),
+    ],
+)
+def test_bad_api_options_are_invalid(options: dict[str, Any], reason: Reason, field: str) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        discovery_options_from_pb(common_pb2.DiscoveryOptions(**options))
+    assert (info.value.reason, info.value.field) == (reason, field)
