@@ -1,9 +1,10 @@
 """Live-tail latency of EventService.Subscribe(follow=true).
 
-The ecco gRPC server (ecco.api.server.start_servers with a NodeRuntime, EventLog and SqlEventStore on a temporary
-SQLite file, WAL + synchronous=FULL exactly as the daemon opens it) runs on an asyncio loop in a background thread
-of this process; the appender runs on that same loop, as the daemon's components do. One follower runs in a
-separate process (grpc.aio client over the unix socket) subscribed with follow=true.
+The ecco gRPC server (ecco.api.server.start_servers with a NodeRuntime and an EventLog on the store the daemon
+opens for a temporary SQLite file, ecco.store.db.open_event_store: SqliteEventStore, WAL + synchronous=FULL) runs on
+an asyncio loop in a background thread of this process; the appender runs on that same loop, as the daemon's
+components do. One follower runs in a separate process (grpc.aio client over the unix socket) subscribed with
+follow=true.
 
 Latency = CLOCK_MONOTONIC when EventLog.append is called -> CLOCK_MONOTONIC when the follower receives the
 response carrying that event (both processes read the same system-wide clock). Events are appended one at a time,
@@ -119,6 +120,7 @@ class Server:
         self.thread = threading.Thread(target=self.loop.run_forever, name="ecco-server", daemon=True)
         self.thread.start()
         self.engine: Any = None
+        self.store: Any = None
         self.servers: Any = None
         self.log: Any = None
 
@@ -130,12 +132,12 @@ class Server:
         from ecco.api.server import start_servers
         from ecco.services.events import EventLog, now_ms
         from ecco.services.node import NodeRuntime
-        from ecco.store.db import create_engine, migrate, sqlite_url
-        from ecco.store.events import SqlEventStore
+        from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
 
         self.engine = create_engine(sqlite_url(self.tmp / "ecco.db"))
         await migrate(self.engine)
-        self.log = EventLog(SqlEventStore(self.engine))
+        self.store = await open_event_store(self.engine)  # as ecco.daemon does
+        self.log = EventLog(self.store)
         await self.log.start()
         runtime = NodeRuntime(
             name="live",
@@ -178,6 +180,8 @@ class Server:
             self.log.close()
         if self.servers is not None:
             await self.servers.stop(0.5)
+        if self.store is not None:
+            await self.store.close()
         if self.engine is not None:
             await self.engine.dispose()
 

@@ -9,8 +9,8 @@ Baselines measured in the same run:
     trivial grpc.aio server-streaming servicer over a unix socket (own process, like the daemon) to the same client;
   * raw SQLite: `SELECT` of the same rows with the stdlib sqlite3 module.
 
-The whole log is filled through ecco.store.events.SqlEventStore.append (batches of FILL_BATCH NewEvents), the
-daemon's own write path; each append is one multi-row INSERT, so 50,000 events take about a second.
+The whole log is filled through the store the daemon opens (ecco.store.db.open_event_store: SqliteEventStore on a
+SQLite file), batches of FILL_BATCH NewEvents per append, one transaction each, so 50,000 events take under a second.
 
 Prints one JSON line. Run: .venv/bin/python bench/events_replay.py [--events N]
 """
@@ -39,7 +39,7 @@ N_EVENTS = 50_000
 GOAL_EVENTS_PER_S = 20_000
 REPEATS = 5
 BATCH = 500  # ecco.services.events.REPLAY_BATCH: the baseline sends batches of the same size
-FILL_BATCH = 5_000  # NewEvents per SqlEventStore.append call while filling the log
+FILL_BATCH = 5_000  # NewEvents per EventStore.append call while filling the log
 BUDGET_S = 55.0
 NODE = "replay"
 COLUMNS = "cursor, id, type, direction, peer_id, message_id, request_id, payload, created_at_ms"
@@ -77,22 +77,25 @@ def make_events(n: int) -> list[Any]:
 
 
 async def fill(db_path: Path, n: int) -> dict[str, Any]:
-    """Append `n` events through SqlEventStore.append, FILL_BATCH per call: the daemon's own write path."""
+    """Append `n` events through the daemon's store (open_event_store), FILL_BATCH per call: its own write path."""
     from ecco.services.events import now_ms
-    from ecco.store.db import create_engine, sqlite_url
-    from ecco.store.events import SqlEventStore
+    from ecco.store.db import create_engine, open_event_store, sqlite_url
 
     new = make_events(n)
     engine = create_engine(sqlite_url(db_path))
     try:
-        store = SqlEventStore(engine)
-        started = time.perf_counter()
-        for i in range(0, n, FILL_BATCH):
-            await store.append(new[i : i + FILL_BATCH], now_ms())
-        store_s = time.perf_counter() - started
+        store = await open_event_store(engine)
+        try:
+            started = time.perf_counter()
+            for i in range(0, n, FILL_BATCH):
+                await store.append(new[i : i + FILL_BATCH], now_ms())
+            store_s = time.perf_counter() - started
+        finally:
+            await store.close()
     finally:
         await engine.dispose()
     return {
+        "store": type(store).__name__,
         "via_store_append": n,
         "batch": FILL_BATCH,
         "store_append_events_per_s": round(n / store_s) if n else None,
@@ -157,13 +160,14 @@ async def in_process_breakdown(db_path: Path) -> dict[str, int]:
     """Server-side cost without gRPC: EventLog replay alone, and with event_to_pb + serialisation."""
     from ecco.api.convert import event_to_pb
     from ecco.services.events import EventLog
-    from ecco.store.db import create_engine, sqlite_url
-    from ecco.store.events import SqlEventStore
+    from ecco.store.db import create_engine, open_event_store, sqlite_url
     from ecco.v1 import event_service_pb2 as pb
 
     engine = create_engine(sqlite_url(db_path))
+    store = None
     try:
-        log = EventLog(SqlEventStore(engine))
+        store = await open_event_store(engine)
+        log = EventLog(store)
         await log.start()
         out = {}
         for label, convert in (("eventlog_replay_events_per_s", False), ("eventlog_replay_to_pb_events_per_s", True)):
@@ -177,6 +181,8 @@ async def in_process_breakdown(db_path: Path) -> dict[str, int]:
         log.close()
         return out
     finally:
+        if store is not None:
+            await store.close()
         await engine.dispose()
 
 

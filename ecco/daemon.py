@@ -31,8 +31,7 @@ from ecco.services.events import EventLog, now_ms
 from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
 from ecco.services.responders import parse_responder
-from ecco.store.db import MigrationResult, create_engine, migrate, sqlite_url
-from ecco.store.events import SqlEventStore
+from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
 
 if TYPE_CHECKING:
     from ecco.transport.libp2p_host import Libp2pTransport
@@ -131,7 +130,9 @@ async def run_daemon(
         engine = create_engine(database_url(config, paths))
         cleanup.push_async_callback(engine.dispose)
         await migrate(engine)
-        events = EventLog(SqlEventStore(engine))
+        store = await open_event_store(engine)  # SQLite file: stdlib sqlite3 writer thread with group commit
+        cleanup.push_async_callback(store.close)  # after the network stops, before the engine is disposed
+        events = EventLog(store)
         await events.start()
         cleanup.callback(events.close)
 

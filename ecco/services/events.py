@@ -1,6 +1,7 @@
 """The event log service: append, replay-then-live subscriptions, pages, consumer cursors.
 
-Every event is committed to the store before `append` returns, and only then published to live subscribers;
+Every event is committed to the store before `append` returns, and only then published to live subscribers, in
+cursor order (concurrent appends reach the store together, so a group-committing store can batch them);
 a subscriber registers for live events *before* its final replay read and drops anything at or below the
 cursor it already delivered, so the hand-over from replay to live can neither lose nor repeat an event.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import re
@@ -90,12 +92,18 @@ class _LiveSubscriber:
             self.queue.put_nowait(None)
 
 
+# An append on its way: the store call (a task, so that it completes even if its caller is cancelled), and the
+# future its caller waits on, resolved once the events are published.
+_InFlight = tuple[asyncio.Task[list[EventRecord]], asyncio.Future[list[EventRecord]]]
+
+
 class EventLog:
     def __init__(self, store: EventStore) -> None:
         self._store = store
         self._live: set[_LiveSubscriber] = set()
         self._head = 0
-        self._publish_lock = asyncio.Lock()
+        # Appends handed to the store and not yet published, in call order (= cursor order, see append_many).
+        self._in_flight: collections.deque[_InFlight] = collections.deque()
         self._closed = False
 
     async def start(self) -> None:
@@ -116,13 +124,38 @@ class EventLog:
         return (await self.append_many([event]))[0]
 
     async def append_many(self, new: Sequence[NewEvent]) -> list[EventRecord]:
-        async with self._publish_lock:
-            records = await self._store.append(new, now_ms())
+        """Durably record the events (one transaction), then hand them to live subscribers; returns after both.
+
+        Appends are not serialised here: each goes to the store at once, so a store with group commit can put
+        appends made while it is committing into its next transaction. The store keeps cursors in call order
+        (EventStore.append), and publishing follows the same order whatever order the commits are reported in:
+        an append is published only after every earlier one, so live subscribers see cursors strictly increase.
+        Publishing does not depend on the caller: a cancelled caller's events, once committed, are still published.
+        """
+        # The task's first step queues the write in the store, and tasks take their first step in creation order.
+        stored = asyncio.ensure_future(self._store.append(new, now_ms()))
+        published: asyncio.Future[list[EventRecord]] = asyncio.get_running_loop().create_future()
+        self._in_flight.append((stored, published))
+        stored.add_done_callback(self._publish_ready)
+        return await published
+
+    def _publish_ready(self, _done: object) -> None:
+        """Publish, in call order, every append at the front of the queue whose commit has finished."""
+        in_flight = self._in_flight
+        while in_flight and in_flight[0][0].done():
+            stored, published = in_flight.popleft()
+            error = asyncio.CancelledError() if stored.cancelled() else stored.exception()
+            if error is not None:
+                if not published.done():
+                    published.set_exception(error)
+                continue
+            records = stored.result()
             for record in records:
                 self._head = record.cursor
                 for subscriber in self._live:
                     subscriber.offer(record)
-        return records
+            if not published.done():
+                published.set_result(records)
 
     async def record(
         self,

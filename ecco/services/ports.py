@@ -55,7 +55,10 @@ class EventStore(Protocol):
     """Durable, append-only storage of events with strictly increasing cursors."""
 
     async def append(self, events: Sequence[NewEvent], now_ms: int) -> list[EventRecord]:
-        """Store the events in one transaction; return them once committed."""
+        """Store the events in one transaction; return them once committed.
+
+        Concurrent appends get their cursors in the order they were called (the order in which the coroutines
+        took their first step), whatever order they return in; EventLog publishes in that order."""
         ...
 
     async def read_after(self, cursor: int, types: frozenset[str], limit: int) -> list[EventRecord]:

@@ -12,6 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from ecco.errors import Reason, Unavailable
+from ecco.store.events import SqlEventStore
+from ecco.store.sqlite_events import SqliteEventStore
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -79,3 +81,25 @@ async def migrate(engine: AsyncEngine) -> MigrationResult:
             f"cannot open or migrate the database ({type(exc).__name__}); see daemon.log",
             Reason.DATABASE_UNAVAILABLE,
         ) from exc
+
+
+def sqlite_file(engine: AsyncEngine) -> Path | None:
+    """The database file of a SQLite engine that names a plain file; None for any other database (or in-memory
+    and URI-style SQLite, which a second connection could not reach by path)."""
+    url = engine.url
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    if url.query.get("uri") or url.query.get("mode"):
+        return None
+    return Path(database)
+
+
+async def open_event_store(engine: AsyncEngine) -> SqlEventStore | SqliteEventStore:
+    """The event store for a migrated database: on a SQLite file, SqliteEventStore (stdlib sqlite3, one writer
+    thread, group commit); on anything else, SqlEventStore on the engine. Either way `await store.close()` when
+    done (it leaves the engine to its owner)."""
+    path = sqlite_file(engine)
+    if path is None:
+        return SqlEventStore(engine)
+    return await SqliteEventStore.open(path)

@@ -110,3 +110,6 @@ class SqlEventStore:
             elif cursor > current:
                 await conn.execute(update(consumer_cursors).where(where).values(cursor=cursor, updated_at_ms=now_ms))
         return await self.get_consumer_cursor(consumer)
+
+    async def close(self) -> None:
+        """Nothing to release: the engine belongs to whoever created it."""

@@ -25,8 +25,7 @@ from ecco.config import NodeConfig, load_config
 from ecco.services.events import EventLog, now_ms
 from ecco.services.node import NodeRuntime
 from ecco.services.ports import EventRecord
-from ecco.store.db import create_engine, migrate, sqlite_url
-from ecco.store.events import SqlEventStore
+from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
 
 T = TypeVar("T")
 TOKEN = "test-token-7f3a9c"
@@ -86,10 +85,11 @@ def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]
     stop_requested = threading.Event()
     config = load_config(flags={"name": "api-node", "db_url": SECRET_DB_URL, "log_level": "debug"})
 
-    async def setup() -> tuple[Any, EventLog, NodeRuntime, ApiServers]:
+    async def setup() -> tuple[Any, Any, EventLog, NodeRuntime, ApiServers]:
         engine = create_engine(sqlite_url(state_dir / "ecco.db"))
         await migrate(engine)
-        log = EventLog(SqlEventStore(engine))
+        store = await open_event_store(engine)  # as the daemon does: SqliteEventStore on a SQLite file
+        log = EventLog(store)
         await log.start()
         runtime = NodeRuntime(
             name="api-node",
@@ -111,10 +111,10 @@ def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]
         servers = await start_servers(runtime, socket_path, "127.0.0.1:0" if tcp else "", token)
         runtime.api_tcp_address = servers.tcp_address
         await servers.set_serving(True)
-        return engine, log, runtime, servers
+        return engine, store, log, runtime, servers
 
     try:
-        engine, log, runtime, servers = asyncio.run_coroutine_threadsafe(setup(), loop).result(30)
+        engine, store, log, runtime, servers = asyncio.run_coroutine_threadsafe(setup(), loop).result(30)
     except BaseException:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
@@ -126,6 +126,7 @@ def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]
     async def shutdown() -> None:
         log.close()
         await servers.stop(0)
+        await store.close()
         await engine.dispose()
 
     def teardown() -> None:

@@ -465,3 +465,98 @@ async def test_bad_consumer_name_is_invalid_consumer(fake_store, name: str) -> N
         with pytest.raises(InvalidArgument) as info:
             await anext(log.subscribe(0, consumer=name))
         assert info.value.reason == Reason.INVALID_CONSUMER
+
+
+class HeldCommits:
+    """A store that gives cursors in call order at once but reports each commit only when the test opens its gate,
+    in any order the test likes: like a group-committing store whose callers are woken in an arbitrary order."""
+
+    def __init__(self) -> None:
+        self.next_cursor = 1
+        self.gates: list[asyncio.Event] = []
+
+    async def append(self, events: list[NewEvent], now_ms: int) -> list[EventRecord]:
+        records = []
+        for new in events:
+            cursor, self.next_cursor = self.next_cursor, self.next_cursor + 1
+            records.append(EventRecord(cursor, f"id-{cursor}", new.type, new.direction, "", "", "", "{}", now_ms))
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        await gate.wait()
+        return records
+
+    async def head(self) -> int:
+        return 0
+
+    async def reached(self, count: int) -> None:
+        """Wait until `count` appends are inside the store."""
+        async with asyncio.timeout(TIMEOUT):
+            while len(self.gates) < count:
+                await asyncio.sleep(0)
+
+
+def live_subscriber(log: EventLog) -> events_module._LiveSubscriber:
+    live = events_module._LiveSubscriber(frozenset())
+    log._live.add(live)
+    return live
+
+
+async def test_concurrent_appends_publish_in_cursor_order_whatever_order_commits_finish() -> None:
+    store = HeldCommits()
+    log = await new_log(store)
+    live = live_subscriber(log)
+    calls = [asyncio.ensure_future(log.append(NewEvent("ping"))) for _ in range(6)]
+    await store.reached(6)
+    # Commits 2..6 are reported first: none of them may be published, or returned, before commit 1.
+    for gate in store.gates[1:]:
+        gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        while not all(stored.done() for stored, _ in list(log._in_flight)[1:]):
+            await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the publishing callbacks of those commits have run
+    assert live.queue.empty() and log.head_cursor == 0
+    assert not any(call.done() for call in calls)
+    store.gates[0].set()
+    async with asyncio.timeout(TIMEOUT):
+        records = [await call for call in calls]
+    assert [r.cursor for r in records] == [1, 2, 3, 4, 5, 6]
+    assert [live.queue.get_nowait().cursor for _ in range(6)] == [1, 2, 3, 4, 5, 6]
+    assert log.head_cursor == 6
+
+
+async def test_a_cancelled_appender_still_gets_its_events_published_in_order() -> None:
+    store = HeldCommits()
+    log = await new_log(store)
+    live = live_subscriber(log)
+    first = asyncio.ensure_future(log.append(NewEvent("ping")))
+    second = asyncio.ensure_future(log.append(NewEvent("pong")))
+    await store.reached(2)
+    first.cancel()
+    for gate in store.gates:
+        gate.set()
+    async with asyncio.timeout(TIMEOUT):
+        record = await second
+    assert first.cancelled()
+    assert record.cursor == 2
+    # The cancelled caller's event was committed anyway: it is published, and before the later one.
+    assert [live.queue.get_nowait().cursor for _ in range(2)] == [1, 2]
+    assert log.head_cursor == 2
+
+
+async def test_a_failed_append_does_not_hold_back_later_ones(fake_store) -> None:
+    log = await new_log(fake_store)
+    original = fake_store.append
+    calls = 0
+
+    async def flaky(events, now_ms):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Unavailable("disk gone", Reason.DATABASE_UNAVAILABLE)
+        return await original(events, now_ms)
+
+    fake_store.append = flaky
+    results = await asyncio.gather(*(log.record("ping") for _ in range(3)), return_exceptions=True)
+    assert isinstance(results[1], Unavailable)
+    assert [r.cursor for r in (results[0], results[2])] == [1, 2]
+    assert log.head_cursor == 2
