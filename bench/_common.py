@@ -124,3 +124,22 @@ def provenance(began: float) -> dict[str, Any]:
     They say when, where and how long a figure was measured; one place keeps the three scripts' lines alike.
     """
     return {"elapsed_s": round(time.monotonic() - began, 1), "date": time.strftime("%Y-%m-%d"), "machine": machine()}
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary_ms(ns_values: list[int]) -> dict[str, float]:
+    """p50/p90/p99/max in milliseconds of nanosecond samples."""
+    ms = [v / 1e6 for v in ns_values]
+    return {
+        "p50_ms": round(pct(ms, 50), 3),
+        "p90_ms": round(pct(ms, 90), 3),
+        "p99_ms": round(pct(ms, 99), 3),
+        "max_ms": round(max(ms), 3),
+        "n": len(ms),
+    }

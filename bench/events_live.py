@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import provenance, read_json_line
+from _common import provenance, read_json_line, summary_ms
 
 EVENTS = 2_000
 WARMUP = 100
@@ -42,24 +42,6 @@ SQLITE_COMMITS = 500
 PACE_MS = 1.0
 GOAL_P50_MS = 2.0
 BUDGET_S = 50.0
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def summary_ms(ns_values: list[int]) -> dict[str, float]:
-    ms = [v / 1e6 for v in ns_values]
-    return {
-        "p50_ms": round(pct(ms, 50), 3),
-        "p90_ms": round(pct(ms, 90), 3),
-        "p99_ms": round(pct(ms, 99), 3),
-        "max_ms": round(max(ms), 3),
-        "n": len(ms),
-    }
 
 
 # ---------------------------------------------------------------- the follower (its own process)

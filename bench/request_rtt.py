@@ -41,7 +41,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon
+from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon, summary_ms
 
 PAYLOAD_BYTES = 100
 WARMUP = 50
@@ -60,24 +60,6 @@ PROTOCOL = "/ecco-bench/echo/1.0.0"
 RATE_LIMIT = "1000000"
 NODE_A, NODE_B = "rtt-a", "rtt-b"
 PAYLOAD = ("ecco-bench-" + "x" * PAYLOAD_BYTES)[:PAYLOAD_BYTES]
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def summary_ms(ns_values: list[int]) -> dict[str, float]:
-    ms = [v / 1e6 for v in ns_values]
-    return {
-        "p50_ms": round(pct(ms, 50), 3),
-        "p90_ms": round(pct(ms, 90), 3),
-        "p99_ms": round(pct(ms, 99), 3),
-        "max_ms": round(max(ms), 3),
-        "n": len(ms),
-    }
 
 
 def uvarint(n: int) -> bytes:

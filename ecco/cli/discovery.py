@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecco.cli.messaging import CALL_MARGIN_S, DEFAULT_TIMEOUT_MS
+from ecco.cli.messaging import CALL_MARGIN_S, timeout_option
 from ecco.cli.options import json_option, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, Reason
@@ -264,14 +264,7 @@ def discover(
 @click.command("ask")
 @click.option("--capability", required=True, help="The capability name to look for.")
 @click.argument("text")
-@click.option(
-    "--timeout",
-    "timeout_ms",
-    type=click.IntRange(min=1),
-    default=DEFAULT_TIMEOUT_MS,
-    show_default=True,
-    help="Milliseconds for the whole ask, trying candidates one after another.",
-)
+@timeout_option("Milliseconds for the whole ask, trying candidates one after another.")
 @node_option
 @json_option
 def ask(capability: str, text: str, timeout_ms: int, node_name: str | None, json_output: bool) -> None:

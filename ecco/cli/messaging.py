@@ -16,6 +16,19 @@ from ecco.errors import EccoError, InvalidArgument, Reason
 DEFAULT_TIMEOUT_MS = 60_000
 # The gRPC deadline leaves the node time to report its own timeout before the call itself expires.
 CALL_MARGIN_S = 5.0
+
+
+def timeout_option(help_text: str) -> Any:
+    return click.option(
+        "--timeout",
+        "timeout_ms",
+        type=click.IntRange(min=1),
+        default=DEFAULT_TIMEOUT_MS,
+        show_default=True,
+        help=help_text,
+    )
+
+
 request_id_option = click.option("--request-id", default="", help="An idempotency key; it becomes the message id.")
 
 
@@ -52,14 +65,7 @@ def msg(peer_id: str, text: str, request_id: str, node_name: str | None, json_ou
 @click.command("request")
 @click.argument("peer_id")
 @click.option("--prompt", required=True, help="The prompt to send.")
-@click.option(
-    "--timeout",
-    "timeout_ms",
-    type=click.IntRange(min=1),
-    default=DEFAULT_TIMEOUT_MS,
-    show_default=True,
-    help="Milliseconds to wait for the agent-response.",
-)
+@timeout_option("Milliseconds to wait for the agent-response.")
 @request_id_option
 @node_option
 @json_option

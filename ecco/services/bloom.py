@@ -112,22 +112,10 @@ class ReputationFilter:
 
     def signing_input(self) -> bytes:
         """Canonical JSON of every field but signature/publicKey, with `filter` as an array of byte values."""
-        return canonical_json(
-            {
-                "capability": self.capability,
-                "tier": str(self.tier),
-                "minReputation": self.min_reputation,
-                "filter": list(self.filter),
-                "peerCount": self.peer_count,
-                "createdAt": self.created_at,
-                "createdBy": self.created_by,
-            }
-        ).encode("utf-8")
+        return canonical_json(self._signed_fields()).encode("utf-8")
 
-    def to_json(self) -> str:
-        """The `payload` string of a `reputation-filter` event. Byte fields are JSON arrays of byte values, as
-        upstream's serializeFilter writes them."""
-        doc: dict[str, Any] = {
+    def _signed_fields(self) -> dict[str, Any]:
+        return {
             "capability": self.capability,
             "tier": str(self.tier),
             "minReputation": self.min_reputation,
@@ -136,6 +124,11 @@ class ReputationFilter:
             "createdAt": self.created_at,
             "createdBy": self.created_by,
         }
+
+    def to_json(self) -> str:
+        """The `payload` string of a `reputation-filter` event. Byte fields are JSON arrays of byte values, as
+        upstream's serializeFilter writes them."""
+        doc = self._signed_fields()
         if self.signature is not None:
             doc["signature"] = list(self.signature)
         if self.public_key is not None:
