@@ -30,8 +30,10 @@ from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
 from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
+from ecco.services.reputation_book import ReputationBook
 from ecco.services.responders import parse_responder
 from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
+from ecco.store.reputation import SqlReputationStore
 
 if TYPE_CHECKING:
     from ecco.transport.libp2p_host import Libp2pTransport
@@ -136,7 +138,9 @@ async def run_daemon(
         await events.start()
         cleanup.callback(events.close)
 
-        messenger, discovery, transport = await _start_network(config, identity, events, cleanup)
+        reputation = ReputationBook(SqlReputationStore(engine), now_ms)
+        await reputation.load()
+        messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
 
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
 
@@ -158,6 +162,7 @@ async def run_daemon(
             connected_peers=lambda: _count_peers(transport),
             messenger=messenger,
             discovery=discovery,
+            reputation=reputation,
         )
         token = _api_token(paths) if config.api_listen else None
         servers = await start_servers(runtime, paths.socket, config.api_listen, token)
@@ -193,7 +198,11 @@ async def run_daemon(
 
 
 async def _start_network(
-    config: NodeConfig, identity: Identity, events: EventLog, cleanup: contextlib.AsyncExitStack
+    config: NodeConfig,
+    identity: Identity,
+    events: EventLog,
+    reputation: ReputationBook,
+    cleanup: contextlib.AsyncExitStack,
 ) -> tuple[Messenger, Discovery, Libp2pTransport]:
     """Start libp2p and the messenger, then dial the bootstrap peers (each bounded; failures are logged)."""
     from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
@@ -215,10 +224,11 @@ async def _start_network(
         network=config.network,
         responder=responder,
         guard=guard,
+        on_outcome=reputation.record,
     )
     messenger.start()
     cleanup.push_async_callback(messenger.stop)
-    discovery = Discovery(transport, signer, verifier, messenger, config.capabilities)
+    discovery = Discovery(transport, signer, verifier, messenger, config.capabilities, reputation.score_of)
     discovery.start()
     cleanup.push_async_callback(discovery.stop)
     results = await asyncio.gather(

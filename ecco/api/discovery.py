@@ -12,26 +12,62 @@ from ecco.api.convert import (
     match_to_pb,
     progress_to_pb,
     query_from_pb,
+    timestamp_ms,
 )
-from ecco.errors import InvalidArgument, Reason, Unimplemented
+from ecco.errors import InvalidArgument, NotFound, Reason, Unimplemented
 from ecco.services.discovery import Discovery, DiscoveryResult
+from ecco.services.messaging import validate_peer_id
+from ecco.services.reputation import Tier
+from ecco.services.reputation_book import ReputationBook, ScoredReputation
+from ecco.v1 import common_pb2, discovery_service_pb2_grpc
 from ecco.v1 import discovery_service_pb2 as pb
-from ecco.v1 import discovery_service_pb2_grpc
 
 DEFAULT_MAX_MATCHES = 100
 MAX_MATCHES = 1000
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+TIER_TO_PB = {
+    Tier.ELITE: common_pb2.REPUTATION_TIER_ELITE,
+    Tier.GOOD: common_pb2.REPUTATION_TIER_GOOD,
+    Tier.ACCEPTABLE: common_pb2.REPUTATION_TIER_ACCEPTABLE,
+}
+TIER_FROM_PB = {number: tier for tier, number in TIER_TO_PB.items()}
 
 
 def _not_yet(method: str) -> Unimplemented:
     return Unimplemented(
-        f"DiscoveryService.{method} belongs to phased discovery and reputation, which this node does not implement yet",
-        Reason.FEATURE_NOT_IMPLEMENTED,
+        f"DiscoveryService.{method}: this node keeps no reputation book", Reason.FEATURE_NOT_IMPLEMENTED
     )
 
 
+def reputation_to_pb(entry: ScoredReputation) -> pb.PeerReputation:
+    record = entry.record
+    message = pb.PeerReputation(
+        peer_id=record.peer_id,
+        local_score=record.local_score,
+        total_jobs=record.total_jobs,
+        successful_jobs=record.successful_jobs,
+        failed_jobs=record.failed_jobs,
+        discovery_score=entry.score,
+        tier=TIER_TO_PB[entry.tier] if entry.tier is not None else common_pb2.REPUTATION_TIER_UNSPECIFIED,
+    )
+    if record.last_interaction_at_ms is not None:
+        message.last_interaction_time.CopyFrom(timestamp_ms(record.last_interaction_at_ms))
+    return message
+
+
+def _page_offset(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token")
+    return int(token)
+
+
 class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
-    def __init__(self, discovery: Discovery) -> None:
+    def __init__(self, discovery: Discovery, reputation: ReputationBook | None = None) -> None:
         self._discovery = discovery
+        self._reputation = reputation
 
     async def FindPeers(self, request: pb.FindPeersRequest, context: grpc.aio.ServicerContext) -> pb.FindPeersResponse:
         if request.max_matches < 0:
@@ -60,9 +96,31 @@ class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
     async def GetReputation(
         self, request: pb.GetReputationRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetReputationResponse:
-        raise _not_yet("GetReputation")
+        """This node's record of one peer; NOT_FOUND (PEER_NOT_FOUND) when it never ran a job with the peer."""
+        if self._reputation is None:
+            raise _not_yet("GetReputation")
+        peer_id = validate_peer_id(request.peer_id)
+        entry = await self._reputation.get(peer_id)
+        if entry is None:
+            raise NotFound(f"this node has no reputation record for peer {peer_id}", Reason.PEER_NOT_FOUND)
+        return pb.GetReputationResponse(reputation=reputation_to_pb(entry))
 
     async def ListReputation(
         self, request: pb.ListReputationRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListReputationResponse:
-        raise _not_yet("ListReputation")
+        if self._reputation is None:
+            raise _not_yet("ListReputation")
+        if request.page_size < 0:
+            raise InvalidArgument("page_size must not be negative", Reason.INVALID_ARGUMENT, field="page_size")
+        if request.min_tier != common_pb2.REPUTATION_TIER_UNSPECIFIED and request.min_tier not in TIER_FROM_PB:
+            raise InvalidArgument(
+                f"unknown reputation tier {request.min_tier}", Reason.UNKNOWN_REPUTATION_TIER, field="min_tier"
+            )
+        entries = await self._reputation.list(TIER_FROM_PB.get(request.min_tier))
+        offset = _page_offset(request.page_token)
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        return pb.ListReputationResponse(
+            reputations=[reputation_to_pb(e) for e in entries[offset : offset + size]],
+            next_page_token=str(offset + size) if offset + size < len(entries) else "",
+            total_size=len(entries),
+        )

@@ -94,7 +94,9 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
         from ecco.api.discovery import DiscoveryServicer
         from ecco.v1 import discovery_service_pb2_grpc
 
-        discovery_service_pb2_grpc.add_DiscoveryServiceServicer_to_server(DiscoveryServicer(runtime.discovery), server)
+        discovery_service_pb2_grpc.add_DiscoveryServiceServicer_to_server(
+            DiscoveryServicer(runtime.discovery, runtime.reputation), server
+        )
         served.add("ecco.v1.DiscoveryService")
     server.add_generic_rpc_handlers(unimplemented_handlers(skip=served))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

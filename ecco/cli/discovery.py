@@ -294,3 +294,77 @@ def ask(capability: str, text: str, timeout_ms: int, node_name: str | None, json
         print_json(document)
     else:
         click.echo(answer.text)
+
+
+def _reputation_doc(record: Any) -> dict[str, Any]:
+    from ecco.cli.render import to_dict
+    from ecco.v1 import common_pb2
+
+    doc = to_dict(record)
+    for key in ("totalJobs", "successfulJobs", "failedJobs", "feedbackCount"):
+        doc[key] = int(doc.get(key, 0))
+    doc["tier"] = (
+        None
+        if record.tier == common_pb2.REPUTATION_TIER_UNSPECIFIED
+        else common_pb2.ReputationTier.Name(record.tier).removeprefix("REPUTATION_TIER_").lower()
+    )
+    return doc
+
+
+def _reputation_line(doc: dict[str, Any]) -> str:
+    return (
+        f"{doc['discoveryScore']:>3}  {doc['tier'] or '-':<10}  {doc['peerId']}  local {doc['localScore']:+d}, "
+        f"{doc['successfulJobs']} ok / {doc['failedJobs']} failed of {doc['totalJobs']}"
+    )
+
+
+@peer.command("reputation")
+@click.argument("peer_id", required=False)
+@click.option(
+    "--min-tier",
+    type=click.Choice(["elite", "good", "acceptable"], case_sensitive=False),
+    help="List only peers in this tier or a better one.",
+)
+@node_option
+@json_option
+def reputation(peer_id: str | None, min_tier: str | None, node_name: str | None, json_output: bool) -> None:
+    """This node's reputation record of PEER_ID, or of every peer it ran jobs with (best score first).
+
+    Each request this node sends counts: a reply without error is +1, an error reply, a timeout or an
+    unreachable peer -1 (local score clamped to -1000..1000). The discovery score (0-100) ranks peers in
+    discovery; tiers are elite >= 90, good >= 70, acceptable >= 50."""
+    from ecco.client import NodeClient
+    from ecco.v1 import common_pb2
+    from ecco.v1 import discovery_service_pb2 as pb
+
+    with NodeClient.for_node(node_name) as client:
+        stub = client.stub("DiscoveryService")
+        if peer_id is not None:
+            reply = client.call(stub.GetReputation, pb.GetReputationRequest(peer_id=peer_id))
+            doc = _reputation_doc(reply.reputation)
+            if json_output:
+                print_json(doc)
+            else:
+                click.echo(_reputation_line(doc))
+            return
+        tier = (
+            common_pb2.ReputationTier.Value(f"REPUTATION_TIER_{min_tier.upper()}")
+            if min_tier
+            else common_pb2.REPUTATION_TIER_UNSPECIFIED
+        )
+        docs: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            page = client.call(
+                stub.ListReputation, pb.ListReputationRequest(min_tier=tier, page_size=1000, page_token=token)
+            )
+            docs += [_reputation_doc(r) for r in page.reputations]
+            token = page.next_page_token
+            if not token:
+                break
+    if json_output:
+        print_json({"reputations": docs, "totalSize": len(docs)})
+        return
+    click.echo(f"{len(docs)} peer{'' if len(docs) == 1 else 's'} with a reputation record")
+    for doc in docs:
+        click.echo(_reputation_line(doc))

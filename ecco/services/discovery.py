@@ -15,8 +15,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -162,8 +162,11 @@ class Discovery:
         verifier: Verifier,
         messenger: Messenger,
         capabilities: Sequence[Mapping[str, Any]],
+        reputation_of: Callable[[str], float] | None = None,
     ) -> None:
+        """`reputation_of(peer_id)` is the peer's 0-100 discovery reputation score, used in ranking (0 without)."""
         self._transport = transport
+        self._reputation_of = reputation_of or (lambda _peer_id: 0.0)
         self._signer = signer
         self._verifier = verifier
         self._messenger = messenger
@@ -256,12 +259,12 @@ class Discovery:
         return set(waiter.heard)
 
     def _match(self, query: CapabilityQuery, peer_ids: Iterable[str] | None = None) -> list[CapabilityMatch]:
-        """Matches in the cache, best first; only among `peer_ids` when given."""
+        """Matches in the cache, best first (ties broken by reputation); only among `peer_ids` when given."""
         if peer_ids is None:
             peers = [p for p in self._cache.values() if p.peer_id != self._signer.peer_id]
         else:
             peers = [self._cache[i] for i in dict.fromkeys(peer_ids) if i in self._cache and i != self._signer.peer_id]
-        return match_peers(peers, query)
+        return match_peers([replace(p, reputation=self._reputation_of(p.peer_id)) for p in peers], query)
 
     # ------------------------------------------------------------------------------------------------ phased discovery
 
@@ -358,13 +361,14 @@ class Discovery:
         latencies: Mapping[str, float | None],
         prefer_proximity: bool,
     ) -> list[DiscoveredPeer]:
-        """Upstream §7.4: reputation, then proximity bonus, then combined score. Reputation is 0 and there is no
-        bloom tier until reputation is built; the zone comes from the measured latency (unknown without one)."""
+        """Upstream §7.4: reputation (the local discovery score), then proximity bonus, then combined score. There
+        is no bloom tier until filters are gossiped; the zone comes from the measured latency (unknown without one)."""
         by_peer = {match.peer_id: (match, phase) for match, phase in found}
         inputs = [
             RankInput(
                 match.peer_id,
                 match.match_score,
+                reputation_score=self._reputation_of(match.peer_id),
                 zone=_zone(latencies.get(match.peer_id)),
                 proximity_bonus=1 if prefer_proximity and phase == DiscoveryPhase.PROXIMITY else 0,
             )

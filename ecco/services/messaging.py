@@ -194,7 +194,11 @@ class Messenger:
         network: str,
         responder: Responder | None = None,
         guard: InboundGuard | None = None,
+        on_outcome: Callable[[str, bool], Awaitable[object]] | None = None,
     ) -> None:
+        """`on_outcome(peer_id, success)` is awaited once for each request this node sent that ended with the
+        peer: a reply without error is a success; an error reply, a timeout or an unreachable peer a failure.
+        Requests refused before sending (bad input) or cut short by shutdown or the caller are not reported."""
         self._transport = transport
         self._signer = signer
         self._events = events
@@ -206,6 +210,7 @@ class Messenger:
         self._tasks: set[asyncio.Task[None]] = set()
         self._handshake_timers: dict[str, asyncio.TimerHandle] = {}
         self._connection_listeners: list[Callable[[str], Awaitable[None]]] = []
+        self._on_outcome = on_outcome
 
     @property
     def peer_id(self) -> str:
@@ -282,12 +287,19 @@ class Messenger:
         self._pending[message_id] = pending
         deadline = pending.started + timeout_s
         try:
-            yield Sent(await self.send(peer_id, "agent-request", {"prompt": prompt}, message_id=message_id))
+            try:
+                sent = await self.send(peer_id, "agent-request", {"prompt": prompt}, message_id=message_id)
+            except EccoError as error:
+                if not isinstance(error, InvalidArgument):
+                    await self._report(peer_id, False)
+                raise
+            yield Sent(sent)
             while True:
                 remaining = deadline - time.monotonic()
                 try:
                     item = await asyncio.wait_for(pending.queue.get(), max(remaining, 0))
                 except TimeoutError:
+                    await self._report(peer_id, False)
                     await self._events.record(
                         "request-failed",
                         {"reason": str(Reason.REQUEST_TIMEOUT)},
@@ -298,15 +310,28 @@ class Messenger:
                         f"peer {peer_id} did not answer within {timeout_s:g}s", Reason.REQUEST_TIMEOUT
                     ) from None
                 if isinstance(item, EccoError):
+                    if item.reason != Reason.SHUTTING_DOWN:
+                        await self._report(peer_id, False)
                     await self._events.record(
                         "request-failed", {"reason": str(item.reason)}, peer_id=peer_id, request_id=message_id
                     )
                     raise item
+                if isinstance(item, Reply):
+                    # Reported before the reply is handed on: callers may stop iterating once they have it.
+                    await self._report(peer_id, not item.error)
                 yield item
                 if isinstance(item, Reply):
                     return
         finally:
             self._pending.pop(message_id, None)
+
+    async def _report(self, peer_id: str, success: bool) -> None:
+        if self._on_outcome is None:
+            return
+        try:
+            await self._on_outcome(peer_id, success)
+        except Exception:
+            log.warning("outcome callback failed", extra={"peer": peer_id}, exc_info=True)
 
     async def prompt(self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "") -> Reply:
         async for item in self.request(peer_id, prompt, timeout_s, message_id=message_id):

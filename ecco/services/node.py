@@ -9,6 +9,7 @@ from typing import Any
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
+from ecco.services.reputation_book import ReputationBook
 
 
 async def _no_peers() -> int:
@@ -39,3 +40,5 @@ class NodeRuntime:
     messenger: Messenger | None = None
     # Set once capability discovery runs; without it DiscoveryService answers UNIMPLEMENTED.
     discovery: Discovery | None = None
+    # The local reputation book; without it GetReputation/ListReputation answer UNIMPLEMENTED.
+    reputation: ReputationBook | None = None

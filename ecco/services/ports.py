@@ -74,3 +74,30 @@ class EventStore(Protocol):
     async def commit_consumer_cursor(self, consumer: str, cursor: int, now_ms: int) -> ConsumerCursor:
         """Advance the consumer's cursor (never move it back); return the stored value."""
         ...
+
+
+@dataclass(frozen=True)
+class ReputationRecord:
+    """One row of `local_reputation`: what this node saw of a peer's jobs (upstream-ecco §7.6)."""
+
+    peer_id: str
+    local_score: int = 0
+    total_jobs: int = 0
+    successful_jobs: int = 0
+    failed_jobs: int = 0
+    last_interaction_at_ms: int | None = None
+
+
+class ReputationPort(Protocol):
+    """Durable local reputation, one record per peer."""
+
+    async def get(self, peer_id: str) -> ReputationRecord | None: ...
+
+    async def list(self) -> list[ReputationRecord]:
+        """Every record, in no particular order."""
+        ...
+
+    async def record(self, peer_id: str, success: bool, now_ms: int) -> ReputationRecord:
+        """Count one more job for the peer (+1 / -1, clamped to [-1000, 1000]) in one transaction; concurrent
+        calls never lose an update. Returns the stored record."""
+        ...

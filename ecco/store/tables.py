@@ -32,3 +32,14 @@ consumer_cursors = Table(
     Column("cursor", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
 )
+
+local_reputation = Table(
+    "local_reputation",
+    metadata,
+    Column("peer_id", String(128), primary_key=True),
+    Column("local_score", Integer, nullable=False, server_default="0"),
+    Column("total_jobs", BigInteger, nullable=False, server_default="0"),
+    Column("successful_jobs", BigInteger, nullable=False, server_default="0"),
+    Column("failed_jobs", BigInteger, nullable=False, server_default="0"),
+    Column("last_interaction_at_ms", BigInteger, nullable=True),
+)

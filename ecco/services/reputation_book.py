@@ -1,0 +1,59 @@
+"""The node's local reputation book: records the outcome of every request this node sent, and answers the
+0-100 discovery score and tier of a peer (upstream-ecco §7.6) from the stored counts.
+
+The stored records are mirrored in memory (this process is the database's only writer, under the node lock),
+so discovery can rank peers by score without a query per match."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ecco.services.ports import ReputationPort, ReputationRecord
+from ecco.services.reputation import TIER_THRESHOLDS, Tier, discovery_score, tier_for_score
+
+
+@dataclass(frozen=True)
+class ScoredReputation:
+    record: ReputationRecord
+    score: int
+    """The 0-100 discovery score (local data only: no on-chain feedback is fetched)."""
+    tier: Tier | None
+
+
+def scored(record: ReputationRecord) -> ScoredReputation:
+    score = discovery_score(record.local_score)
+    return ScoredReputation(record, score, tier_for_score(score))
+
+
+class ReputationBook:
+    def __init__(self, store: ReputationPort, clock_ms: Callable[[], int]) -> None:
+        self._store = store
+        self._clock_ms = clock_ms
+        self._scores: dict[str, int] = {}
+
+    async def load(self) -> None:
+        """Read every stored record once, at start-up."""
+        self._scores = {r.peer_id: discovery_score(r.local_score) for r in await self._store.list()}
+
+    async def record(self, peer_id: str, success: bool) -> ScoredReputation:
+        """One job with the peer ended: +1 for a success, -1 for a failure (clamped)."""
+        stored = await self._store.record(peer_id, success, self._clock_ms())
+        result = scored(stored)
+        self._scores[peer_id] = result.score
+        return result
+
+    def score_of(self, peer_id: str) -> int:
+        """The discovery score of a peer; 0 for a peer without data."""
+        return self._scores.get(peer_id, 0)
+
+    async def get(self, peer_id: str) -> ScoredReputation | None:
+        stored = await self._store.get(peer_id)
+        return None if stored is None else scored(stored)
+
+    async def list(self, min_tier: Tier | None = None) -> list[ScoredReputation]:
+        """Every record (in `min_tier` or better), best discovery score first, then by peer id."""
+        threshold = TIER_THRESHOLDS[min_tier] if min_tier is not None else None
+        rows = [scored(r) for r in await self._store.list()]
+        rows = [r for r in rows if threshold is None or r.score >= threshold]
+        return sorted(rows, key=lambda r: (-r.score, r.record.peer_id))

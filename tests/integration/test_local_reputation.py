@@ -1,0 +1,48 @@
+"""Local reputation between real daemons: every request this node sends counts for or against the peer, and
+`ecco peer reputation` shows the record."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Ecco, error_of, up
+
+pytestmark = pytest.mark.integration
+
+
+def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
+    alice = up(ecco, "alice", "--capability", "echoing", "--responder", "echo")
+    failing = up(ecco, "failing", "--responder", "exec:echo broken >&2; exit 3")
+    up(ecco, "asker", "--bootstrap", alice["addr"], "--bootstrap", failing["addr"])
+
+    unknown = ecco("peer", "reputation", alice["peerId"], "--node", "asker", "--json")
+    assert error_of(unknown)["reason"] == "PEER_NOT_FOUND"
+    invalid = ecco("peer", "reputation", "not-a-peer", "--node", "asker", "--json")
+    assert error_of(invalid)["reason"] == "INVALID_PEER_ID"
+
+    for prompt in ("one", "two"):
+        ecco.ok("request", alice["peerId"], "--prompt", prompt, "--node", "asker")
+    record = ecco.ok("peer", "reputation", alice["peerId"], "--node", "asker", "--json").json()
+    assert (record["successfulJobs"], record["failedJobs"], record["totalJobs"]) == (2, 0, 2)
+    assert (record["localScore"], record["discoveryScore"], record["tier"]) == (2, 50, "acceptable")
+    assert record["lastInteractionTime"]
+
+    asked = ecco.ok("ask", "--capability", "echoing", "three", "--node", "asker", "--json").json()
+    assert asked["peerId"] == alice["peerId"]
+    record = ecco.ok("peer", "reputation", alice["peerId"], "--node", "asker", "--json").json()
+    assert record["successfulJobs"] == 3  # an ask is one request: counted once
+
+    assert ecco("request", failing["peerId"], "--prompt", "x", "--node", "asker").code != 0
+    bad = ecco.ok("peer", "reputation", failing["peerId"], "--node", "asker", "--json").json()
+    assert (bad["successfulJobs"], bad["failedJobs"], bad["localScore"]) == (0, 1, -1)
+
+    listed = ecco.ok("peer", "reputation", "--node", "asker", "--json").json()
+    assert listed["totalSize"] == 2
+    # local +3 and local -1 both round to 50 (upstream's formula), so the peer id breaks the tie
+    assert [(r["peerId"], r["discoveryScore"]) for r in listed["reputations"]] == [
+        (p, 50) for p in sorted([alice["peerId"], failing["peerId"]])
+    ]
+    good = ecco.ok("peer", "reputation", "--min-tier", "good", "--node", "asker", "--json").json()
+    assert good == {"reputations": [], "totalSize": 0}
+    table = ecco.ok("peer", "reputation", "--node", "asker").stdout.splitlines()
+    assert table[0] == "2 peers with a reputation record" and len(table) == 3
