@@ -228,7 +228,9 @@ async def _start_network(
     )
     messenger.start()
     cleanup.push_async_callback(messenger.stop)
-    discovery = Discovery(transport, signer, verifier, messenger, config.capabilities, reputation.score_of)
+    discovery = Discovery(
+        transport, signer, verifier, messenger, config.capabilities, reputation.score_of, reputation.scores
+    )
     discovery.start()
     cleanup.push_async_callback(discovery.stop)
     results = await asyncio.gather(

@@ -68,6 +68,7 @@ def match_to_pb(
     combined_score: float | None = None,
     latency_ms: float | None = None,
     connected: bool = False,
+    bloom_tier: Tier | None = None,
 ) -> common_pb2.CapabilityMatch:
     """`combined_score` defaults to the match score (what ranking reduces to without reputation and zones)."""
     peer = common_pb2.PeerInfo(
@@ -83,6 +84,7 @@ def match_to_pb(
         combined_score=match.match_score if combined_score is None else combined_score,
         matched_capabilities=[capability_to_pb(c) for c in match.matched_capabilities],
         reasons=list(match.reasons),
+        bloom_tier=TIERS_TO_PB[bloom_tier] if bloom_tier is not None else common_pb2.REPUTATION_TIER_UNSPECIFIED,
     )
 
 
@@ -102,6 +104,7 @@ TIERS_FROM_PB = {
     common_pb2.REPUTATION_TIER_GOOD: Tier.GOOD,
     common_pb2.REPUTATION_TIER_ACCEPTABLE: Tier.ACCEPTABLE,
 }
+TIERS_TO_PB = {tier: number for number, tier in TIERS_FROM_PB.items()}
 PHASE_STATES_TO_PB = {
     PhaseState.STARTED: common_pb2.DISCOVERY_PHASE_STATE_STARTED,
     PhaseState.COMPLETED: common_pb2.DISCOVERY_PHASE_STATE_COMPLETED,
@@ -174,6 +177,7 @@ def discovered_peer_to_pb(peer: DiscoveredPeer, addresses: Sequence[str] = ()) -
             combined_score=peer.combined_score,
             latency_ms=peer.latency_ms,
             connected=peer.connected,
+            bloom_tier=peer.bloom_tier,
         ),
         phase=PHASES_TO_PB[peer.phase],
         proximity=peer.proximity,

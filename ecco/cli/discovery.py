@@ -159,12 +159,21 @@ def _discovered_doc(peer: Any) -> dict[str, Any]:
         "proximity": peer.proximity,
         "matchScore": match["matchScore"],
         "combinedScore": match["combinedScore"],
+        "bloomTier": _tier_name(peer.match.bloom_tier),
         "latencyMs": match["peer"]["latencyMs"],
         "connected": match["peer"]["connected"],
         "addresses": match["peer"]["addresses"],
         "matchedCapabilities": match["matchedCapabilities"],
         "reasons": match["reasons"],
     }
+
+
+def _tier_name(tier: int) -> str | None:
+    from ecco.v1 import common_pb2
+
+    if tier == common_pb2.REPUTATION_TIER_UNSPECIFIED:
+        return None
+    return common_pb2.ReputationTier.Name(tier).removeprefix("REPUTATION_TIER_").lower()
 
 
 @peer.command("discover")
@@ -187,7 +196,7 @@ def _discovered_doc(peer: Any) -> dict[str, Any]:
 )
 @click.option(
     "--bloom-tier",
-    help="Keep only peers in this reputation tier: elite, good or acceptable (not available yet).",
+    help="Keep only peers that our own or a gossiped reputation filter puts in this tier: elite, good or acceptable.",
 )
 @node_option
 @json_option
@@ -258,7 +267,8 @@ def discover(
     for found in document["peers"]:
         caps = ", ".join(f"{c['type']}:{c['name']}@{c['version']}" for c in found["matchedCapabilities"])
         near = ", proximity" if found["proximity"] else ""
-        click.echo(f"{found['combinedScore']:.2f}  {found['peerId']}  [{found['phase']}{near}]  {caps}")
+        tier = f", {found['bloomTier']}" if found["bloomTier"] else ""
+        click.echo(f"{found['combinedScore']:.2f}  {found['peerId']}  [{found['phase']}{near}{tier}]  {caps}")
 
 
 @click.command("ask")

@@ -20,14 +20,21 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ecco.errors import DeadlineExceeded, EccoError, NotFound, Reason, Unimplemented
+from ecco.errors import DeadlineExceeded, EccoError, NotFound, Reason
 from ecco.services import announcements
+from ecco.services.capabilities import DEFAULT_TYPE
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
 from ecco.services.envelope import canonical_json, now_ms
 from ecco.services.matching import CapabilityMatch, CapabilityQuery, match_peers
 from ecco.services.messaging import Messenger, Reply
-from ecco.services.reputation import LatencyZone, RankInput, classify_latency, rank_peers
+from ecco.services.reputation import LatencyZone, RankInput, Tier, classify_latency, rank_peers
+from ecco.services.reputation_gossip import (
+    FILTER_INTERVAL_S,
+    FIRST_PUBLISH_DELAY_S,
+    ReputationFilterGossip,
+    ScoresFn,
+)
 from ecco.services.transport_port import (
     TOPIC_CAPABILITIES,
     TOPIC_CAPABILITY_REQUEST,
@@ -101,6 +108,8 @@ class DiscoveredPeer:
     latency_ms: float | None
     """The last measured round trip; None when not connected or never measured."""
     connected: bool
+    bloom_tier: Tier | None = None
+    """The best tier whose reputation filter (ours or merged from gossip) holds the peer, for the query's type."""
 
 
 @dataclass(frozen=True)
@@ -163,8 +172,13 @@ class Discovery:
         messenger: Messenger,
         capabilities: Sequence[Mapping[str, Any]],
         reputation_of: Callable[[str], float] | None = None,
+        reputation_scores: ScoresFn | None = None,
+        filter_interval_s: float = FILTER_INTERVAL_S,
+        filter_first_delay_s: float = FIRST_PUBLISH_DELAY_S,
     ) -> None:
-        """`reputation_of(peer_id)` is the peer's 0-100 discovery reputation score, used in ranking (0 without)."""
+        """`reputation_of(peer_id)` is the peer's 0-100 discovery reputation score, used in ranking (0 without);
+        `reputation_scores()` is every score, from which our reputation bloom filters are built and gossiped every
+        `filter_interval_s` (first after `filter_first_delay_s`)."""
         self._transport = transport
         self._reputation_of = reputation_of or (lambda _peer_id: 0.0)
         self._signer = signer
@@ -174,6 +188,15 @@ class Discovery:
         self._cache: dict[str, CachedPeer] = {}
         self._waiters: set[_Waiter] = set()
         self._announcer: asyncio.Task[None] | None = None
+        self.filters = ReputationFilterGossip(
+            transport,
+            signer,
+            verifier,
+            [str(c.get("type") or DEFAULT_TYPE) for c in self._capabilities],
+            reputation_scores,
+            filter_interval_s,
+            filter_first_delay_s,
+        )
 
     def start(self) -> None:
         self._transport.subscribe(TOPIC_CAPABILITIES, self._on_gossip)
@@ -181,8 +204,10 @@ class Discovery:
         self._transport.subscribe(TOPIC_CAPABILITY_RESPONSE, self._on_gossip)
         self._messenger.add_connection_listener(self._on_peer_connected)
         self._announcer = asyncio.ensure_future(self._announce_periodically())
+        self.filters.start()
 
     async def stop(self) -> None:
+        await self.filters.stop()
         if self._announcer is not None:
             self._announcer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -277,15 +302,10 @@ class Discovery:
         match; local: every connected peer that matches, plus a gossip query that waits up to the phase timeout
         for the missing matches; internet: skipped, this node has no DHT; fallback: the whole capability cache.
 
-        Raises Unimplemented(FEATURE_NOT_IMPLEMENTED) for a bloom tier: no reputation filters exist yet, so
-        the filter would silently drop every peer."""
-        if options.bloom_tier is not None:
-            raise Unimplemented(
-                f"--bloom-tier {options.bloom_tier}: reputation bloom filters are not available on this node yet "
-                "(no filters are gossiped), so no peer could pass the filter; run without --bloom-tier",
-                Reason.FEATURE_NOT_IMPLEMENTED,
-                field="--bloom-tier",
-            )
+        With `bloom_tier`, each phase keeps only the peers that our own or the merged gossiped reputation filter of
+        that tier holds (for the type of the first required capability), so only they count towards `min_peers`."""
+        capability_type = _filter_type(query)
+        self.filters.refresh_local()  # our own scores may have changed since the last periodic build
         started = time.monotonic()
         found: dict[str, tuple[CapabilityMatch, DiscoveryPhase]] = {}
         phases_run: list[DiscoveryPhase] = []
@@ -313,6 +333,9 @@ class Discovery:
             except EccoError as error:
                 yield progress(phase, PhaseState.FAILED, detail=error.message)
                 continue
+            if options.bloom_tier is not None:
+                allowed = self.filters.tiers(capability_type, [m.peer_id for m in matches], options.bloom_tier)
+                matches = [m for m in matches if m.peer_id in allowed]
             new = [m for m in matches if m.peer_id not in found]
             for match in new:
                 found[match.peer_id] = (match, phase)
@@ -324,7 +347,7 @@ class Discovery:
         with contextlib.suppress(EccoError):  # ranking without latencies beats failing a finished discovery
             latencies = await self._latencies()
         yield DiscoveryResult(
-            self._rank(found.values(), latencies, options.prefer_proximity),
+            self._rank(found.values(), latencies, options.prefer_proximity, capability_type),
             phases_run,
             skipped,
             options.enough(len(found)),
@@ -360,15 +383,19 @@ class Discovery:
         found: Iterable[tuple[CapabilityMatch, DiscoveryPhase]],
         latencies: Mapping[str, float | None],
         prefer_proximity: bool,
+        capability_type: str,
     ) -> list[DiscoveredPeer]:
-        """Upstream §7.4: reputation (the local discovery score), then proximity bonus, then combined score. There
-        is no bloom tier until filters are gossiped; the zone comes from the measured latency (unknown without one)."""
+        """Upstream §7.4: reputation (the local discovery score), then proximity bonus, then combined score, which
+        includes the bloom bonus of the peer's best filter tier for `capability_type`; the zone comes from the
+        measured latency (unknown without one)."""
         by_peer = {match.peer_id: (match, phase) for match, phase in found}
+        tiers = self.filters.tiers(capability_type, list(by_peer))
         inputs = [
             RankInput(
                 match.peer_id,
                 match.match_score,
                 reputation_score=self._reputation_of(match.peer_id),
+                bloom_tier=tiers.get(match.peer_id),
                 zone=_zone(latencies.get(match.peer_id)),
                 proximity_bonus=1 if prefer_proximity and phase == DiscoveryPhase.PROXIMITY else 0,
             )
@@ -385,6 +412,7 @@ class Discovery:
                     entry.combined_score,
                     latencies.get(match.peer_id),
                     match.peer_id in latencies,
+                    tiers.get(match.peer_id),
                 )
             )
         return ranked
@@ -462,6 +490,14 @@ class Discovery:
             return
         doc = announcements.response(self._signer, request.request_id, self._capabilities, now_ms())
         await self._publish(TOPIC_CAPABILITY_RESPONSE, doc)
+
+
+def _filter_type(query: CapabilityQuery) -> str:
+    """The capability whose filters rank and restrict candidates: the type of the first required capability
+    (upstream §7.4), or the default type `agent` when the query names none."""
+    first = query.required_capabilities[0] if query.required_capabilities else {}
+    kind = first.get("type")
+    return kind if isinstance(kind, str) and kind else DEFAULT_TYPE
 
 
 def _ms_since(started: float) -> int:

@@ -47,6 +47,10 @@ class ReputationBook:
         """The discovery score of a peer; 0 for a peer without data."""
         return self._scores.get(peer_id, 0)
 
+    def scores(self) -> dict[str, int]:
+        """Every peer's discovery score (a copy); the reputation bloom filters are built from it."""
+        return dict(self._scores)
+
     async def get(self, peer_id: str) -> ScoredReputation | None:
         stored = await self._store.get(peer_id)
         return None if stored is None else scored(stored)

@@ -129,10 +129,18 @@ def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco
     assert (empty["reason"], empty["field"]) == ("INVALID_CAPABILITY", "--name")
     assert ecco("peer", "discover", "--name", "x", "--prefer-proximity", "maybe", "--node", "lonely").code == 2
 
-    tier = ecco("peer", "discover", "--name", "code-review", "--bloom-tier", "elite", "--node", "lonely", "--json")
-    error = error_of(tier)
-    assert (error["code"], error["reason"], error["field"]) == (
-        "UNIMPLEMENTED",
-        "FEATURE_NOT_IMPLEMENTED",
+    # no reputation yet: no filter holds anyone, so a bloom tier leaves nobody (not an UNIMPLEMENTED any more)
+    tier = ecco(
+        "peer",
+        "discover",
+        "--name",
+        "code-review",
+        "--phases",
+        "fallback",
         "--bloom-tier",
+        "elite",
+        "--node",
+        "lonely",
+        "--json",
     )
+    assert (tier.code, error_of(tier)["reason"]) == (3, "NO_PROVIDER_FOUND")

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
     alice = up(ecco, "alice", "--capability", "echoing", "--responder", "echo")
     failing = up(ecco, "failing", "--responder", "exec:echo broken >&2; exit 3")
-    up(ecco, "asker", "--bootstrap", alice["addr"], "--bootstrap", failing["addr"])
+    # a capability of type agent: a node builds reputation filters for the types it offers
+    up(ecco, "asker", "--capability", "chat", "--bootstrap", alice["addr"], "--bootstrap", failing["addr"])
 
     unknown = ecco("peer", "reputation", alice["peerId"], "--node", "asker", "--json")
     assert error_of(unknown)["reason"] == "PEER_NOT_FOUND"
@@ -31,6 +32,36 @@ def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
     assert asked["peerId"] == alice["peerId"]
     record = ecco.ok("peer", "reputation", alice["peerId"], "--node", "asker", "--json").json()
     assert record["successfulJobs"] == 3  # an ask is one request: counted once
+
+    # score 50 puts alice in the asker's own acceptable filter: no gossip needed
+    rated = ecco.ok(
+        "peer",
+        "discover",
+        "--name",
+        "echoing",
+        "--phases",
+        "fallback",
+        "--bloom-tier",
+        "acceptable",
+        "--node",
+        "asker",
+        "--json",
+    ).json()
+    assert [(p["peerId"], p["bloomTier"]) for p in rated["peers"]] == [(alice["peerId"], "acceptable")]
+    elite = ecco(
+        "peer",
+        "discover",
+        "--name",
+        "echoing",
+        "--phases",
+        "fallback",
+        "--bloom-tier",
+        "elite",
+        "--node",
+        "asker",
+        "--json",
+    )
+    assert (elite.code, error_of(elite)["reason"]) == (3, "NO_PROVIDER_FOUND")
 
     assert ecco("request", failing["peerId"], "--prompt", "x", "--node", "asker").code != 0
     bad = ecco.ok("peer", "reputation", failing["peerId"], "--node", "asker", "--json").json()

@@ -4,15 +4,18 @@ min_peers, the skipped internet phase, proximity by latency, the local gossip qu
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
-from ecco.api.convert import discovery_options_from_pb
-from ecco.errors import InvalidArgument, NotFound, Reason, Unavailable, Unimplemented
+from ecco.api.convert import discovery_options_from_pb, discovery_result_to_pb
+from ecco.errors import InvalidArgument, NotFound, Reason, Unavailable
+from ecco.services.bloom import ReputationFilter, build_local_filters, sign_filter
 from ecco.services.discovery import (
     DHT_UNAVAILABLE,
     Discovery,
@@ -22,7 +25,8 @@ from ecco.services.discovery import (
 )
 from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
 from ecco.services.matching import CapabilityQuery
-from ecco.services.transport_port import TOPIC_CAPABILITIES, ConnectedPeer, TopicHandler
+from ecco.services.reputation import Tier
+from ecco.services.transport_port import TOPIC_CAPABILITIES, TOPIC_REPUTATION_FILTERS, ConnectedPeer, TopicHandler
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 from ecco.v1 import common_pb2
 
@@ -83,12 +87,29 @@ class Network:
         self.transports: dict[str, GossipTransport] = {}
         self.nodes: list[Node] = []
 
-    async def node(self, *names: str, announces: bool = True) -> Node:
+    async def node(
+        self,
+        *names: str,
+        announces: bool = True,
+        scores: dict[str, float] | None = None,
+        filter_interval_s: float = 3600,
+        filter_first_delay_s: float = 3600,
+    ) -> Node:
         signer = Ed25519Signer(os.urandom(32))
         transport = GossipTransport(signer.peer_id, self.transports, announces=announces)
         self.transports[signer.peer_id] = transport
         capabilities = [{"type": "agent", "name": n, "version": "1.0.0", "metadata": {}} for n in names]
-        discovery = Discovery(transport, signer, Ed25519Verifier(), NoMessenger(), capabilities)  # type: ignore[arg-type]
+        discovery = Discovery(
+            transport,  # type: ignore[arg-type]
+            signer,
+            Ed25519Verifier(),
+            NoMessenger(),  # type: ignore[arg-type]
+            capabilities,
+            reputation_of=lambda peer_id: 0.0,
+            reputation_scores=lambda: dict(scores or {}),
+            filter_interval_s=filter_interval_s,
+            filter_first_delay_s=filter_first_delay_s,
+        )
         discovery.start()
         node = Node(discovery, transport)
         self.nodes.append(node)
@@ -112,12 +133,14 @@ def link(a: Node, b: Node, rtt_ms: float | None) -> None:
     b.transport.links[a.peer_id] = rtt_ms
 
 
-async def run(node: Node, name: str, **flags: Any) -> tuple[list[PhaseProgress], DiscoveryResult]:
+async def run(
+    node: Node, name: str, type: str | None = None, **flags: Any
+) -> tuple[list[PhaseProgress], DiscoveryResult]:
     events: list[Any] = []
 
     async def collect() -> None:
         options = DiscoveryOptions.from_flags(**flags)
-        async for event in node.discovery.discover(CapabilityQuery.from_flags(name), options):
+        async for event in node.discovery.discover(CapabilityQuery.from_flags(name, type=type), options):
             events.append(event)
 
     await asyncio.wait_for(collect(), TIMEOUT)
@@ -299,12 +322,130 @@ async def test_a_failing_phase_is_reported_and_discovery_goes_on(net: Network) -
     assert found(result) == [(known.peer_id, "fallback", False)]
 
 
-async def test_a_bloom_tier_is_refused_rather_than_filtering_out_everyone(net: Network) -> None:
+# ---------------------------------------------------------------------------------------------------------------------
+# Reputation bloom filters (upstream-ecco §7.4, §7.5)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+async def test_a_published_filter_is_received_and_merged(net: Network) -> None:
     user = await net.node()
-    with pytest.raises(Unimplemented) as info:
-        await run(user, "translate", bloom_tier="elite")
-    assert (info.value.reason, info.value.field) == (Reason.FEATURE_NOT_IMPLEMENTED, "--bloom-tier")
-    assert "not available" in info.value.message
+    liked, also_liked, unknown = (Ed25519Signer(os.urandom(32)).peer_id for _ in range(3))
+    rater = await net.node("translate", scores={liked: 95, also_liked: 40})
+    other = await net.node("summarize", scores={also_liked: 75})
+
+    assert await rater.discovery.filters.publish() == 3  # liked is elite, so also good and acceptable
+    assert await other.discovery.filters.publish() == 2
+    book = user.discovery.filters.book
+    assert sorted(book.merged) == ["agent:acceptable", "agent:elite", "agent:good"]
+    assert book.merged["agent:good"].created_by == rater.peer_id  # merged: bits ORed, counts summed
+    assert book.merged["agent:good"].peer_count == 2
+    tiers = user.discovery.filters.tiers("agent", [liked, also_liked, unknown])
+    assert tiers == {liked: Tier.ELITE, also_liked: Tier.GOOD}
+    assert user.discovery.filters.book.local == {}  # no capabilities of its own, so no filters of its own
+
+
+async def test_the_first_publication_and_the_interval_are_injectable(net: Network) -> None:
+    user = await net.node()
+    heard = asyncio.Event()
+    receive = user.transport.topics[TOPIC_REPUTATION_FILTERS]
+
+    async def spy(sender: str, data: bytes) -> None:
+        await receive(sender, data)
+        if user.discovery.filters.book.merged:
+            heard.set()
+
+    user.transport.topics[TOPIC_REPUTATION_FILTERS] = spy
+    liked = Ed25519Signer(os.urandom(32)).peer_id
+    await net.node("translate", scores={liked: 60}, filter_interval_s=0.05, filter_first_delay_s=0)
+    await asyncio.wait_for(heard.wait(), TIMEOUT)
+    assert user.discovery.filters.tiers("agent", [liked]) == {liked: Tier.ACCEPTABLE}
+
+
+async def test_nothing_is_published_without_scores(net: Network) -> None:
+    user = await net.node()
+    quiet = await net.node("translate")
+    assert await quiet.discovery.filters.publish() == 0
+    assert user.discovery.filters.book.merged == {}
+
+
+def _signed_filter(signer: Ed25519Signer, liked: str) -> ReputationFilter:
+    bloom = build_local_filters(["agent"], {liked: 95}, signer.peer_id, 1_700_000_000_000)["agent:elite"]
+    return sign_filter(bloom, signer)
+
+
+async def _gossip(node: Node, sender: str, doc: dict[str, Any]) -> None:
+    await node.transport.topics[TOPIC_REPUTATION_FILTERS](sender, json.dumps(doc).encode())
+
+
+async def test_invalid_filters_are_dropped_with_a_log_line(net: Network, caplog: pytest.LogCaptureFixture) -> None:
+    user = await net.node()
+    forger = Ed25519Signer(os.urandom(32))
+    liked = Ed25519Signer(os.urandom(32)).peer_id
+    good = _signed_filter(forger, liked)
+    tampered = replace(good, signature=bytes(64))
+    impostor = replace(good, created_by=Ed25519Signer(os.urandom(32)).peer_id)
+    wrong_size = sign_filter(replace(good, filter=bytes(16), signature=None, public_key=None), forger)
+    with caplog.at_level(logging.INFO, logger="ecco.reputation_filters"):
+        for bad in (tampered, impostor, wrong_size, replace(good, signature=None, public_key=None)):
+            await _gossip(user, forger.peer_id, {"type": "reputation-filter", "payload": bad.to_json()})
+        await _gossip(user, forger.peer_id, {"type": "reputation-filter", "payload": "{not json"})
+        await _gossip(user, forger.peer_id, {"type": "something-else", "payload": good.to_json()})
+        await user.transport.topics[TOPIC_REPUTATION_FILTERS](forger.peer_id, b"\xff")
+    assert user.discovery.filters.book.merged == {}
+    assert sum(r.getMessage() == "dropped reputation filter" for r in caplog.records) == 7
+
+    await _gossip(user, forger.peer_id, {"type": "reputation-filter", "payload": good.to_json(), "timestamp": 1})
+    assert user.discovery.filters.tiers("agent", [liked]) == {liked: Tier.ELITE}
+
+
+async def test_bloom_tier_keeps_only_the_peers_in_that_tier(net: Network) -> None:
+    user = await net.node()
+    elite = await net.node("translate")
+    good = await net.node("translate")
+    unrated = await net.node("translate")
+    rater = await net.node("review", scores={elite.peer_id: 92, good.peer_id: 72})
+    await rater.discovery.filters.publish()
+
+    _, result = await run(user, "translate", phases="fallback", min_peers=5, bloom_tier="good")
+    assert {p.match.peer_id for p in result.peers} == {elite.peer_id, good.peer_id}  # the good filter holds both
+    assert {p.match.peer_id: p.bloom_tier for p in result.peers} == {elite.peer_id: Tier.ELITE, good.peer_id: Tier.GOOD}
+
+    _, result = await run(user, "translate", phases="fallback", bloom_tier="elite")
+    assert [p.match.peer_id for p in result.peers] == [elite.peer_id]
+    assert result.min_peers_reached
+    assert unrated.peer_id not in user.discovery.filters.tiers("agent", [unrated.peer_id])
+
+
+async def test_bloom_tier_uses_our_own_scores_without_any_gossip(net: Network) -> None:
+    provider = await net.node("translate")
+    other = await net.node("translate")
+    user = await net.node("chat", scores={provider.peer_id: 50})
+    _, result = await run(user, "translate", phases="fallback", bloom_tier="acceptable")
+    assert [(p.match.peer_id, p.bloom_tier) for p in result.peers] == [(provider.peer_id, Tier.ACCEPTABLE)]
+    assert other.peer_id not in {p.match.peer_id for p in result.peers}
+    assert user.discovery.filters.book.merged == {}
+
+
+async def test_the_bloom_tier_adds_its_bonus_to_the_combined_score(net: Network) -> None:
+    user = await net.node()
+    plain = await net.node("translate")
+    elite = await net.node("translate")
+    acceptable = await net.node("translate")
+    rater = await net.node("review", scores={elite.peer_id: 95, acceptable.peer_id: 55})
+    await rater.discovery.filters.publish()
+
+    _, result = await run(user, "translate", phases="fallback", min_peers=3)
+    ranked = [(p.match.peer_id, p.bloom_tier) for p in result.peers]
+    assert ranked == [(elite.peer_id, Tier.ELITE), (acceptable.peer_id, Tier.ACCEPTABLE), (plain.peer_id, None)]
+    base = result.peers[2].combined_score
+    assert result.peers[0].combined_score == pytest.approx(base + 0.3)
+    assert result.peers[1].combined_score == pytest.approx(base + 0.05)
+    pb = discovery_result_to_pb(result)
+    assert [p.match.bloom_tier for p in pb.peers] == [
+        common_pb2.REPUTATION_TIER_ELITE,
+        common_pb2.REPUTATION_TIER_ACCEPTABLE,
+        common_pb2.REPUTATION_TIER_UNSPECIFIED,
+    ]
 
 
 async def test_find_still_waits_for_a_gossip_answer(net: Network) -> None:
