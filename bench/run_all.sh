@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark; each prints one JSON line on stdout. Each run is bounded by `timeout` (a benchmark takes
-# under a minute; 120 s leaves room for a slow machine). Exits non-zero if any benchmark failed or timed out.
+# under a minute, discovery.py ~70 s; 120 s leaves room for a slow machine). Exits non-zero if any benchmark
+# failed or timed out.
 set -u
 cd "$(dirname "$0")/.."
 PER_BENCH_TIMEOUT_S="${PER_BENCH_TIMEOUT_S:-120}"
