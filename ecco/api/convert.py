@@ -194,3 +194,12 @@ def discovery_result_to_pb(
         min_peers_reached=result.min_peers_reached,
         total_time_ms=result.total_time_ms,
     )
+
+
+def page_offset(token: str) -> int:
+    """The offset encoded in a page token of an offset-paged list (peers, reputation); empty means the start."""
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token")
+    return int(token)

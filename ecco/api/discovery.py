@@ -10,6 +10,7 @@ from ecco.api.convert import (
     discovery_options_from_pb,
     discovery_result_to_pb,
     match_to_pb,
+    page_offset,
     progress_to_pb,
     query_from_pb,
     timestamp_ms,
@@ -54,14 +55,6 @@ def reputation_to_pb(entry: ScoredReputation) -> pb.PeerReputation:
     if record.last_interaction_at_ms is not None:
         message.last_interaction_time.CopyFrom(timestamp_ms(record.last_interaction_at_ms))
     return message
-
-
-def _page_offset(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token")
-    return int(token)
 
 
 class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
@@ -117,7 +110,7 @@ class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
                 f"unknown reputation tier {request.min_tier}", Reason.UNKNOWN_REPUTATION_TIER, field="min_tier"
             )
         entries = await self._reputation.list(TIER_FROM_PB.get(request.min_tier))
-        offset = _page_offset(request.page_token)
+        offset = page_offset(request.page_token)
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         return pb.ListReputationResponse(
             reputations=[reputation_to_pb(e) for e in entries[offset : offset + size]],

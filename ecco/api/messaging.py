@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from ecco.api.convert import capability_to_pb, match_to_pb, query_from_pb, timestamp_ms
+from ecco.api.convert import capability_to_pb, match_to_pb, page_offset, query_from_pb, timestamp_ms
 from ecco.errors import InvalidArgument, Reason, Unimplemented
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import ABSENT, Message, canonical_json, parse_json
@@ -57,14 +57,6 @@ def _payload(payload_json: str) -> object:
         return parse_json(payload_json or "{}")
     except (ValueError, RecursionError):
         raise InvalidArgument("payload is not valid JSON", Reason.INVALID_PAYLOAD, field="payload_json") from None
-
-
-def _page_offset(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise InvalidArgument("page_token is malformed", Reason.INVALID_PAGE_TOKEN, field="page_token")
-    return int(token)
 
 
 class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
@@ -155,7 +147,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             if known.last_seen_ms:
                 info.last_seen_time.CopyFrom(timestamp_ms(known.last_seen_ms))
             peers.append(info)
-        offset = _page_offset(request.page_token)
+        offset = page_offset(request.page_token)
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         page = peers[offset : offset + size]
         next_token = str(offset + size) if offset + size < len(peers) else ""
