@@ -208,19 +208,22 @@ def _is_network_error(exc: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def _mapped(action: str, peer: object) -> Iterator[None]:
-    """Turn libp2p/network failures and our trio deadlines into ecco errors (never exposing exception text)."""
+def _mapped(action: str, peer: object, *, subject: str = "peer") -> Iterator[None]:
+    """Turn libp2p/network failures and our trio deadlines into ecco errors (never exposing exception text).
+    `subject` names what `peer` is in messages: a peer, or a pubsub topic."""
     try:
         yield
     except EccoError:
         raise
     except trio.TooSlowError:
-        raise DeadlineExceeded(f"{action} peer {peer} timed out", Reason.REQUEST_TIMEOUT) from None
+        raise DeadlineExceeded(f"{action} {subject} {peer} timed out", Reason.REQUEST_TIMEOUT) from None
     except Exception as exc:
         if not _is_network_error(exc):
             raise
-        log.debug("%s %s failed: %r", action, peer, exc)
-        raise _unreachable(action, str(peer)) from None
+        log.debug("%s %s %s failed: %r", action, subject, peer, exc)
+        if subject == "peer":
+            raise _unreachable(action, str(peer)) from None
+        raise Unavailable(f"{action} {subject} {peer} failed", Reason.PEER_UNREACHABLE) from None
 
 
 async def _quietly(what: str, coro_fn: Any, *args: Any) -> None:
@@ -388,22 +391,6 @@ def _build_gossip(host: IHost) -> tuple[Pubsub, GossipSub]:
         max_messages_per_topic_per_second=GOSSIP_MAX_MESSAGES_PER_TOPIC_PER_SECOND,
     )
     return Pubsub(host, router, strict_signing=True), router
-
-
-@contextlib.contextmanager
-def _mapped_topic(action: str, topic: str) -> Iterator[None]:
-    """`_mapped` for pubsub operations, which concern a topic rather than a peer."""
-    try:
-        yield
-    except EccoError:
-        raise
-    except trio.TooSlowError:
-        raise DeadlineExceeded(f"{action} topic {topic} timed out", Reason.REQUEST_TIMEOUT) from None
-    except Exception as exc:
-        if not _is_network_error(exc):
-            raise
-        log.debug("%s topic %s failed: %r", action, topic, exc)
-        raise Unavailable(f"{action} topic {topic} failed", Reason.PEER_UNREACHABLE) from None
 
 
 class _Notifee(INotifee):
@@ -829,7 +816,7 @@ class _Runtime:
     async def publish(self, topic: str, data: bytes, timeout: float) -> None:
         pubsub = self._require_pubsub()
         assert self._publish_lock is not None
-        with _mapped_topic("publishing on", topic), trio.fail_after(timeout):
+        with _mapped("publishing on", topic, subject="topic"), trio.fail_after(timeout):
             async with self._publish_lock:  # fair: publications leave in call order
                 await self._pace(topic)
                 await pubsub.publish(topic, data)
@@ -859,7 +846,7 @@ class _Runtime:
     async def subscribe(self, topic: str) -> None:
         pubsub = self._require_pubsub()
         assert self._subscribe_lock is not None
-        with _mapped_topic("subscribing to", topic), trio.fail_after(PUBSUB_TIMEOUT):
+        with _mapped("subscribing to", topic, subject="topic"), trio.fail_after(PUBSUB_TIMEOUT):
             async with self._subscribe_lock:
                 if topic in self._subscriptions:
                     return
