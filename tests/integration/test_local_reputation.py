@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.integration.conftest import Ecco, error_of, up
@@ -34,33 +36,25 @@ def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
     assert record["successfulJobs"] == 3  # an ask is one request: counted once
 
     # score 50 puts alice in the asker's own acceptable filter: no gossip needed
-    rated = ecco.ok(
-        "peer",
-        "discover",
-        "--name",
-        "echoing",
-        "--phases",
-        "fallback",
-        "--bloom-tier",
-        "acceptable",
-        "--node",
-        "asker",
-        "--json",
-    ).json()
-    assert [(p["peerId"], p["bloomTier"]) for p in rated["peers"]] == [(alice["peerId"], "acceptable")]
-    elite = ecco(
-        "peer",
-        "discover",
-        "--name",
-        "echoing",
-        "--phases",
-        "fallback",
-        "--bloom-tier",
-        "elite",
-        "--node",
-        "asker",
-        "--json",
-    )
+    def discover(tier: str) -> Any:
+        return ecco(
+            "peer",
+            "discover",
+            "--name",
+            "echoing",
+            "--phases",
+            "fallback",
+            "--bloom-tier",
+            tier,
+            "--node",
+            "asker",
+            "--json",
+        )
+
+    found = discover("acceptable")
+    assert found.code == 0, found.stderr + found.stdout
+    assert [(p["peerId"], p["bloomTier"]) for p in found.json()["peers"]] == [(alice["peerId"], "acceptable")]
+    elite = discover("elite")
     assert (elite.code, error_of(elite)["reason"]) == (3, "NO_PROVIDER_FOUND")
 
     assert ecco("request", failing["peerId"], "--prompt", "x", "--node", "asker").code != 0
