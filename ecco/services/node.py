@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
@@ -42,3 +43,5 @@ class NodeRuntime:
     discovery: Discovery | None = None
     # The local reputation book; without it GetReputation/ListReputation answer UNIMPLEMENTED.
     reputation: ReputationBook | None = None
+    # The webhook bridge's records; without it BridgeService answers UNIMPLEMENTED.
+    bridge: BridgeMonitor | None = None
