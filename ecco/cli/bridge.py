@@ -49,7 +49,7 @@ def _split(value: str | None) -> list[str]:
     show_default=True,
     help="Where inbound agent-requests (work for this node) go.",
 )
-@click.option("--filter", "filter_types", help="Only these event types, comma-separated [every inbound message].")
+@click.option("--filter", "filter_types", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option(
     "--max-attempts",
     type=click.IntRange(min=0),
@@ -171,7 +171,7 @@ def status(node_name: str | None, json_output: bool) -> None:
             "openclaw": doc.get("openclawUrl"),
             "hook path": doc.get("hookPath"),
             "provider hook path": doc.get("providerHookPath"),
-            "filter": doc.get("filter") or "every inbound message",
+            "filter": doc.get("filter") or "every inbound agent message",
             "delivered": doc["deliveredCount"],
             "pending": doc["pendingCount"],
             "failed attempts": doc["failedCount"],

@@ -59,6 +59,9 @@ def _forwarded_args(ctx: click.Context) -> list[str]:
             continue
         flag = param.opts[0]
         value = ctx.params[param.name]
+        if param.is_flag:
+            args += [flag] if value else []
+            continue
         for item in value if param.multiple else [value]:
             args += [flag, str(item)]
     return args
@@ -143,7 +146,7 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option(
     "--webhook-provider-hook-path", help="Where the bridge sends inbound agent-requests [/hooks/ecco-provider]."
 )
-@click.option("--webhook-filter", help="Only these event types, comma-separated [every inbound message].")
+@click.option("--webhook-filter", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option("--webhook-verbose", is_flag=True, default=None, help="Log every delivery, not only failures.")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(

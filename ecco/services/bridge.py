@@ -26,6 +26,22 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_HOOK_PATH = "/hooks/ecco"
 DEFAULT_PROVIDER_HOOK_PATH = "/hooks/ecco-provider"
 PROVIDER_TYPE = "agent-request"
+# Protocol housekeeping between nodes, handled by the node itself: forwarded only when a filter names it.
+PROTOCOL_TYPES: frozenset[str] = frozenset(
+    {
+        "version-handshake",
+        "version-handshake-response",
+        "version-incompatible-notice",
+        "constitution-mismatch-notice",
+        "ping",
+        "pong",
+        "capability-query",
+        "capability-response",
+        "gossip",
+    }
+)
+# Without a filter the bridge forwards every inbound message an agent may act on.
+DEFAULT_TYPES: frozenset[str] = MESSAGE_TYPES - PROTOCOL_TYPES
 # The bridge's own failure notice is never forwarded: it would fail the same way, and loop.
 OWN_EVENT = "bridge-delivery-failed"
 # 408 and 429 say "not now", not "never": they are retried like 5xx.
@@ -124,17 +140,18 @@ class BridgeSettings:
 
 def forwards(event: EventRecord, wanted: frozenset[str]) -> bool:
     """Whether the bridge delivers the event. Our own outbound messages never go back to the agent that sent them;
-    without a filter, every inbound message does; with one, every non-outbound event of a listed type."""
+    without a filter, every inbound message an agent may act on does (DEFAULT_TYPES: not handshakes, pings,
+    capability queries or gossip); with one, every non-outbound event of a listed type."""
     if event.direction == Direction.OUTBOUND:
         return False
     if wanted:
         return event.type in wanted
-    return event.direction == Direction.INBOUND and event.type in MESSAGE_TYPES
+    return event.direction == Direction.INBOUND and event.type in DEFAULT_TYPES
 
 
 def subscription_types(wanted: frozenset[str]) -> frozenset[str]:
     """The types to ask the event log for (the direction check happens in `forwards`)."""
-    return wanted or MESSAGE_TYPES
+    return wanted or DEFAULT_TYPES
 
 
 def route(event: EventRecord, settings: BridgeSettings) -> str:

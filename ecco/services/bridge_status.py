@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ecco.errors import AlreadyExists, FailedPrecondition, InvalidArgument, Reason
-from ecco.services.bridge import CONSUMER
+from ecco.services.bridge import CONSUMER, DEFAULT_TYPES
 from ecco.services.bridge_ports import (
     Attachment,
     BridgeConfig,
@@ -20,7 +20,6 @@ from ecco.services.bridge_ports import (
     DeliveryReport,
     Outcome,
 )
-from ecco.services.event_types import MESSAGE_TYPES
 from ecco.services.events import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, EventLog, now_ms
 
 
@@ -134,7 +133,7 @@ class BridgeMonitor:
             kept = BridgeCounters(last_delivered_cursor=stored.last_delivered_cursor)
             return BridgeStatus(False, None, kept, 0, dead, cursor)
         wanted = frozenset(session.config.filter)
-        pending = await self._store.count_pending(cursor, wanted or MESSAGE_TYPES, inbound_only=not wanted)
+        pending = await self._store.count_pending(cursor, wanted or DEFAULT_TYPES, inbound_only=not wanted)
         return BridgeStatus(True, session.config, stored, pending, dead, cursor)
 
     async def dead_letters(self, page_size: int, offset: int) -> DeadLetterPage:
