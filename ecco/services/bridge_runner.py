@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from ecco.errors import FailedPrecondition, Reason, Unavailable
+from ecco.errors import AlreadyExists, FailedPrecondition, Reason, Unavailable
 from ecco.services.bridge import (
     AttemptResult,
     BridgeSettings,
@@ -33,6 +33,8 @@ from ecco.services.ports import EventRecord
 
 log = logging.getLogger("ecco.bridge")
 
+# How often an attach refused because "a bridge is already attached" is retried (with backoff) before giving up.
+ATTACH_RETRIES = 6
 OUTCOMES = {Verdict.DELIVERED: Outcome.DELIVERED, Verdict.RETRY: Outcome.RETRYING, Verdict.DEAD: Outcome.DEAD_LETTER}
 
 
@@ -92,12 +94,19 @@ class BridgeRunner:
     async def serve(self, reconnects: int | None = None) -> None:
         """`run`, re-attached with backoff whenever the node becomes unavailable (it restarted, or is not up yet);
         `reconnects` bounds the retries (None: until cancelled). A node that forgot the session (it restarted) is
-        re-attached too; other errors (another bridge attached, bad configuration) end the bridge."""
-        failures = 0
+        re-attached too, and an attach refused because another bridge is attached is retried a few times (it may be
+        this bridge's previous, killed run); other errors end the bridge."""
+        failures = refused = 0
         while True:
             try:
                 await self.run()
                 failures = 0
+            except AlreadyExists as error:
+                # Right after a bridge is killed and restarted, the node may not have seen the old connection close.
+                refused += 1
+                if error.reason != Reason.BRIDGE_ALREADY_RUNNING or refused > ATTACH_RETRIES:
+                    raise
+                failures += 1
             except (Unavailable, FailedPrecondition) as error:
                 if isinstance(error, FailedPrecondition) and error.reason != Reason.BRIDGE_NOT_RUNNING:
                     raise

@@ -416,3 +416,36 @@ async def test_report_from_an_unknown_session_is_refused(node: Node) -> None:
     with pytest.raises(FailedPrecondition) as info:
         await node.monitor.report("nope", DeliveryReport(1, Outcome.DELIVERED, "/hooks/ecco"))
     assert info.value.reason == Reason.BRIDGE_NOT_RUNNING
+
+
+async def test_serve_retries_an_attach_refused_while_a_killed_bridge_still_looks_attached(
+    node: Node, hooks: Hooks
+) -> None:
+    from ecco.services.bridge_runner import ATTACH_RETRIES
+
+    ghost = await node.monitor.attach(BridgeConfig("http://127.0.0.1:1", "/a", "/b"))
+    settings = BridgeSettings.create(port=hooks.port, token=TOKEN)
+    attached = asyncio.Event()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            node.monitor.detach(ghost.session_id)
+
+    async with AiohttpHookClient(settings.base_url) as client:
+        link = LocalLink(node.events, node.monitor)
+        runner = BridgeRunner(settings, link, client, policy=FAST, on_attached=lambda _: attached.set(), sleep=sleep)
+        task = asyncio.create_task(runner.serve())
+        await asyncio.wait_for(attached.wait(), WAIT_S)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert len(waits) == 2
+
+        await node.monitor.attach(BridgeConfig("http://127.0.0.1:1", "/a", "/b"))  # a bridge that stays
+        waits.clear()
+        stubborn = BridgeRunner(settings, link, client, policy=FAST, sleep=lambda s: asyncio.sleep(0, waits.append(s)))
+        with pytest.raises(AlreadyExists):
+            await asyncio.wait_for(stubborn.serve(), WAIT_S)
+    assert len(waits) == ATTACH_RETRIES
