@@ -134,3 +134,24 @@ def test_bridge_killed_mid_delivery_resumes_and_repeats_only_the_unrecorded_even
     assert status["running"] and status["deliveredCount"] == 3 and status["pendingCount"] == 0
     assert status["consumerCursor"] == after[-1]["cursor"]
     assert holding.arrived.empty()
+
+
+def test_bridge_reattaches_after_its_node_restarts(ecco: Ecco, hooks: tuple[HoldingHooks, int], tmp_path: Path) -> None:
+    holding, port = hooks
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    up(ecco, "alice")
+    bridge, _ = start_bridge(ecco, port, token_file)
+    try:
+        ecco.ok("node", "stop", "--node", "alice")
+        alice = up(ecco, "alice")
+        again = bridge.next_json(timeout=WAIT_S)
+        assert again["event"] == "attached"
+        up(ecco, "bob", "--bootstrap", alice["addr"])
+        payload = json.dumps({"prompt": "after the restart"})
+        ecco.ok("send", alice["peerId"], "--type", "agent-request", "--payload", payload, "--node", "bob")
+        delivery = bridge.next_json(timeout=WAIT_S)
+    finally:
+        bridge.stop()
+    assert (delivery["event"], delivery["outcome"]) == ("delivery", "delivered")
+    assert holding.next()["payload"] == {"prompt": "after the restart"}

@@ -449,3 +449,38 @@ async def test_serve_retries_an_attach_refused_while_a_killed_bridge_still_looks
         with pytest.raises(AlreadyExists):
             await asyncio.wait_for(stubborn.serve(), WAIT_S)
     assert len(waits) == ATTACH_RETRIES
+
+
+@pytest.mark.parametrize(
+    ("method", "request_fields", "code", "reason", "field"),
+    [
+        (
+            "ReportDelivery",
+            {"session_id": "nope", "event_cursor": 1, "outcome": 1},
+            "FAILED_PRECONDITION",
+            "BRIDGE_NOT_RUNNING",
+            "session_id",
+        ),
+        (
+            "ReportDelivery",
+            {"session_id": "nope", "event_cursor": 1},
+            "INVALID_ARGUMENT",
+            "INVALID_ARGUMENT",
+            "outcome",
+        ),
+        ("ListDeadLetters", {"page_token": "x!"}, "INVALID_ARGUMENT", "INVALID_PAGE_TOKEN", "page_token"),
+        ("ListDeadLetters", {"page_size": -1}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "page_size"),
+    ],
+)
+async def test_bridge_service_errors_carry_code_reason_and_field(
+    node: Node, tmp_path: Path, method: str, request_fields: dict[str, Any], code: str, reason: str, field: str
+) -> None:
+    from ecco.client import NodeClient
+    from ecco.errors import EccoError
+    from ecco.v1 import bridge_service_pb2
+
+    request = getattr(bridge_service_pb2, f"{method}Request")(**request_fields)
+    async with api(node, tmp_path) as target:
+        with NodeClient(target) as client, pytest.raises(EccoError) as info:
+            await asyncio.to_thread(client.call, getattr(client.stub("BridgeService"), method), request)
+    assert (info.value.code, info.value.reason, info.value.field) == (code, reason, field)
