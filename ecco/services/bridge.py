@@ -19,6 +19,7 @@ from typing import Any
 
 from ecco.errors import InvalidArgument, Reason
 from ecco.services.event_types import MESSAGE_TYPES, validate_types
+from ecco.services.messaging import prompt_of
 from ecco.services.ports import Direction, EventRecord
 
 CONSUMER = "webhook-bridge"
@@ -170,10 +171,9 @@ def _payload(event: EventRecord) -> Any:
 
 
 def _prompt(payload: Any) -> str:
-    """The request text for the agent: the `prompt`, else the payload as JSON."""
-    if isinstance(payload, dict) and isinstance(payload.get("prompt"), str):
-        return payload["prompt"]
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    """The request text for the agent: the prompt (plain or AI-SDK messages), else the payload as JSON."""
+    prompt = prompt_of(payload)
+    return prompt if prompt is not None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def reply_command(peer_id: str, request_id: str, node_name: str = "", answer: str = ANSWER_PLACEHOLDER) -> str:

@@ -185,3 +185,9 @@ def test_backoff_is_jittered_capped_and_honours_retry_after() -> None:
     assert len(set(delays)) > 10  # jitter
     assert max(policy.delay(1, rng=rng) for _ in range(50)) <= 1.0
     assert policy.delay(1, retry_after_s=5.0, rng=rng) >= 5.0
+
+
+def test_ai_sdk_prompts_reach_the_agent_as_text() -> None:
+    prompt = [{"role": "user", "content": [{"type": "text", "text": "Summarise the diff"}]}]
+    body = hook_body(event(payload_json=json.dumps({"prompt": prompt})), ME)
+    assert "Request:\nSummarise the diff\n" in body["message"]
