@@ -22,6 +22,7 @@ from libp2p.peer.peerinfo import PeerInfo
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 4001
+STOP_TIMEOUT = 5.0
 
 
 def _tcp_port(addrs: Sequence[str]) -> int:
@@ -58,9 +59,13 @@ class LocalLinkDiscovery:
     async def stop(self) -> None:
         peerDiscovery.unregister_peer_discovered_handler(self._from_zeroconf)
         mdns, self._mdns = self._mdns, None
-        if mdns is not None:
-            with trio.move_on_after(5), contextlib.suppress(Exception):
+        if mdns is None:
+            return
+        with trio.move_on_after(STOP_TIMEOUT):  # unregistering announces our departure; never hold up shutdown
+            try:
                 await trio.to_thread.run_sync(mdns.stop, abandon_on_cancel=True)
+            except Exception as exc:
+                log.info("mDNS did not stop cleanly: %r", exc)
 
     def _from_zeroconf(self, info: PeerInfo) -> None:
         """Runs on a zeroconf thread (or, for a discovery by another host in this process, on any thread)."""
