@@ -29,6 +29,7 @@ from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
+from ecco.services.handshake import NETWORK_IDS
 from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
 from ecco.services.reputation_book import ReputationBook
@@ -146,6 +147,7 @@ async def run_daemon(
         reputation = ReputationBook(SqlReputationStore(engine), now_ms)
         await reputation.load()
         messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
+        bridge = BridgeMonitor(SqlBridgeStore(engine), events, identity.peer_id, config.name)
 
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
 
@@ -168,7 +170,7 @@ async def run_daemon(
             messenger=messenger,
             discovery=discovery,
             reputation=reputation,
-            bridge=BridgeMonitor(SqlBridgeStore(engine), events, identity.peer_id, config.name),
+            bridge=bridge,
         )
         token = _api_token(paths) if config.api_listen else None
         servers = await start_servers(runtime, paths.socket, config.api_listen, token)
@@ -191,7 +193,7 @@ async def run_daemon(
                 "tcp": servers.tcp_address,
             },
         )
-        stop_bridge = _start_embedded_bridge(config, events, runtime.bridge)
+        stop_bridge = _start_embedded_bridge(config, events, bridge)
         cleanup.push_async_callback(stop_bridge)
         if on_ready is not None:
             await on_ready()
@@ -218,9 +220,12 @@ async def _start_network(
     from ecco.transport.libp2p_host import Libp2pTransport
 
     responder = parse_responder(config.responder)
-    transport = Libp2pTransport(identity, config.listen)
-    await transport.start()
-    cleanup.push_async_callback(transport.stop)
+    transport = Libp2pTransport(
+        identity,
+        config.listen,
+        network_id=NETWORK_IDS[config.network] if config.dht else None,
+        mdns=config.mdns,
+    )
     verifier = Ed25519Verifier()
     messages, refill = config.rate_limit
     guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
@@ -235,10 +240,21 @@ async def _start_network(
         guard=guard,
         on_outcome=reputation.record,
     )
+    # The messenger's handlers go in first: peers (mDNS-found, or dialling us) may connect while the host starts.
     messenger.start()
+    await transport.start()
+    cleanup.push_async_callback(transport.stop)
     cleanup.push_async_callback(messenger.stop)
     discovery = Discovery(
-        transport, signer, verifier, messenger, config.capabilities, reputation.score_of, reputation.scores
+        transport,
+        signer,
+        verifier,
+        messenger,
+        config.capabilities,
+        reputation.score_of,
+        reputation.scores,
+        routing=transport if config.dht else None,
+        events=events,
     )
     discovery.start()
     cleanup.push_async_callback(discovery.stop)
@@ -252,14 +268,14 @@ async def _start_network(
 
 
 def _start_embedded_bridge(
-    config: NodeConfig, events: EventLog, monitor: BridgeMonitor | None
+    config: NodeConfig, events: EventLog, monitor: BridgeMonitor
 ) -> Callable[[], Awaitable[None]]:
     """`ecco up --webhook-bridge`: the bridge's delivery loop as a task of this daemon, on the in-process link.
     Returns its stop function (idempotent; also ends open AttachBridge calls of a standalone bridge)."""
     task: asyncio.Task[None] | None = None
     client = None
     settings = config.webhook
-    if settings is not None and monitor is not None:
+    if settings is not None:
         from ecco.bridge.http import AiohttpHookClient
         from ecco.services.bridge_local import LocalLink
         from ecco.services.bridge_runner import BridgeRunner, log_attempt
@@ -272,8 +288,7 @@ def _start_embedded_bridge(
         task = asyncio.create_task(runner.serve(), name="webhook-bridge")
 
     async def stop() -> None:
-        if monitor is not None:
-            monitor.close()
+        monitor.close()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -59,8 +59,9 @@ def _forwarded_args(ctx: click.Context) -> list[str]:
             continue
         flag = param.opts[0]
         value = ctx.params[param.name]
-        if param.is_flag:
-            args += [flag] if value else []
+        if param.is_flag:  # --x, or --x/--no-x
+            if value or param.secondary_opts:
+                args.append(flag if value else param.secondary_opts[0])
             continue
         for item in value if param.multiple else [value]:
             args += [flag, str(item)]
@@ -137,6 +138,8 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
 @click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
 @click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
+@click.option("--mdns/--no-mdns", default=None, help="Find and announce peers on the local link (multicast) [on].")
+@click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
 @click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
 @click.option("--webhook-openclaw-host", help="The OpenClaw gateway's host [127.0.0.1].")
 @click.option("--webhook-openclaw-port", type=int, help="The OpenClaw gateway's port (required with --webhook-bridge).")
@@ -172,6 +175,8 @@ def up(
     listen: tuple[str, ...],
     bootstrap: tuple[str, ...],
     responder: str | None,
+    mdns: bool | None,
+    dht: bool | None,
     webhook_bridge: bool | None,
     webhook_openclaw_host: str | None,
     webhook_openclaw_port: int | None,
@@ -200,6 +205,8 @@ def up(
         "listen": list(listen) or None,
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
+        "mdns": mdns,
+        "dht": dht,
         "webhook.enabled": webhook_bridge,
         "webhook.openclaw_host": webhook_openclaw_host,
         "webhook.openclaw_port": webhook_openclaw_port,
