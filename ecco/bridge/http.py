@@ -27,6 +27,16 @@ def _retry_after(value: str | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
+def _run_id(body: bytes) -> str:
+    """OpenClaw's `runId` from a 2xx answer; empty for any other body (a proxy, a mapping that answers 204)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ""
+    run_id = document.get("runId") if isinstance(document, dict) else None
+    return run_id if isinstance(run_id, str) else ""
+
+
 class AiohttpHookClient:
     def __init__(self, base_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._base_url = base_url.rstrip("/")
@@ -56,8 +66,7 @@ class AiohttpHookClient:
                 self._base_url + path, data=data, headers=headers, allow_redirects=False
             ) as response:
                 if 200 <= response.status < 300:
-                    await response.read()
-                    return AttemptResult(response.status)
+                    return AttemptResult(response.status, run_id=_run_id(await response.read()))
                 text = (await response.content.read(ERROR_TEXT_LIMIT)).decode("utf-8", "replace").strip()
                 return AttemptResult(response.status, text, _retry_after(response.headers.get("Retry-After")))
         except TimeoutError:

@@ -257,11 +257,13 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class AttemptResult:
-    """One POST's outcome: `status` 0 means no HTTP answer (connection refused, reset, timeout)."""
+    """One POST's outcome: `status` 0 means no HTTP answer (connection refused, reset, timeout); `run_id` is the
+    agent run OpenClaw started (its `{"ok":true,"runId":…}` answer), for logs that tie a delivery to the run."""
 
     status: int
     error: str = ""
     retry_after_s: float | None = None
+    run_id: str = ""
 
 
 def classify(result: AttemptResult, attempts: int, max_attempts: int) -> Verdict:

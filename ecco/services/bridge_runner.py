@@ -145,6 +145,7 @@ def attempt_fields(attempt: Attempt) -> dict[str, object]:
         "type": attempt.event.type,
         "path": attempt.path,
         "httpStatus": attempt.result.status,
+        "runId": attempt.result.run_id,
         "outcome": attempt.outcome.name.lower().replace("_", "-"),
         "attempts": attempt.attempts,
         "error": attempt.error,

@@ -68,6 +68,8 @@ def test_a_request_from_another_node_reaches_openclaw_and_the_reply_recipe_answe
         bridge.stop()
     assert delivery["event"] == "delivery" and delivery["type"] == "agent-request"
     assert (delivery["path"], delivery["httpStatus"], delivery["outcome"]) == ("/hooks/ecco-provider", 200, "delivered")
+    completed = f"hook agent run completed runId={delivery['runId']} "
+    assert "status=ok" in openclaw.lines.wait_for(lambda line: completed in line, WAIT_S)
     assert "Review this function for off-by-one errors" in seen
     command = next(line.strip() for line in seen.splitlines() if line.strip().startswith("ecco send"))
 

@@ -190,7 +190,7 @@ async def test_delivers_with_bearer_auth_and_idempotency_key_routing_requests_to
     response = await node.inbound("agent-response", {"requestId": "r-1", "response": {"text": "ok"}}, request_id="r-1")
     async with bridge(node, hooks.port) as running:
         first, second = await hooks.next(), await hooks.next()
-        await wait_for(lambda a: a.event.cursor == response.cursor, running)
+        delivered = await wait_for(lambda a: a.event.cursor == response.cursor, running)
     assert first.path == "/hooks/ecco-provider" and second.path == "/hooks/ecco"
     assert first.headers["Authorization"] == f"Bearer {TOKEN}"
     assert first.headers["Idempotency-Key"] == request.id and second.headers["Idempotency-Key"] == response.id
@@ -201,6 +201,7 @@ async def test_delivers_with_bearer_auth_and_idempotency_key_routing_requests_to
     assert second.body["type"] == "agent-response" and second.body["requestId"] == "r-1"
     assert len(hooks.seen) == 2
     assert await node.cursor() == response.cursor
+    assert delivered.result.run_id == "run-1"
     status = await node.monitor.status()
     assert (status.counters.delivered, status.counters.failed, status.pending) == (0, 0, 0)  # stopped: zeroed
     assert status.counters.last_delivered_cursor == response.cursor and not status.running
