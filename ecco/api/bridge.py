@@ -28,10 +28,6 @@ def _dead_letter_to_pb(letter: DeadLetterRecord) -> pb.DeadLetter:
     )
 
 
-def _ms(timestamp: object) -> int:
-    return timestamp.ToMilliseconds()  # type: ignore[attr-defined,no-any-return]
-
-
 class BridgeServicer(bridge_service_pb2_grpc.BridgeServiceServicer):
     def __init__(self, monitor: BridgeMonitor) -> None:
         self._monitor = monitor
@@ -107,7 +103,9 @@ class BridgeServicer(bridge_service_pb2_grpc.BridgeServiceServicer):
             http_status=request.http_status,
             error=request.error,
             attempts=request.attempts,
-            first_attempt_ms=_ms(request.first_attempt_time) if request.HasField("first_attempt_time") else 0,
+            first_attempt_ms=request.first_attempt_time.ToMilliseconds()
+            if request.HasField("first_attempt_time")
+            else 0,
         )
         cursor = await self._monitor.report(request.session_id, report)
         return pb.ReportDeliveryResponse(consumer_cursor=cursor)
