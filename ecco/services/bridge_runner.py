@@ -22,11 +22,10 @@ from ecco.services.bridge import (
     classify,
     describe,
     forwards,
-    hook_body,
-    hook_headers,
     route,
     subscription_types,
 )
+from ecco.services.bridge_payload import hook_body, hook_headers
 from ecco.services.bridge_ports import Attachment, BridgeConfig, BridgeLink, DeliveryReport, HookClient, Outcome
 from ecco.services.events import now_ms
 from ecco.services.ports import EventRecord

@@ -17,11 +17,9 @@ from ecco.services.bridge import (
     classify,
     describe,
     forwards,
-    hook_body,
-    hook_headers,
-    reply_command,
     route,
 )
+from ecco.services.bridge_payload import hook_body, hook_headers, reply_command
 from ecco.services.ports import Direction, EventRecord
 
 PEER = "12D3KooWSenderSenderSenderSenderSenderSender1"
