@@ -189,3 +189,48 @@ def test_ai_sdk_prompts_reach_the_agent_as_text() -> None:
     prompt = [{"role": "user", "content": [{"type": "text", "text": "Summarise the diff"}]}]
     body = hook_body(event(payload_json=json.dumps({"prompt": prompt})), ME)
     assert "Request:\nSummarise the diff\n" in body["message"]
+
+
+def test_embedded_bridge_config_from_toml_env_and_flags(tmp_path) -> None:
+    from ecco.config import load_config
+
+    toml = tmp_path / "node.toml"
+    toml.write_text(
+        'name = "alice"\n[webhook]\nenabled = true\nopenclaw_port = 18789\nfilter = ["agent-request", "stream-chunk"]\n'
+    )
+    config = load_config(
+        toml, {"ECCO_WEBHOOK_TOKEN": "s3cret", "ECCO_WEBHOOK_VERBOSE": "yes"}, {"webhook.hook_path": "/hooks/x"}
+    )
+    bridge = config.webhook
+    assert bridge is not None and bridge.port == 18789 and bridge.token == "s3cret"
+    assert bridge.filter == {"agent-request", "stream-chunk"} and bridge.hook_path == "/hooks/x"
+    assert config.webhook_verbose and config.sources["webhook.token"] == "env"
+    assert "s3cret" not in config.to_json() and config.masked()["webhook.token"] == "***"
+    assert load_config(None, {}, {"name": "bob"}).webhook is None
+
+
+@pytest.mark.parametrize(
+    ("flags", "field"),
+    [
+        ({"webhook.enabled": True, "webhook.token": "t"}, "--webhook-openclaw-port"),
+        ({"webhook.enabled": True, "webhook.openclaw_port": 1}, "--webhook-token"),
+        (
+            {"webhook.enabled": True, "webhook.openclaw_port": 1, "webhook.token": "t", "webhook.filter": "nope"},
+            "--webhook-filter",
+        ),
+    ],
+)
+def test_embedded_bridge_config_errors_name_the_up_flag(flags: dict[str, object], field: str) -> None:
+    from ecco.config import load_config
+
+    with pytest.raises(InvalidArgument) as info:
+        _ = load_config(None, {}, {"name": "alice", **flags}).webhook
+    assert info.value.field == field
+
+
+def test_bad_webhook_port_in_the_environment_is_a_config_error() -> None:
+    from ecco.config import load_config
+
+    with pytest.raises(InvalidArgument) as info:
+        load_config(None, {"ECCO_WEBHOOK_OPENCLAW_PORT": "99999"}, {"name": "alice"})
+    assert info.value.reason == Reason.CONFIG_INVALID and "ECCO_WEBHOOK_OPENCLAW_PORT" in info.value.message
