@@ -77,10 +77,12 @@ class BridgeRunner:
         self._on_attempt = on_attempt
         self._on_attached = on_attached
         self._sleep = sleep
+        self._attached = False
 
     async def run(self) -> None:
         """Attach and deliver until the node goes away (raises Unavailable) or the task is cancelled."""
         async with self._link.attach(settings_config(self._settings)) as attachment:
+            self._attached = True
             if self._on_attached is not None:
                 self._on_attached(attachment)
             wanted = self._settings.filter
@@ -90,29 +92,26 @@ class BridgeRunner:
                     if forwards(event, wanted):
                         await self._deliver(event, attachment)
 
-    async def serve(self, reconnects: int | None = None) -> None:
-        """`run`, re-attached with backoff whenever the node becomes unavailable (it restarted, or is not up yet);
-        `reconnects` bounds the retries (None: until cancelled). A node that forgot the session (it restarted) is
-        re-attached too, and an attach refused because another bridge is attached is retried a few times (it may be
-        this bridge's previous, killed run); other errors end the bridge."""
+    async def serve(self) -> None:
+        """`run` until cancelled, re-attached with backoff whenever the node becomes unavailable (it restarted, or
+        is not up yet) or forgot the session (it restarted). An attach refused because another bridge is attached is
+        retried a few times, as it may be this bridge's previous, killed run; other errors end the bridge."""
         failures = refused = 0
         while True:
+            self._attached = False
             try:
                 await self.run()
-                failures = 0
             except AlreadyExists as error:
                 # Right after a bridge is killed and restarted, the node may not have seen the old connection close.
                 refused += 1
                 if error.reason != Reason.BRIDGE_ALREADY_RUNNING or refused > ATTACH_RETRIES:
                     raise
-                failures += 1
             except (Unavailable, FailedPrecondition) as error:
                 if isinstance(error, FailedPrecondition) and error.reason != Reason.BRIDGE_NOT_RUNNING:
                     raise
-                failures += 1
-                if reconnects is not None and failures > reconnects:
-                    raise
-                log.warning("node unavailable; reconnecting", extra={"error": error.message, "attempt": failures})
+                log.warning("node unavailable; reconnecting", extra={"error": error.message})
+            # The backoff starts again after every outage that followed a successful attach.
+            failures = 1 if self._attached else failures + 1
             await self._sleep(self._policy.delay(failures))
 
     async def _deliver(self, event: EventRecord, attachment: Attachment) -> None:
