@@ -1,0 +1,185 @@
+/**
+ * An agent answers the agent-requests that reach its node: it follows the node's event log from its last cursor,
+ * answers each request through a Replier, and records the request's cursor under its consumer name, so after a
+ * reconnect (the daemon restarted, or the agent did) it resumes where it stopped and misses nothing.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { Code, ConnectError } from "@connectrpc/connect";
+
+import { EventDirection, type Event } from "../gen/ecco/v1/common_pb.js";
+import { connectNode, type ConnectOptions, type NodeConnection } from "./node.ts";
+
+/** An inbound agent-request another node sent to this one. */
+export interface AgentRequest {
+  /** The sender, the peer every reply goes to. */
+  peerId: string;
+  /** The request's message id; every reply carries it as requestId. */
+  id: string;
+  /** The payload's "prompt" text. */
+  prompt: string;
+  /** The event-log entry the request came in as. */
+  event: Event;
+}
+
+/**
+ * Answers one request: any number of chunks, then respond (or fail). Each reply has an idempotency key derived
+ * from the request, so answering the same request again after a reconnect sends nothing twice: the peer drops
+ * message ids it has seen.
+ */
+export class Replier {
+  #connection: NodeConnection;
+  #request: Pick<AgentRequest, "peerId" | "id">;
+  #chunks = 0;
+
+  constructor(connection: NodeConnection, request: Pick<AgentRequest, "peerId" | "id">) {
+    this.#connection = connection;
+    this.#request = request;
+  }
+
+  /** Streams a partial answer (a stream-chunk). */
+  async chunk(text: string): Promise<void> {
+    this.#chunks += 1;
+    await this.#send(`chunk-${this.#chunks}`, "stream-chunk", { requestId: this.#request.id, chunk: text, partial: true });
+  }
+
+  /** Sends the final answer: a stream-complete when chunks were streamed, then the agent-response. */
+  async respond(text: string): Promise<void> {
+    if (this.#chunks > 0) {
+      await this.#send("complete", "stream-complete", { requestId: this.#request.id, text, complete: true });
+    }
+    await this.#send("response", "agent-response", {
+      requestId: this.#request.id,
+      response: { text, finishReason: "stop" },
+    });
+  }
+
+  /** Answers with an error instead of a result. */
+  async fail(reason: string): Promise<void> {
+    await this.#send("response", "agent-response", { requestId: this.#request.id, response: { error: reason } });
+  }
+
+  async #send(suffix: string, type: string, payload: object): Promise<void> {
+    await this.#connection.messaging.sendMessage({
+      requestId: `${this.#request.id}:${suffix}`,
+      peerId: this.#request.peerId,
+      type,
+      payloadJson: JSON.stringify(payload),
+    });
+  }
+}
+
+/** What an agent is doing, for logs and tests. */
+export interface AgentStatus {
+  /**
+   * "subscribed", "answered", "failed" (the handler or a reply failed; the request is skipped) or "disconnected"
+   * (the agent reconnects and resumes from `cursor`).
+   */
+  state: "subscribed" | "answered" | "failed" | "disconnected";
+  cursor: bigint;
+  requestId?: string;
+  error?: string;
+}
+
+export interface AgentOptions extends ConnectOptions {
+  /** The node's name (see selectNode for none). */
+  node?: string;
+  /** The name under which the node keeps this agent's cursor; default "agent". */
+  consumer?: string;
+  /** Answers one request through the Replier. */
+  handle: (reply: Replier, request: AgentRequest) => Promise<void>;
+  /** Hears about every state change. */
+  onStatus?: (status: AgentStatus) => void;
+  /** Stops the agent. */
+  signal?: AbortSignal;
+  /** The longest wait between reconnect attempts, in milliseconds; default 5000. */
+  maxBackoffMs?: number;
+}
+
+/** Serves requests until `signal` aborts, reconnecting with exponential backoff whenever the node goes away. */
+export async function runAgent(options: AgentOptions): Promise<void> {
+  const state = { cursor: 0n };
+  const maxBackoffMs = options.maxBackoffMs ?? 5000;
+  let backoffMs = 50;
+  while (!options.signal?.aborted) {
+    const { reachedNode, error } = await serve(options, state);
+    if (options.signal?.aborted) return;
+    if (reachedNode) backoffMs = 50;
+    options.onStatus?.({ state: "disconnected", cursor: state.cursor, error: String(error) });
+    try {
+      await sleep(backoffMs, undefined, { signal: options.signal });
+    } catch {
+      return; // aborted while waiting
+    }
+    backoffMs = Math.min(2 * backoffMs, maxBackoffMs);
+  }
+}
+
+/** One connection's life: whether the node answered, and why it ended. */
+async function serve(options: AgentOptions, state: { cursor: bigint }): Promise<{ reachedNode: boolean; error: unknown }> {
+  let connection: NodeConnection;
+  try {
+    connection = connectNode(options.node, options);
+  } catch (error) {
+    return { reachedNode: false, error };
+  }
+  const consumer = options.consumer || "agent";
+  const signal = options.signal;
+  let reachedNode = false;
+  try {
+    await connection.node.getStatus({}, { signal, timeoutMs: 10_000 });
+    reachedNode = true;
+    // The log is durable, so nothing is missed between here and the first event: the subscription replays every
+    // request after max(cursor, the consumer's committed cursor), then follows new ones.
+    const stream = connection.events.subscribe(
+      { cursor: state.cursor, types: ["agent-request"], follow: true, consumer },
+      { signal },
+    );
+    options.onStatus?.({ state: "subscribed", cursor: state.cursor });
+    for await (const batch of stream) {
+      for (const event of batch.events) {
+        await handle(options, connection, event);
+        await connection.events.commitCursor({ consumer, cursor: event.cursor }, { signal });
+        state.cursor = event.cursor;
+      }
+    }
+    return { reachedNode, error: new Error("the event stream ended") };
+  } catch (error) {
+    return { reachedNode, error };
+  } finally {
+    connection.close();
+  }
+}
+
+/**
+ * Answers one event. Only a lost connection to our own node is thrown (the event is then retried after the
+ * reconnect); any other failure is reported and the request skipped, so one bad request cannot wedge the agent.
+ */
+async function handle(options: AgentOptions, connection: NodeConnection, event: Event): Promise<void> {
+  if (event.direction !== EventDirection.INBOUND) return;
+  const request = { peerId: event.peerId, id: event.messageId, prompt: "", event };
+  const reply = new Replier(connection, request);
+  let error: unknown;
+  try {
+    const prompt: unknown = JSON.parse(event.payloadJson)?.prompt;
+    if (typeof prompt === "string" && prompt !== "") {
+      await options.handle(reply, { ...request, prompt });
+    } else {
+      await reply.fail("invalid agent-request: missing prompt");
+    }
+  } catch (caught) {
+    if (connectionLost(caught)) throw caught;
+    error = caught;
+  }
+  options.onStatus?.({
+    state: error === undefined ? "answered" : "failed",
+    cursor: event.cursor,
+    requestId: request.id,
+    ...(error === undefined ? {} : { error: String(error) }),
+  });
+}
+
+function connectionLost(error: unknown): boolean {
+  const code = ConnectError.from(error).code;
+  return code === Code.Unavailable || code === Code.Canceled || code === Code.DeadlineExceeded;
+}
