@@ -3,8 +3,8 @@ package node
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -175,20 +175,14 @@ func (a *Agent) handle(ctx context.Context, conn *Conn, event *eccov1.Event) err
 		return nil
 	}
 	request := Request{PeerID: event.GetPeerId(), ID: event.GetMessageId(), Event: event}
-	var payload struct {
-		Prompt string `json:"prompt"`
-	}
+	prompt, ok := promptOf(event.GetPayloadJson())
+	request.Prompt = prompt
 	replier := &Replier{conn: conn, request: request}
-	err := json.Unmarshal([]byte(event.GetPayloadJson()), &payload)
-	if err == nil && payload.Prompt == "" {
-		err = errors.New("missing prompt")
-	}
-	if err != nil {
-		err = replier.Fail(ctx, "invalid agent-request: "+err.Error())
-	} else {
-		request.Prompt = payload.Prompt
-		replier.request = request
+	var err error
+	if ok {
 		err = a.Handle(ctx, replier, request)
+	} else {
+		err = replier.Fail(ctx, "invalid agent-request: missing prompt")
 	}
 	if err != nil && connectionLost(err) {
 		return err
@@ -199,6 +193,51 @@ func (a *Agent) handle(ctx context.Context, conn *Conn, event *eccov1.Event) err
 	}
 	a.report(Status{State: state, Cursor: event.GetCursor(), RequestID: request.ID, Err: err})
 	return nil
+}
+
+// promptOf is the prompt of an agent-request payload, as the daemon reads it: {"prompt": "text"}, or AI-SDK
+// messages ({"prompt": [{"role": "user", "content": "text" or [{"type": "text", "text": "..."}]}]}) whose user
+// text parts are joined with newlines.
+func promptOf(payloadJSON string) (string, bool) {
+	var payload struct {
+		Prompt json.RawMessage `json:"prompt"`
+	}
+	if json.Unmarshal([]byte(payloadJSON), &payload) != nil {
+		return "", false
+	}
+	var text string
+	if json.Unmarshal(payload.Prompt, &text) == nil {
+		return text, true
+	}
+	var messages []json.RawMessage
+	if json.Unmarshal(payload.Prompt, &messages) != nil {
+		return "", false
+	}
+	var texts []string
+	for _, raw := range messages {
+		var message struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		}
+		if json.Unmarshal(raw, &message) != nil || message.Role != "user" {
+			continue
+		}
+		if json.Unmarshal(message.Content, &text) == nil {
+			texts = append(texts, text)
+			continue
+		}
+		var parts []json.RawMessage
+		_ = json.Unmarshal(message.Content, &parts)
+		for _, rawPart := range parts {
+			var part struct {
+				Text *string `json:"text"`
+			}
+			if json.Unmarshal(rawPart, &part) == nil && part.Text != nil {
+				texts = append(texts, *part.Text)
+			}
+		}
+	}
+	return strings.Join(texts, "\n"), len(texts) > 0
 }
 
 func connectionLost(err error) bool {

@@ -161,11 +161,11 @@ async function handle(options: AgentOptions, connection: NodeConnection, event: 
   const reply = new Replier(connection, request);
   let error: unknown;
   try {
-    const prompt: unknown = JSON.parse(event.payloadJson)?.prompt;
-    if (typeof prompt === "string" && prompt !== "") {
-      await options.handle(reply, { ...request, prompt });
-    } else {
+    const prompt = promptOf(event.payloadJson);
+    if (prompt === undefined) {
       await reply.fail("invalid agent-request: missing prompt");
+    } else {
+      await options.handle(reply, { ...request, prompt });
     }
   } catch (caught) {
     if (connectionLost(caught)) throw caught;
@@ -177,6 +177,36 @@ async function handle(options: AgentOptions, connection: NodeConnection, event: 
     requestId: request.id,
     ...(error === undefined ? {} : { error: String(error) }),
   });
+}
+
+/**
+ * The prompt of an agent-request payload, as the daemon reads it: {"prompt": "text"}, or AI-SDK messages
+ * ({"prompt": [{"role": "user", "content": "text" or [{"type": "text", "text": "..."}]}]}) whose user text parts
+ * are joined with newlines; undefined when there is none.
+ */
+export function promptOf(payloadJson: string): string | undefined {
+  let prompt: unknown;
+  try {
+    prompt = (JSON.parse(payloadJson) as { prompt?: unknown } | null)?.prompt;
+  } catch {
+    return undefined;
+  }
+  if (typeof prompt === "string") return prompt;
+  if (!Array.isArray(prompt)) return undefined;
+  const texts: string[] = [];
+  for (const message of prompt as unknown[]) {
+    if (typeof message !== "object" || message === null) continue;
+    const { role, content } = message as { role?: unknown; content?: unknown };
+    if (role !== "user") continue;
+    if (typeof content === "string") texts.push(content);
+    else if (Array.isArray(content)) {
+      for (const part of content as unknown[]) {
+        const text = typeof part === "object" && part !== null ? (part as { text?: unknown }).text : undefined;
+        if (typeof text === "string") texts.push(text);
+      }
+    }
+  }
+  return texts.length > 0 ? texts.join("\n") : undefined;
 }
 
 function connectionLost(error: unknown): boolean {
