@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Pair, next_line, readme_snippet, run_tool, tool
+from tests.e2e.programs import ROOT, Pair, next_line, readme_snippet, run_tool, tool
 
 GO_MODULE = ROOT / "clients" / "go"
 pytestmark = pytest.mark.integration

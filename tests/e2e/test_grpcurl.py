@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Pair, run_tool, tool, tool_env
+from tests.e2e.programs import ROOT, Pair, run_tool, tool, tool_env
 from tests.integration.conftest import LineReader
 
 pytestmark = pytest.mark.integration

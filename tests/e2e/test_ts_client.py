@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Pair, next_line, readme_snippet, run_tool, tool
+from tests.e2e.programs import ROOT, Pair, next_line, readme_snippet, run_tool, tool
 from tests.integration.conftest import LineReader
 
 TS_PACKAGE = ROOT / "clients" / "ts"
