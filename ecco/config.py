@@ -35,6 +35,16 @@ def _choice(*choices: str) -> Parser:
     return parse
 
 
+def _boolean(raw: Any, where: str) -> bool:
+    """A TOML boolean, or (from the environment) true/false, yes/no, on/off, 1/0."""
+    if isinstance(raw, bool):
+        return raw
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if isinstance(raw, str) and raw.strip().lower() in words:
+        return words[raw.strip().lower()]
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
 def _string(raw: Any, where: str) -> str:
     if not isinstance(raw, str):
         raise ValueError(f"expected a string, got {type(raw).__name__}")
@@ -125,6 +135,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen", _string_list, ["/ip4/0.0.0.0/tcp/0"], "ECCO_LISTEN"),
     Setting("bootstrap", _peer_multiaddrs, [], "ECCO_BOOTSTRAP"),
     Setting("responder", _string, "", "ECCO_RESPONDER"),
+    # mDNS multicasts on every interface: on for users (upstream default), off wherever that is not wanted.
+    Setting("mdns", _boolean, True, "ECCO_MDNS"),
+    # Capability provider records on the network-scoped Kademlia DHT (the `internet` discovery phase).
+    Setting("dht", _boolean, True, "ECCO_DHT"),
     # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
     Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),
     Setting("rate_limit.refill_per_second", _positive_number, 10.0, "ECCO_RATE_LIMIT_REFILL"),
@@ -170,6 +184,14 @@ class NodeConfig:
     @property
     def bootstrap(self) -> list[str]:
         return list(self.values["bootstrap"])
+
+    @property
+    def mdns(self) -> bool:
+        return bool(self.values["mdns"])
+
+    @property
+    def dht(self) -> bool:
+        return bool(self.values["dht"])
 
     @property
     def responder(self) -> str:

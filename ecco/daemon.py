@@ -28,6 +28,7 @@ from ecco.identity import PASSWORD_ENV, Identity, load_or_create
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
+from ecco.services.handshake import NETWORK_IDS
 from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
 from ecco.services.reputation_book import ReputationBook
@@ -209,9 +210,12 @@ async def _start_network(
     from ecco.transport.libp2p_host import Libp2pTransport
 
     responder = parse_responder(config.responder)
-    transport = Libp2pTransport(identity, config.listen)
-    await transport.start()
-    cleanup.push_async_callback(transport.stop)
+    transport = Libp2pTransport(
+        identity,
+        config.listen,
+        network_id=NETWORK_IDS[config.network] if config.dht else None,
+        mdns=config.mdns,
+    )
     verifier = Ed25519Verifier()
     messages, refill = config.rate_limit
     guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
@@ -226,10 +230,21 @@ async def _start_network(
         guard=guard,
         on_outcome=reputation.record,
     )
+    # The messenger's handlers go in first: peers (mDNS-found, or dialling us) may connect while the host starts.
     messenger.start()
+    await transport.start()
+    cleanup.push_async_callback(transport.stop)
     cleanup.push_async_callback(messenger.stop)
     discovery = Discovery(
-        transport, signer, verifier, messenger, config.capabilities, reputation.score_of, reputation.scores
+        transport,
+        signer,
+        verifier,
+        messenger,
+        config.capabilities,
+        reputation.score_of,
+        reputation.scores,
+        routing=transport if config.dht else None,
+        events=events,
     )
     discovery.start()
     cleanup.push_async_callback(discovery.stop)

@@ -57,6 +57,9 @@ def _forwarded_args(ctx: click.Context) -> list[str]:
             continue
         flag = param.opts[0]
         value = ctx.params[param.name]
+        if param.is_flag and param.secondary_opts:  # --x/--no-x
+            args.append(flag if value else param.secondary_opts[0])
+            continue
         for item in value if param.multiple else [value]:
             args += [flag, str(item)]
     return args
@@ -132,6 +135,8 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
 @click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
 @click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
+@click.option("--mdns/--no-mdns", default=None, help="Find and announce peers on the local link (multicast) [on].")
+@click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
@@ -156,6 +161,8 @@ def up(
     listen: tuple[str, ...],
     bootstrap: tuple[str, ...],
     responder: str | None,
+    mdns: bool | None,
+    dht: bool | None,
     foreground: bool,
     start_timeout: float,
     ready_fd: int | None,
@@ -175,6 +182,8 @@ def up(
         "listen": list(listen) or None,
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
+        "mdns": mdns,
+        "dht": dht,
     }
     config = resolve_config(config_path, flags)
     parse_responder(config.responder)  # refuse a bad --responder before anything starts
