@@ -55,6 +55,22 @@ def test_echo_agent_resumes_from_its_cursor_after_the_node_restarts(pair: Pair, 
     assert (again["state"], again["requestId"]) == ("answered", second["requestId"])
 
 
+def test_a_restarted_echo_agent_resumes_from_its_committed_cursor(pair: Pair, echo_agent: Path) -> None:
+    agent = pair.start_program(str(echo_agent), "-node", "agent", "-consumer", "go-restarted")
+    first = pair.request("before the agent restarts")
+    next_line(agent, lambda line: line.get("requestId") == first["requestId"])
+    agent.stop()
+
+    restarted = pair.start_program(str(echo_agent), "-node", "agent", "-consumer", "go-restarted")
+    next_line(restarted, lambda line: line["state"] == "subscribed")
+    second = pair.request("after the agent restarted")
+
+    # The node kept the consumer's cursor: the restarted agent answers only the new request.
+    answered = next_line(restarted, lambda line: line["state"] in {"answered", "failed"})
+    assert (answered["state"], answered["requestId"]) == ("answered", second["requestId"])
+    assert second["text"] == "after the agent restarted"
+
+
 def test_go_test_calls_every_service(pair: Pair) -> None:
     output = run_tool(
         tool("go"), "test", "-count=1", "-v", "./...", cwd=GO_MODULE, ECCO_HOME=str(pair.ecco.home), ECCO_NODE="agent"

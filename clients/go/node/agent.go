@@ -157,22 +157,27 @@ func (a *Agent) serve(ctx context.Context, cursor *int64) (bool, error) {
 			return true, err
 		}
 		for _, event := range batch.GetEvents() {
-			if err := a.handle(ctx, conn, event); err != nil {
+			outcome, err := a.handle(ctx, conn, event)
+			if err != nil {
 				return true, err
 			}
 			if _, err := conn.Events.CommitCursor(ctx, &eccov1.CommitCursorRequest{Consumer: consumer, Cursor: event.GetCursor()}); err != nil {
 				return true, err
 			}
 			*cursor = event.GetCursor()
+			if outcome != nil {
+				a.report(*outcome) // once committed: a restarted agent will not answer this request again
+			}
 		}
 	}
 }
 
-// handle answers one event. Only a lost connection to our own node is returned (the event is then retried after
-// the reconnect); any other failure is reported and the request skipped, so one bad request cannot wedge the agent.
-func (a *Agent) handle(ctx context.Context, conn *Conn, event *eccov1.Event) error {
+// handle answers one event and says how it went (nil for an event that is not an inbound request). Only a lost
+// connection to our own node is returned as an error (the event is then retried after the reconnect); any other
+// failure becomes a "failed" outcome and the request is skipped, so one bad request cannot wedge the agent.
+func (a *Agent) handle(ctx context.Context, conn *Conn, event *eccov1.Event) (*Status, error) {
 	if event.GetDirection() != eccov1.EventDirection_EVENT_DIRECTION_INBOUND {
-		return nil
+		return nil, nil
 	}
 	request := Request{PeerID: event.GetPeerId(), ID: event.GetMessageId(), Event: event}
 	prompt, ok := promptOf(event.GetPayloadJson())
@@ -185,14 +190,13 @@ func (a *Agent) handle(ctx context.Context, conn *Conn, event *eccov1.Event) err
 		err = replier.Fail(ctx, "invalid agent-request: missing prompt")
 	}
 	if err != nil && connectionLost(err) {
-		return err
+		return nil, err
 	}
 	state := "answered"
 	if err != nil {
 		state = "failed"
 	}
-	a.report(Status{State: state, Cursor: event.GetCursor(), RequestID: request.ID, Err: err})
-	return nil
+	return &Status{State: state, Cursor: event.GetCursor(), RequestID: request.ID, Err: err}, nil
 }
 
 // promptOf is the prompt of an agent-request payload, as the daemon reads it: {"prompt": "text"}, or AI-SDK

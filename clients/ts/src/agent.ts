@@ -138,9 +138,10 @@ async function serve(options: AgentOptions, state: { cursor: bigint }): Promise<
     options.onStatus?.({ state: "subscribed", cursor: state.cursor });
     for await (const batch of stream) {
       for (const event of batch.events) {
-        await handle(options, connection, event);
+        const outcome = await handle(options, connection, event);
         await connection.events.commitCursor({ consumer, cursor: event.cursor }, { signal });
         state.cursor = event.cursor;
+        if (outcome) options.onStatus?.(outcome); // once committed: a restarted agent will not answer it again
       }
     }
     return { reachedNode, error: new Error("the event stream ended") };
@@ -152,14 +153,14 @@ async function serve(options: AgentOptions, state: { cursor: bigint }): Promise<
 }
 
 /**
- * Answers one event. Only a lost connection to our own node is thrown (the event is then retried after the
- * reconnect); any other failure is reported and the request skipped, so one bad request cannot wedge the agent.
+ * Answers one event and says how it went (undefined for an event that is not an inbound request). Only a lost
+ * connection to our own node is thrown (the event is then retried after the reconnect); any other failure becomes
+ * a "failed" outcome and the request is skipped, so one bad request cannot wedge the agent.
  */
-async function handle(options: AgentOptions, connection: NodeConnection, event: Event): Promise<void> {
-  if (event.direction !== EventDirection.INBOUND) return;
+async function handle(options: AgentOptions, connection: NodeConnection, event: Event): Promise<AgentStatus | undefined> {
+  if (event.direction !== EventDirection.INBOUND) return undefined;
   const request = { peerId: event.peerId, id: event.messageId, prompt: "", event };
   const reply = new Replier(connection, request);
-  let error: unknown;
   try {
     const prompt = promptOf(event.payloadJson);
     if (prompt === undefined) {
@@ -167,16 +168,11 @@ async function handle(options: AgentOptions, connection: NodeConnection, event: 
     } else {
       await options.handle(reply, { ...request, prompt });
     }
-  } catch (caught) {
-    if (connectionLost(caught)) throw caught;
-    error = caught;
+    return { state: "answered", cursor: event.cursor, requestId: request.id };
+  } catch (error) {
+    if (connectionLost(error)) throw error;
+    return { state: "failed", cursor: event.cursor, requestId: request.id, error: String(error) };
   }
-  options.onStatus?.({
-    state: error === undefined ? "answered" : "failed",
-    cursor: event.cursor,
-    requestId: request.id,
-    ...(error === undefined ? {} : { error: String(error) }),
-  });
 }
 
 /**
