@@ -2,7 +2,7 @@
  * Connects TypeScript programs to a local ecco node by its name, the way the ecco CLI does: over the node's unix
  * socket, or over loopback TCP with the bearer token from the node's state directory ($ECCO_HOME/nodes/<name>/).
  */
-import { readdirSync, readFileSync, existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -49,18 +49,26 @@ export class NodePaths {
   }
 
   /**
-   * Whether the node's daemon is alive: its pid file names a live process and its socket exists. (The daemon's
-   * own test is an flock on daemon.lock, which Node cannot take; a dead daemon's socket refuses connections, so
-   * a stale answer here shows up as UNAVAILABLE on the first call.)
+   * Whether a daemon holds the node's lock. The daemon keeps an exclusive flock on daemon.lock for its whole life
+   * and the kernel drops it however the process dies, so a stale pid file never fools this. Node cannot take an
+   * flock, so it looks the lock up in /proc/locks (Linux) by the file's inode (not its device: overlay file
+   * systems report another device to stat than the one /proc/locks names).
    */
   running(): boolean {
+    let inode: number;
+    let table: string;
     try {
-      const pid = Number.parseInt(readFileSync(join(this.dir, "daemon.pid"), "utf8").trim(), 10);
-      process.kill(pid, 0);
-      return existsSync(this.socket);
+      inode = statSync(join(this.dir, "daemon.lock")).ino;
+      table = readFileSync("/proc/locks", "utf8");
     } catch {
       return false;
     }
+    // A line is "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF": the last part of the 08:01:5678 is the inode.
+    const held = new RegExp(`^[0-9a-f]+:[0-9a-f]+:${inode}$`);
+    return table.split("\n").some((line) => {
+      const fields = line.trim().split(/\s+/);
+      return fields.includes("FLOCK") && fields.some((field) => held.test(field));
+    });
   }
 }
 
