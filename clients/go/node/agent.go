@@ -161,7 +161,8 @@ func (a *Agent) serve(ctx context.Context, cursor *int64) (bool, error) {
 			if err != nil {
 				return true, err
 			}
-			if _, err := conn.Events.CommitCursor(ctx, &eccov1.CommitCursorRequest{Consumer: consumer, Cursor: event.GetCursor()}); err != nil {
+			commit := &eccov1.CommitCursorRequest{Consumer: consumer, Cursor: event.GetCursor()}
+			if _, err := conn.Events.CommitCursor(ctx, commit); err != nil {
 				return true, err
 			}
 			*cursor = event.GetCursor()

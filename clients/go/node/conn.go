@@ -75,7 +75,8 @@ func Dial(name string, opts Options) (*Conn, error) {
 func tcpEndpoint(paths Paths) (address, token string, err error) {
 	rawAddress, err := os.ReadFile(paths.TCPAddressFile())
 	if errors.Is(err, os.ErrNotExist) {
-		return "", "", fmt.Errorf("node %q does not serve the API on TCP; start it with --api-listen 127.0.0.1:PORT", paths.Name)
+		return "", "", fmt.Errorf(
+			"node %q does not serve the API on TCP; start it with --api-listen 127.0.0.1:PORT", paths.Name)
 	}
 	if err != nil {
 		return "", "", err

@@ -131,7 +131,8 @@ func callEveryService(ctx context.Context, t *testing.T, conn *node.Conn, name s
 	if err != nil || peers.GetConnectedCount() == 0 {
 		t.Errorf("ListPeers: %v, %d connected", err, peers.GetConnectedCount())
 	}
-	_, err = conn.Discovery.FindPeers(ctx, &eccov1.FindPeersRequest{Query: &eccov1.CapabilityQuery{Name: "nobody-offers-this"}})
+	query := &eccov1.CapabilityQuery{Name: "nobody-offers-this"}
+	_, err = conn.Discovery.FindPeers(ctx, &eccov1.FindPeersRequest{Query: query})
 	answered(t, "FindPeers", err)
 	_, err = conn.Discovery.ListReputation(ctx, &eccov1.ListReputationRequest{})
 	answered(t, "ListReputation", err)
@@ -156,7 +157,8 @@ func TestTCPWithoutTheTokenIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(strings.TrimSpace(string(address)), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	target := strings.TrimSpace(string(address))
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,8 @@ export class Replier {
   /** Streams a partial answer (a stream-chunk). */
   async chunk(text: string): Promise<void> {
     this.#chunks += 1;
-    await this.#send(`chunk-${this.#chunks}`, "stream-chunk", { requestId: this.#request.id, chunk: text, partial: true });
+    const payload = { requestId: this.#request.id, chunk: text, partial: true };
+    await this.#send(`chunk-${this.#chunks}`, "stream-chunk", payload);
   }
 
   /** Sends the final answer: a stream-complete when chunks were streamed, then the agent-response. */
@@ -116,7 +117,10 @@ export async function runAgent(options: AgentOptions): Promise<void> {
 }
 
 /** One connection's life: whether the node answered, and why it ended. */
-async function serve(options: AgentOptions, state: { cursor: bigint }): Promise<{ reachedNode: boolean; error: unknown }> {
+async function serve(
+  options: AgentOptions,
+  state: { cursor: bigint },
+): Promise<{ reachedNode: boolean; error: unknown }> {
   let connection: NodeConnection;
   try {
     connection = connectNode(options.node, options);
@@ -157,7 +161,11 @@ async function serve(options: AgentOptions, state: { cursor: bigint }): Promise<
  * connection to our own node is thrown (the event is then retried after the reconnect); any other failure becomes
  * a "failed" outcome and the request is skipped, so one bad request cannot wedge the agent.
  */
-async function handle(options: AgentOptions, connection: NodeConnection, event: Event): Promise<AgentStatus | undefined> {
+async function handle(
+  options: AgentOptions,
+  connection: NodeConnection,
+  event: Event,
+): Promise<AgentStatus | undefined> {
   if (event.direction !== EventDirection.INBOUND) return undefined;
   const request = { peerId: event.peerId, id: event.messageId, prompt: "", event };
   const reply = new Replier(connection, request);

@@ -103,7 +103,8 @@ export function selectNode(name?: string, home: string = eccoHome()): NodePaths 
   const running = runningNodes(home);
   if (wanted) {
     if (!NAME_PATTERN.test(wanted)) {
-      throw new Error(`invalid node name ${JSON.stringify(wanted)}: use 1-64 characters of letters, digits, '.', '_' or '-'`);
+      const rule = "use 1-64 characters of letters, digits, '.', '_' or '-'";
+      throw new Error(`invalid node name ${JSON.stringify(wanted)}: ${rule}`);
     }
     const paths = new NodePaths(wanted, home);
     if (!paths.running()) throw new Error(`node ${JSON.stringify(wanted)} is not running; ${describe(running)}`);
@@ -145,7 +146,8 @@ export function connectNode(name?: string, options: ConnectOptions = {}): NodeCo
   const interceptors: Interceptor[] = [];
   if (options.tcp) {
     if (!existsSync(paths.tcpAddressFile)) {
-      throw new Error(`node ${JSON.stringify(paths.name)} does not serve the API on TCP; start it with --api-listen 127.0.0.1:PORT`);
+      const name = JSON.stringify(paths.name);
+      throw new Error(`node ${name} does not serve the API on TCP; start it with --api-listen 127.0.0.1:PORT`);
     }
     const address = readFileSync(paths.tcpAddressFile, "utf8").trim();
     const token = readFileSync(paths.tokenFile, "utf8").trim();
