@@ -18,7 +18,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ecco.errors import EccoError, FailedPrecondition, InvalidArgument, PermissionDenied, Reason
@@ -228,7 +228,7 @@ class Payments:
             sender=chain.address,
         )
         await self.store.begin_settlement(settlement)
-        return await self._complete(settlement, result, broadcast=True)
+        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash), broadcast=True)
 
     async def _reconcile(self, settlement: Settlement) -> SettlementResult:
         queued = {q.invoice.id: q for q in await self.store.list_queue(0, QUEUE_LIMIT)}
@@ -284,7 +284,7 @@ class Payments:
                 item = queued.get(invoice_id)
                 if item is not None and item.issuer and item.issuer != self.peer_id:
                     sent += await self._send_proof(item, settlement)
-        return SettlementResult(**{**asdict(result), "success": success, "error": error, "proofs_sent": sent})
+        return replace(result, success=success, error=error, proofs_sent=sent)
 
     async def _send_proof(self, item: QueuedInvoice, settlement: Settlement) -> int:
         proof = {"invoiceId": item.invoice.id, "txHash": settlement.tx_hash, "chainId": settlement.chain_id}
@@ -300,7 +300,7 @@ class Payments:
             "payment-failed-local",
             {"reason": str(error.reason), "detail": error.message, "invoiceIds": result.invoice_ids},
         )
-        return SettlementResult(**{**asdict(result), "success": False, "error": error.message})
+        return replace(result, success=False, error=error.message)
 
     # ------------------------------------------------------------------------------------------ payee side
 
