@@ -143,12 +143,14 @@ class Payments:
         issuer = issuer_of(parsed, self._verifier)
         return await self._queue(parsed, issuer)
 
-    async def _queue(self, invoice: Invoice, issuer: str) -> tuple[QueuedInvoice, int]:
+    async def _queue(
+        self, invoice: Invoice, issuer: str, type: str = "standard", metadata: dict[str, Any] | None = None
+    ) -> tuple[QueuedInvoice, int]:
         check_usable(invoice, self.clock(), self.settings.allowed_tokens)
         item = QueuedInvoice(invoice, issuer, self.clock())
         entry = LedgerEntry(
             id=str(uuid.uuid4()),
-            type="standard",
+            type=type,
             status="pending",
             amount_wei=invoice.amount_wei,
             token=invoice.token,
@@ -161,6 +163,7 @@ class Payments:
             invoice_id=invoice.id,
             peer_id=issuer,
             direction="out",
+            metadata=metadata or {},
         )
         if await self.store.queue_invoice(item, entry, QUEUE_LIMIT):
             await self.events.record(
@@ -303,6 +306,10 @@ class Payments:
         return replace(result, success=False, error=error.message)
 
     # ------------------------------------------------------------------------------------------ payee side
+
+    async def queue_own(self, invoice: Invoice, type: str, metadata: dict[str, Any]) -> None:
+        """Queue an invoice this node signed for itself to pay (swarm shares); no proof goes anywhere."""
+        await self._queue(sign_invoice(invoice, self._signer), self.peer_id, type, metadata)
 
     async def issue(
         self,
