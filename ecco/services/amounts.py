@@ -78,5 +78,7 @@ def check_address(address: object, field: str) -> str:
 
 def check_chain_id(chain_id: object, field: str = "chain_id") -> int:
     if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 < chain_id < 2**63:
-        raise InvalidArgument(f"{field}: expected a positive chain id, got {chain_id!r}", field=field)
+        raise InvalidArgument(
+            f"{field}: expected a positive chain id, got {chain_id!r}", Reason.INVALID_ARGUMENT, field=field
+        )
     return chain_id

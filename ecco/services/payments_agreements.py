@@ -121,12 +121,13 @@ class Agreements:
         validate_peer_id(peer_id)
         _check_key(channel_id, "channel_id")
         if tokens < 0:
-            raise InvalidArgument(f"tokens must not be negative, got {tokens}", field="tokens")
+            raise InvalidArgument(f"tokens must not be negative, got {tokens}", Reason.INVALID_ARGUMENT, field="tokens")
         pricing = parse_pricing(pricing_json, "pricing") if pricing_json else self._pricing
         if not pricing or pricing["type"] != "streaming":
             raise InvalidArgument(
                 'no streaming pricing: pass --pricing \'{"type":"streaming","chainId":...,"ratePerToken":"..."}\' '
                 "or configure payment.pricing",
+                Reason.INVALID_ARGUMENT,
                 field="pricing",
             )
 
@@ -302,7 +303,9 @@ class Agreements:
         if token.startswith("0x"):
             token_address = check_address(token, "token")
         elif token.upper() not in NATIVE_TOKENS:
-            raise InvalidArgument(f"token {token!r}: give an ERC-20 address (0x...) or ETH", field="token")
+            raise InvalidArgument(
+                f"token {token!r}: give an ERC-20 address (0x...) or ETH", Reason.INVALID_ARGUMENT, field="token"
+            )
         if not participants:
             raise InvalidArgument(
                 "at least one participant is needed", Reason.INVALID_PARTICIPANTS, field="participants"
@@ -352,7 +355,7 @@ class Agreements:
 
 def _check_key(value: str, field: str) -> None:
     if not value or len(value) > 200:
-        raise InvalidArgument(f"{field} must be 1-200 characters", field=field)
+        raise InvalidArgument(f"{field} must be 1-200 characters", Reason.INVALID_ARGUMENT, field=field)
 
 
 def _channel(doc: dict[str, Any] | None, channel_id: str) -> dict[str, Any]:

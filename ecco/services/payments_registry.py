@@ -68,7 +68,9 @@ class Registry:
 
     async def register(self, agent_uri: str, chain_id: int | None) -> Registration:
         if not agent_uri.strip() or len(agent_uri) > MAX_URI_LENGTH:
-            raise InvalidArgument(f"--uri must be 1-{MAX_URI_LENGTH} characters", field="agent_uri")
+            raise InvalidArgument(
+                f"--uri must be 1-{MAX_URI_LENGTH} characters", Reason.INVALID_ARGUMENT, field="agent_uri"
+            )
         chain_id = self._chain_id(chain_id)
         registry = self.registry_of(chain_id)
         async with self._lock:
