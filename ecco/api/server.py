@@ -98,6 +98,20 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
             DiscoveryServicer(runtime.discovery, runtime.reputation), server
         )
         served.add("ecco.v1.DiscoveryService")
+    if runtime.payments is not None and runtime.agreements is not None:
+        from ecco.api.payment import PaymentServicer
+        from ecco.v1 import payment_service_pb2_grpc
+
+        payment_service_pb2_grpc.add_PaymentServiceServicer_to_server(
+            PaymentServicer(runtime.payments, runtime.agreements), server
+        )
+        served.add("ecco.v1.PaymentService")
+    if runtime.registry is not None:
+        from ecco.api.registry import RegistryServicer
+        from ecco.v1 import registry_service_pb2_grpc
+
+        registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(runtime.registry), server)
+        served.add("ecco.v1.RegistryService")
     server.add_generic_rpc_handlers(unimplemented_handlers(skip=served))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(service_names(), server, pool=_MethodAwarePool(descriptor_pool.Default()))
