@@ -122,17 +122,10 @@ class Agreements:
         _check_key(channel_id, "channel_id")
         if tokens < 0:
             raise InvalidArgument(f"tokens must not be negative, got {tokens}", Reason.INVALID_ARGUMENT, field="tokens")
-        pricing = parse_pricing(pricing_json, "pricing") if pricing_json else self._pricing
-        if not pricing or pricing["type"] != "streaming":
-            raise InvalidArgument(
-                'no streaming pricing: pass --pricing \'{"type":"streaming","chainId":...,"ratePerToken":"..."}\' '
-                "or configure payment.pricing",
-                Reason.INVALID_ARGUMENT,
-                field="pricing",
-            )
 
         async def change(doc: dict[str, Any] | None) -> tuple[dict[str, Any], tuple[int, dict[str, Any]]]:
             if doc is None:
+                pricing = self._streaming_pricing(pricing_json)
                 doc = {
                     "channelId": channel_id,
                     "payer": peer_id,
@@ -164,6 +157,18 @@ class Agreements:
                 peer_id, channel_id, increment, doc["pricing"], "streaming", {"channelId": channel_id}
             )
         return TickResult(channel_id, tokens, doc["totalTokens"], increment, doc["accumulatedWei"], invoice)
+
+    def _streaming_pricing(self, pricing_json: str) -> dict[str, Any]:
+        """The pricing of a new channel: the call's, else the node's configured streaming pricing."""
+        pricing = parse_pricing(pricing_json, "pricing") if pricing_json else self._pricing
+        if not pricing or pricing["type"] != "streaming":
+            raise InvalidArgument(
+                'no streaming pricing: pass --pricing \'{"type":"streaming","chainId":...,"ratePerToken":"..."}\' '
+                "or configure payment.pricing",
+                Reason.INVALID_ARGUMENT,
+                field="pricing",
+            )
+        return pricing
 
     async def streaming_invoice(self, peer_id: str, channel_id: str) -> Invoice:
         validate_peer_id(peer_id)

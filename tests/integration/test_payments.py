@@ -338,15 +338,11 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
     )
     assert error_of(late)["reason"] == "CHANNEL_CLOSED"
 
-    def queued() -> int:
-        return len(pay(ecco, "requester", "invoices")["invoices"])
-
-    for _ in range(4):
-        wait_for_event(ecco, "requester", lambda e: True, "payment-queued")
-    deadline = time.monotonic() + 20
-    while queued() < 4 and time.monotonic() < deadline:
-        wait_for_event(ecco, "requester", lambda e: True, "payment-queued")
-    assert queued() == 4
+    queued_events: list[dict[str, Any]] = []
+    wait_for_event(
+        ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 4, "payment-queued"
+    )
+    assert len(pay(ecco, "requester", "invoices")["invoices"]) == 4
     [result] = pay(ecco, "requester", "settle")["results"]
     assert result["success"] and result["totalAmount"] == "0.031" and result["proofsSent"] == 4
     assert balance(chain, provider_wallet) - before == 31 * ETH // 1000
