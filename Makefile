@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup gen check check-gen lint-proto lint api-snapshot test bench demo clean
+.PHONY: setup gen check check-gen check-contracts contracts lint-proto lint api-snapshot test bench demo clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -43,7 +43,18 @@ lint: setup
 api-snapshot: setup
 	buf build --exclude-source-info -o proto/api.txtpb
 
-check: lint-proto check-gen lint
+# The test contracts' artifacts are committed; these rebuild them offline with solcjs (npm solc@0.8.37), or check
+# that the committed file is exactly what the sources compile to.
+contracts: setup
+	node tools/compile-contracts.cjs
+
+check-contracts: setup
+	node tools/compile-contracts.cjs .contracts-check.json
+	@if ! cmp -s .contracts-check.json contracts/artifacts.json; then \
+	  rm -f .contracts-check.json; echo "contracts/artifacts.json is stale: run make contracts" >&2; exit 1; fi
+	rm -f .contracts-check.json
+
+check: lint-proto check-gen check-contracts lint
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: setup
