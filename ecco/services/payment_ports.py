@@ -141,6 +141,12 @@ class PaymentStore(Protocol):
         """Queued invoices not part of an open settlement."""
         ...
 
+    async def unsent_proofs(self, own_peer_id: str) -> list[tuple[QueuedInvoice, str, int]]:
+        """Paid invoices of other issuers whose proof has not reached them: (invoice, tx hash, chain id)."""
+        ...
+
+    async def mark_proof_sent(self, invoice_id: str) -> None: ...
+
     # settlements
     async def begin_settlement(self, settlement: Settlement) -> None:
         """Persist the signed transfer and attach its invoices, atomically, before it is broadcast."""

@@ -182,6 +182,7 @@ class Payments:
         """Pay every queued invoice: reconcile open settlements first, then one transfer per group."""
         async with self._settle_lock:
             results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
+            await self._resend_proofs()
             groups: dict[tuple[str, int, str, str], list[QueuedInvoice]] = {}
             for item in await self.store.unsettled_invoices():
                 inv = item.invoice
@@ -286,17 +287,23 @@ class Payments:
             for invoice_id in settlement.invoice_ids:
                 item = queued.get(invoice_id)
                 if item is not None and item.issuer and item.issuer != self.peer_id:
-                    sent += await self._send_proof(item, settlement)
+                    sent += await self._send_proof(item, settlement.tx_hash, settlement.chain_id)
         return replace(result, success=success, error=error, proofs_sent=sent)
 
-    async def _send_proof(self, item: QueuedInvoice, settlement: Settlement) -> int:
-        proof = {"invoiceId": item.invoice.id, "txHash": settlement.tx_hash, "chainId": settlement.chain_id}
+    async def _send_proof(self, item: QueuedInvoice, tx_hash: str, chain_id: int) -> int:
+        """Send one proof; it is marked sent only once delivered, so a later settle retries it."""
+        proof = {"invoiceId": item.invoice.id, "txHash": tx_hash, "chainId": chain_id}
         try:
             await self._send(item.issuer, "submit-payment-proof", proof)
-            return 1
         except EccoError as error:
             log.warning("could not send payment proof", extra={"peer": item.issuer, "reason": str(error.reason)})
             return 0
+        await self.store.mark_proof_sent(item.invoice.id)
+        return 1
+
+    async def _resend_proofs(self) -> None:
+        for item, tx_hash, chain_id in await self.store.unsent_proofs(self.peer_id):
+            await self._send_proof(item, tx_hash, chain_id)
 
     async def _failed(self, result: SettlementResult, error: EccoError) -> SettlementResult:
         await self.events.record(

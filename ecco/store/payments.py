@@ -173,6 +173,29 @@ class SqlPaymentStore:
         async with self._engine.connect() as conn:
             return [_queued(row) for row in (await conn.execute(query)).all()]
 
+    async def unsent_proofs(self, own_peer_id: str) -> list[tuple[QueuedInvoice, str, int]]:
+        query = (
+            select(payment_queue, payment_settlements.c.tx_hash, payment_settlements.c.chain_id)
+            .join(payment_settlements, payment_settlements.c.id == payment_queue.c.settlement_id)
+            .where(
+                and_(
+                    payment_queue.c.state == PAID,
+                    payment_queue.c.proof_sent == 0,
+                    payment_queue.c.issuer.not_in(["", own_peer_id]),
+                )
+            )
+            .order_by(payment_queue.c.queued_at_ms)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(_queued(row), row._mapping["tx_hash"], row._mapping["chain_id"]) for row in rows]
+
+    async def mark_proof_sent(self, invoice_id: str) -> None:
+        async with self._write, self._engine.begin() as conn:
+            await conn.execute(
+                update(payment_queue).where(payment_queue.c.invoice_id == invoice_id).values(proof_sent=1)
+            )
+
     # settlements
 
     async def begin_settlement(self, settlement: Settlement) -> None:

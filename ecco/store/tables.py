@@ -79,6 +79,8 @@ payment_queue = Table(
     Column("queued_at_ms", BigInteger, nullable=False),
     Column("state", String(16), nullable=False),  # queued | settling | paid
     Column("settlement_id", String(36), nullable=True),
+    # 1 once the payment proof reached the invoice's issuer (resent on every settle until then)
+    Column("proof_sent", SmallInteger, nullable=False, server_default="0"),
     Index("ix_payment_queue_state", "state", "queued_at_ms"),
 )
 

@@ -69,8 +69,13 @@ class Network:
     chain_id: int
     nodes: dict[str, Node] = field(default_factory=dict)
     engines: list[Any] = field(default_factory=list)
+    unreachable: set[str] = field(default_factory=set)
 
     async def deliver(self, sender: Node, peer_id: str, type: str, payload: Any) -> None:
+        if peer_id in self.unreachable:
+            from ecco.errors import Reason, Unavailable
+
+            raise Unavailable(f"peer {peer_id} is unreachable", Reason.PEER_UNREACHABLE)
         sender.outbox.append((peer_id, type, payload))
         target = self.nodes[peer_id]
         message = sign_message(new_message(sender.peer_id, peer_id, type, payload), sender.signer)

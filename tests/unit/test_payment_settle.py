@@ -179,3 +179,16 @@ async def test_erc20_invoice_settles_when_allow_listed(network: Network, tmp_pat
     assert result.success and result.proofs_sent == 1
     assert await contract.functions.balanceOf(payee.account.address).call() == 3 * 10**18
     assert [t for _, t, _ in payee.outbox].count("payment-verified") == 1
+
+
+async def test_undelivered_proof_is_resent_by_the_next_settle(network: Network, tmp_path: Path) -> None:
+    payer, payee = await pair(network, tmp_path)
+    invoice_id = await invoice_job(network, payer, payee, "job-p", 10**15)
+    network.unreachable.add(payee.peer_id)
+    [result] = await payer.payments.settle()
+    assert result.success and result.proofs_sent == 0
+    network.unreachable.clear()
+    assert await payer.payments.settle() == []
+    entry = await payee.store.ledger_by_invoice(invoice_id, "in")
+    assert entry is not None and entry.status == "settled" and entry.tx_hash == result.tx_hash
+    assert await payer.store.unsent_proofs(payer.peer_id) == []

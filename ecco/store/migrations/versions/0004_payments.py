@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("queued_at_ms", sa.BigInteger, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("settlement_id", sa.String(36), nullable=True),
+        sa.Column("proof_sent", sa.SmallInteger, nullable=False, server_default="0"),
     )
     op.create_index("ix_payment_queue_state", "payment_queue", ["state", "queued_at_ms"])
     op.create_table(
