@@ -165,7 +165,7 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(ecco: Ecco,
     provider, provider_wallet, _ = start(
         ecco, tmp_path, chain, "provider", pricing, "--responder", "echo", via_file=True
     )
-    _, requester_wallet, _ = start(ecco, tmp_path, chain, "requester", None, "--bootstrap", provider["addr"])
+    requester, requester_wallet, _ = start(ecco, tmp_path, chain, "requester", None, "--bootstrap", provider["addr"])
 
     reply = ecco.ok(
         "request", provider["peerId"], "--prompt", "hi", "--request-id", "job-1", "--node", "requester", "--json"
@@ -178,7 +178,9 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(ecco: Ecco,
     assert queued["invoice"]["recipient"] == provider_wallet.address.lower()
 
     before = balance(chain, provider_wallet)
-    [result] = pay(ecco, "requester", "settle")["results"]
+    settled = pay(ecco, "requester", "settle", "--request-id", "settle-1")
+    assert pay(ecco, "requester", "settle", "--request-id", "settle-1") == settled, "a repeat returns the stored result"
+    [result] = settled["results"]
     assert result["success"] and result["totalAmount"] == "0.001" and result["proofsSent"] == 1
     assert balance(chain, provider_wallet) - before == ETH // 1000
     verified = wait_for_event(
@@ -209,6 +211,15 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(ecco: Ecco,
     failed = wait_for_event(ecco, "requester", lambda e: True, "payment-failed")
     assert failed["payload"]["reason"] == "PAYMENT_PROOF_REPLAYED"
     assert balance(chain, provider_wallet) - before == ETH // 1000
+
+    # An invoice for a job the requester never asked the provider about is recorded and dropped.
+    stray = {"invoice": {**queued["invoice"], "id": "stray", "jobId": "never-asked"}}
+    ecco.ok("send", requester["peerId"], "--type", "invoice", "--payload", json.dumps(stray), "--node", "provider")
+    dropped = wait_for_event(
+        ecco, "requester", lambda e: e["payload"].get("stage") == "invoice", "payment-failed-local"
+    )
+    assert dropped["payload"]["reason"] == "INVALID_INVOICE", "its signature no longer matches (forged)"
+    assert pay(ecco, "requester", "invoices")["invoices"] == []
 
     # The wallet key never shows: not in `config show`, not in the effective config file.
     shown = ecco.ok("config", "show", "--node", "requester", "--json").stdout
@@ -299,6 +310,19 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
     )
     rest = pay(ecco, "provider", "escrow", "invoice", "--job-id", "job-e", "--peer", requester["peerId"])
     assert rest["invoice"]["amount"] == "0.002" and rest["milestoneIds"] == ["m2"]
+    nothing = ecco(
+        "payment",
+        "escrow",
+        "invoice",
+        "--job-id",
+        "job-e",
+        "--peer",
+        requester["peerId"],
+        "--node",
+        "provider",
+        "--json",
+    )
+    assert error_of(nothing)["reason"] == "INVALID_AMOUNT"
 
     # Streaming on the same job: every tick invoice reaches the payer's queue (upstream kept only the first).
     streaming = json.dumps({"type": "streaming", "chainId": CHAIN_ID, "ratePerToken": "0.0001"})
@@ -338,14 +362,41 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
     )
     assert error_of(late)["reason"] == "CHANNEL_CLOSED"
 
+    # A signed invoice for a channel the requester never asked about is dropped as unexpected.
+    pay(
+        ecco,
+        "provider",
+        "streaming",
+        "tick",
+        "--peer",
+        requester["peerId"],
+        "--channel-id",
+        "unasked",
+        "--tokens",
+        "5",
+        "--auto-invoice",
+        "true",
+        "--pricing",
+        streaming,
+    )
+    unexpected = wait_for_event(
+        ecco, "requester", lambda e: e["payload"].get("stage") == "invoice", "payment-failed-local"
+    )
+    assert unexpected["payload"]["reason"] == "INVOICE_UNEXPECTED"
+
+    # The approver's escrow-approval message releases a milestone (its payload.jobId, not the message id).
+    ecco.ok("request", provider["peerId"], "--prompt", "job", "--request-id", "job-f", "--node", "requester")
+    approval = json.dumps({"jobId": "job-f", "milestoneId": "m1"})
+    ecco.ok("send", provider["peerId"], "--type", "escrow-approval", "--payload", approval, "--node", "requester")
+
     queued_events: list[dict[str, Any]] = []
     wait_for_event(
-        ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 4, "payment-queued"
+        ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 5, "payment-queued"
     )
-    assert len(pay(ecco, "requester", "invoices")["invoices"]) == 4
+    assert len(pay(ecco, "requester", "invoices")["invoices"]) == 5
     [result] = pay(ecco, "requester", "settle")["results"]
-    assert result["success"] and result["totalAmount"] == "0.031" and result["proofsSent"] == 4
-    assert balance(chain, provider_wallet) - before == 31 * ETH // 1000
+    assert result["success"] and result["totalAmount"] == "0.032" and result["proofsSent"] == 5
+    assert balance(chain, provider_wallet) - before == 32 * ETH // 1000
 
     # Swarm: a pro-rata integer split with its dust reported, paid in ERC-20 by one settle.
     workers = [Account.create() for _ in range(3)]
