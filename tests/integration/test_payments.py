@@ -344,8 +344,16 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
             streaming,
         )
     assert (tick["totalAmount"], tick["amountOwed"]) == ("0.028", "0.003")
+    # The payer may push a streaming-tick itself; the provider records it and invoices the increment.
+    pushed = json.dumps({"channelId": "job-e", "tokensGenerated": 10})
+    ecco.ok("send", provider["peerId"], "--type", "streaming-tick", "--payload", pushed, "--node", "requester")
+    queued_events: list[dict[str, Any]] = []
+    wait_for_event(
+        ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 4, "payment-queued"
+    )
     closed = pay(ecco, "provider", "streaming", "close", "--channel-id", "job-e")
-    assert closed["status"] == "STREAMING_CHANNEL_STATUS_CLOSED" and closed["totalTokens"] == "280"
+    assert closed["status"] == "STREAMING_CHANNEL_STATUS_CLOSED" and closed["totalTokens"] == "290"
+    assert closed["totalAmount"] == "0.029"
     late = ecco(
         "payment",
         "streaming",
@@ -389,14 +397,14 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
     approval = json.dumps({"jobId": "job-f", "milestoneId": "m1"})
     ecco.ok("send", provider["peerId"], "--type", "escrow-approval", "--payload", approval, "--node", "requester")
 
-    queued_events: list[dict[str, Any]] = []
+    queued_events.clear()
     wait_for_event(
-        ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 5, "payment-queued"
+        ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 6, "payment-queued"
     )
-    assert len(pay(ecco, "requester", "invoices")["invoices"]) == 5
+    assert len(pay(ecco, "requester", "invoices")["invoices"]) == 6
     [result] = pay(ecco, "requester", "settle")["results"]
-    assert result["success"] and result["totalAmount"] == "0.032" and result["proofsSent"] == 5
-    assert balance(chain, provider_wallet) - before == 32 * ETH // 1000
+    assert result["success"] and result["totalAmount"] == "0.033" and result["proofsSent"] == 6
+    assert balance(chain, provider_wallet) - before == 33 * ETH // 1000
 
     # Swarm: a pro-rata integer split with its dust reported, paid in ERC-20 by one settle.
     workers = [Account.create() for _ in range(3)]
