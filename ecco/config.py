@@ -202,6 +202,11 @@ SETTINGS: tuple[Setting, ...] = (
     # Payments: extra or overriding RPC URLs per chain id (defaults: ecco.services.payments_chains).
     Setting("chains", _rpc_urls, {}, "ECCO_CHAINS"),
     Setting("registries", _registries, {}, "ECCO_REGISTRIES"),
+    Setting("reputation_registries", _registries, {}, "ECCO_REPUTATION_REGISTRIES"),
+    # ERC-8004 feedback: scanned from this block (0 = genesis), re-synced at this interval, only for a chain
+    # configured explicitly under [chains].
+    Setting("reputation.feedback_start_block", _chain_id, 0, "ECCO_FEEDBACK_START_BLOCK"),
+    Setting("reputation.feedback_interval_s", _positive_number, 300.0, "ECCO_FEEDBACK_INTERVAL_S"),
     Setting("wallet.key", _wallet_key, "", "ECCO_WALLET_KEY", secret=True),
     Setting("wallet.key_file", _string, "", "ECCO_WALLET_KEY_FILE"),
     # 0: the network's default chain (11155111 on testnet, 143 on mainnet).
@@ -271,6 +276,21 @@ class NodeConfig:
         from ecco.services.payments_chains import IDENTITY_REGISTRIES
 
         return {**IDENTITY_REGISTRIES, **{int(k): v for k, v in self.values["registries"].items()}}
+
+    @property
+    def reputation_registries(self) -> dict[int, str]:
+        from ecco.services.payments_chains import REPUTATION_REGISTRIES
+
+        return {**REPUTATION_REGISTRIES, **{int(k): v for k, v in self.values["reputation_registries"].items()}}
+
+    def configured_chain(self, chain_id: int) -> bool:
+        """Whether the chain's RPC URL was set explicitly (defaults are never contacted in the background)."""
+        return str(chain_id) in self.values["chains"]
+
+    @property
+    def feedback_sync(self) -> tuple[int, float]:
+        """(start block, interval in seconds) of the ERC-8004 feedback sync."""
+        return int(self.values["reputation.feedback_start_block"]), float(self.values["reputation.feedback_interval_s"])
 
     @property
     def payment_chain_id(self) -> int:

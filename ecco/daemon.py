@@ -32,6 +32,7 @@ from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
 from ecco.services.payments import Payments, PaymentSettings
 from ecco.services.payments_agreements import Agreements
+from ecco.services.payments_feedback import FeedbackSync
 from ecco.services.payments_pricing import parse_pricing
 from ecco.services.payments_registry import Registry
 from ecco.services.reputation_book import ReputationBook
@@ -148,7 +149,9 @@ async def run_daemon(
         reputation = ReputationBook(SqlReputationStore(engine), now_ms)
         await reputation.load()
         messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
-        payments, agreements, registry = _start_payments(config, identity, engine, events, messenger, cleanup)
+        payments, agreements, registry = _start_payments(
+            config, identity, engine, events, messenger, reputation, cleanup
+        )
 
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
 
@@ -259,6 +262,7 @@ def _start_payments(
     engine: AsyncEngine,
     events: EventLog,
     messenger: Messenger,
+    reputation: ReputationBook,
     cleanup: contextlib.AsyncExitStack,
 ) -> tuple[Payments, Agreements, Registry]:
     """Payments ride on the messenger: invoices and proofs in, expected invoices for every agent-request out.
@@ -279,6 +283,27 @@ def _start_payments(
     agreements = Agreements(payments, pricing)
     registry = Registry(chains, store, identity.peer_id, config.payment_chain_id, config.registries, now_ms)
     cleanup.push_async_callback(wire_payments(messenger, payments, agreements))
+    chain_id = config.payment_chain_id
+    identity_registry = config.registries.get(chain_id)
+    reputation_registry = config.reputation_registries.get(chain_id)
+    if config.configured_chain(chain_id) and identity_registry and reputation_registry:
+
+        async def known_peers() -> list[str]:
+            return [*reputation.scores(), *(known.peer_id for known, _ in await messenger.peers())]
+
+        start_block, interval = config.feedback_sync
+        feedback = FeedbackSync(
+            chains,
+            chain_id,
+            identity_registry,
+            reputation_registry,
+            start_block,
+            known_peers,
+            reputation.set_feedback,
+            interval,
+        )
+        feedback.start()
+        cleanup.push_async_callback(feedback.stop)
     return payments, agreements, registry
 
 

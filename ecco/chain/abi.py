@@ -46,3 +46,31 @@ IDENTITY_REGISTRY: list[dict[str, Any]] = [
 # keccak256 of the event signatures, as topics[0]
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 REGISTERED_TOPIC_SIGNATURE = "Registered(uint256,string,address)"
+
+REPUTATION_REGISTRY: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "getClients",
+        "stateMutability": "view",
+        "inputs": [{"name": "agentId", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "address[]"}],
+    },
+    {
+        "type": "function",
+        "name": "getSummary",
+        "stateMutability": "view",
+        "inputs": [
+            {"name": "agentId", "type": "uint256"},
+            {"name": "clientAddresses", "type": "address[]"},
+            {"name": "tag1", "type": "string"},
+            {"name": "tag2", "type": "string"},
+        ],
+        "outputs": [
+            {"name": "count", "type": "uint64"},
+            {"name": "summaryValue", "type": "int128"},
+            {"name": "summaryValueDecimals", "type": "uint8"},
+        ],
+    },
+]
+
+METADATA_SET_SIGNATURE = "MetadataSet(uint256,string,string,bytes)"

@@ -10,13 +10,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
+from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import ProviderConnectionError, TimeExhausted, TransactionNotFound, Web3RPCError
 
-from ecco.chain.abi import ERC20, IDENTITY_REGISTRY, REGISTERED_TOPIC_SIGNATURE, TRANSFER_TOPIC
+from ecco.chain.abi import (
+    ERC20,
+    IDENTITY_REGISTRY,
+    METADATA_SET_SIGNATURE,
+    REGISTERED_TOPIC_SIGNATURE,
+    REPUTATION_REGISTRY,
+    TRANSFER_TOPIC,
+)
 from ecco.errors import EccoError, FailedPrecondition, Reason, Unavailable
 from ecco.services.payment_ports import Paid, SignedTransfer
 
@@ -50,6 +58,9 @@ class EvmChain:
         self._w3 = w3
         self._account = account
         self._checked = False
+        # ERC-8004 peer resolution: peerIdHash -> the first agent id that claimed it, and the next block to scan
+        self._agents: dict[bytes, int] = {}
+        self._scanned: dict[str, int] = {}
 
     @property
     def chain_id(self) -> int:
@@ -211,6 +222,54 @@ class EvmChain:
             raise FailedPrecondition("the registry emitted no Registered event", Reason.TRANSACTION_FAILED)
 
         return await self._call(agent_id), signed.tx_hash
+
+    async def _scan_agents(self, identity_registry: str, start_block: int) -> None:
+        """Read MetadataSet(peerIdHash) logs from where the last scan stopped (never from block 0 unless the
+        configured start block is 0, upstream §13 #13). The first agent to claim a hash keeps it."""
+        registry = to_checksum_address(identity_registry)
+        latest = await self._w3.eth.block_number
+        first = max(self._scanned.get(registry, start_block), start_block)
+        if first > latest:
+            return
+        logs = await self._w3.eth.get_logs(
+            {
+                "address": registry,
+                "fromBlock": first,
+                "toBlock": latest,
+                "topics": [
+                    "0x" + keccak(text=METADATA_SET_SIGNATURE).hex(),
+                    None,
+                    "0x" + keccak(text="peerIdHash").hex(),
+                ],
+            }
+        )
+        for entry in logs:
+            _, value = abi_decode(["string", "bytes"], bytes(entry["data"]))
+            self._agents.setdefault(bytes(value), int.from_bytes(bytes(entry["topics"][1]), "big"))
+        self._scanned[registry] = latest + 1
+
+    async def feedback(
+        self, identity_registry: str, reputation_registry: str, peer_ids: list[str], start_block: int
+    ) -> dict[str, tuple[int, float]]:
+        """ERC-8004 feedback per peer that has an agent id: (feedback count, average value)."""
+
+        async def read() -> dict[str, tuple[int, float]]:
+            await self._scan_agents(identity_registry, start_block)
+            contract = self._w3.eth.contract(address=to_checksum_address(reputation_registry), abi=REPUTATION_REGISTRY)
+            found: dict[str, tuple[int, float]] = {}
+            for peer_id in peer_ids:
+                agent_id = self._agents.get(keccak(text=peer_id))
+                if agent_id is None:
+                    continue
+                clients = await contract.functions.getClients(agent_id).call()
+                if not clients:
+                    continue
+                count, value, decimals = await contract.functions.getSummary(agent_id, clients, "", "").call()
+                if count:
+                    found[peer_id] = (int(count), int(value) / 10 ** int(decimals))
+            return found
+
+        return await self._call(read)
 
 
 class EvmChains:

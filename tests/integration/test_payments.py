@@ -38,6 +38,7 @@ class Chain:
     w3: Web3
     token: str
     registry: str
+    reputation: str
 
     def fund(self) -> Any:
         """A fresh wallet with 10 ETH and 1000 test tokens."""
@@ -100,7 +101,7 @@ def chain() -> Iterator[Chain]:
         assert w3.eth.chain_id == CHAIN_ID
         token = _deploy(w3, "TestToken", "Test", "TST", 10**9 * ETH)
         registry = _deploy(w3, "IdentityRegistry")
-        yield Chain(url, w3, token, registry)
+        yield Chain(url, w3, token, registry, _deploy(w3, "ReputationRegistry", registry))
     finally:
         process.kill()
         process.wait(timeout=10)
@@ -113,6 +114,10 @@ def _config(tmp_path: Path, chain: Chain, name: str, pricing: dict[str, Any] | N
         f'{DEAD_CHAIN_ID} = "http://127.0.0.1:9"',
         "[registries]",
         f'{CHAIN_ID} = "{chain.registry}"',
+        "[reputation_registries]",
+        f'{CHAIN_ID} = "{chain.reputation}"',
+        "[reputation]",
+        "feedback_interval_s = 0.5",
         "[payment]",
         f"chain_id = {CHAIN_ID}",
         f'tokens = ["{chain.token}"]',
@@ -236,6 +241,22 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(ecco: Ecco,
     agent_id = int(first["agentId"])
     assert registry.functions.getMetadata(agent_id, "peerId").call() == provider["peerId"].encode()
     assert registry.functions.getMetadata(agent_id, "peerIdHash").call() == Web3.keccak(text=provider["peerId"])
+
+    # ERC-8004 feedback for the provider reaches the requester's discovery score: feedback 92 with local +1 -> 81.
+    feedback = chain.w3.eth.contract(address=chain.reputation, abi=ARTIFACTS["ReputationRegistry"]["abi"])
+    chain.w3.eth.wait_for_transaction_receipt(
+        feedback.functions.giveFeedback(agent_id, 92, 0, "", "", "", "", b"\0" * 32).transact(
+            {"from": chain.w3.eth.accounts[0]}
+        )
+    )
+    deadline = time.monotonic() + 30
+    score = None
+    for _ in range(100):  # bounded: the node re-syncs feedback every 0.5 s
+        doc = ecco.ok("peer", "reputation", provider["peerId"], "--node", "requester", "--json").json()
+        score = doc["discoveryScore"]
+        if score == 81 or time.monotonic() > deadline:
+            break
+    assert score == 81
 
 
 def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Chain) -> None:

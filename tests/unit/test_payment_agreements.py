@@ -136,3 +136,43 @@ async def test_register_returns_the_same_agent_id_twice(network: Network, tmp_pa
     with pytest.raises(EccoError) as caught:
         await registry.register("https://example.com/agent.json", 143)
     assert caught.value.reason == Reason.REGISTRY_UNAVAILABLE
+
+
+async def test_erc8004_feedback_feeds_the_discovery_score(network: Network, tmp_path: Path) -> None:
+    from ecco.services.payments_feedback import FeedbackSync
+    from ecco.services.reputation_book import ReputationBook
+    from ecco.store.reputation import SqlReputationStore
+
+    agent = await make_node(network, tmp_path, "agent")
+    observer = await make_node(network, tmp_path, "observer")
+    identity = await deploy(network.w3, "IdentityRegistry")
+    reputation = await deploy(network.w3, "ReputationRegistry", identity)
+    registry = Registry(
+        agent.payments.chains, agent.store, agent.peer_id, network.chain_id, {network.chain_id: identity}, int
+    )
+    registered = await registry.register("https://example.com/agent.json", None)
+
+    accounts = await network.w3.eth.accounts
+    artifact = __import__("tests.unit.payment_fixtures").unit.payment_fixtures.ARTIFACTS["ReputationRegistry"]
+    contract = network.w3.eth.contract(address=reputation, abi=artifact["abi"])
+    for value in (90, 94):
+        tx = await contract.functions.giveFeedback(registered.agent_id, value, 0, "", "", "", "", b"\0" * 32).transact(
+            {"from": accounts[0]}
+        )
+        await network.w3.eth.wait_for_transaction_receipt(tx)
+
+    book = ReputationBook(SqlReputationStore(network.engines[-1]), int)
+    await book.load()
+    await book.record(agent.peer_id, True)
+    assert book.score_of(agent.peer_id) == 50
+
+    async def peers() -> list[str]:
+        return [agent.peer_id, observer.peer_id]
+
+    sync = FeedbackSync(observer.payments.chains, network.chain_id, identity, reputation, 0, peers, book.set_feedback)
+    found = await sync.sync_once()
+    assert found == {agent.peer_id: (2, 92.0)}
+    assert book.score_of(agent.peer_id) == 81, "feedback 92 and local +1 (upstream worked value)"
+    assert book.score_of(observer.peer_id) == 0
+    stored = await book.get(agent.peer_id)
+    assert stored is not None and stored.score == 81
