@@ -147,6 +147,7 @@ class Payments:
         self, invoice: Invoice, issuer: str, type: str = "standard", metadata: dict[str, Any] | None = None
     ) -> tuple[QueuedInvoice, int]:
         check_usable(invoice, self.clock(), self.settings.allowed_tokens)
+        self.chains.get(invoice.chain_id)  # an invoice for a chain this node cannot pay on is refused now
         item = QueuedInvoice(invoice, issuer, self.clock())
         entry = LedgerEntry(
             id=str(uuid.uuid4()),
@@ -327,7 +328,9 @@ class Payments:
         type: str,
         metadata: dict[str, Any] | None = None,
     ) -> Invoice:
-        """Sign an invoice to `peer_id`, record it in the ledger, then send it."""
+        """Sign an invoice to `peer_id`, record it in the ledger, then send it. The chain must be configured here
+        too: the proof that comes back is checked on it."""
+        self.chains.get(int(pricing["chainId"]))
         invoice = sign_invoice(
             new_invoice(
                 job_id,

@@ -303,7 +303,7 @@ class Agreements:
     ) -> SplitResult:
         _check_key(job_id, "job_id")
         total = to_wei(total_amount, "total_amount")
-        check_chain_id(chain_id)
+        self._payments.chains.get(check_chain_id(chain_id))
         token_address = ""
         if token.startswith("0x"):
             token_address = check_address(token, "token")

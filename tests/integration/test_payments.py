@@ -511,13 +511,13 @@ def test_bad_input_and_unreachable_chain_leave_the_ledger_unchanged(ecco: Ecco, 
     other_token = {**invoice, "token": "X", "tokenAddress": "0x" + "11" * 20}
     assert error("queue", "--invoice", json.dumps(other_token))["reason"] == "TOKEN_NOT_ALLOWED"
 
-    # An RPC that is down and a chain that is not configured: clear errors, invoices stay queued and pending.
+    # A chain that is not configured is refused up front; an RPC that is down fails the settlement clearly.
+    unknown = error("queue", "--invoice", json.dumps({**invoice, "id": "unknown", "chainId": 4242}))
+    assert (unknown["reason"], unknown["field"]) == ("CHAIN_NOT_CONFIGURED", "chain_id")
     pay(ecco, "payer", "queue", "--invoice", json.dumps({**invoice, "id": "dead", "chainId": DEAD_CHAIN_ID}))
-    pay(ecco, "payer", "queue", "--invoice", json.dumps({**invoice, "id": "unknown", "chainId": 4242}))
-    results = {r["chainId"]: r for r in pay(ecco, "payer", "settle")["results"]}
-    assert "cannot be reached" in results[str(DEAD_CHAIN_ID)]["error"]
-    assert "not configured" in results["4242"]["error"]
-    assert len(pay(ecco, "payer", "invoices")["invoices"]) == 2
+    [dead] = pay(ecco, "payer", "settle")["results"]
+    assert not dead["success"] and "cannot be reached" in dead["error"]
+    assert len(pay(ecco, "payer", "invoices")["invoices"]) == 1
     statuses = {e["status"] for e in pay(ecco, "payer", "ledger")["entries"]}
     assert statuses == {"LEDGER_ENTRY_STATUS_PENDING"}
     assert not list_events(ecco, "payer", "payment-settled")
