@@ -273,7 +273,7 @@ def _start_payments(
 
     key = config.wallet_key()
     chains = EvmChains(config.chains, load_account(key) if key else None)
-    settings = PaymentSettings(config.payment_chain_id, frozenset(config.payment_tokens))
+    settings = PaymentSettings(frozenset(config.payment_tokens))
     pricing = parse_pricing(config.pricing) if config.pricing else {}
     store = SqlPaymentStore(engine)
     signer = Ed25519Signer.from_identity(identity)

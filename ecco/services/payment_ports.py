@@ -69,6 +69,13 @@ class Chain(Protocol):
         returns (agent id, tx hash) from the Registered event."""
         ...
 
+    async def feedback(
+        self, identity_registry: str, reputation_registry: str, peer_ids: list[str], start_block: int
+    ) -> dict[str, tuple[int, float]]:
+        """ERC-8004 feedback per peer that has an agent id (found via MetadataSet peerIdHash logs, scanned
+        incrementally from `start_block`): (feedback count, average value)."""
+        ...
+
 
 class Chains(Protocol):
     def get(self, chain_id: int) -> Chain:

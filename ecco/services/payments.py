@@ -64,7 +64,6 @@ class SettlementResult:
 class PaymentSettings:
     """The node's payment configuration, already validated."""
 
-    default_chain_id: int
     allowed_tokens: frozenset[str] = frozenset()
     pricing: dict[str, Any] = field(default_factory=dict)
     receipt_timeout_s: float = RECEIPT_TIMEOUT_S

@@ -7,19 +7,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
 
 from ecco.errors import EccoError
 from ecco.services.payment_ports import Chains
 
 log = logging.getLogger("ecco.payments")
 DEFAULT_SYNC_INTERVAL_S = 300.0
-
-
-class FeedbackChain(Protocol):
-    async def feedback(
-        self, identity_registry: str, reputation_registry: str, peer_ids: list[str], start_block: int
-    ) -> dict[str, tuple[int, float]]: ...
 
 
 class FeedbackSync:
@@ -48,9 +41,7 @@ class FeedbackSync:
         """Fetch feedback for every known peer and apply it; peers without feedback keep their local score."""
         peers = sorted(set(await self._peers()))
         chain = self._chains.get(self._chain_id)
-        found: dict[str, tuple[int, float]] = await chain.feedback(  # type: ignore[attr-defined]
-            self._identity, self._reputation, peers, self._start_block
-        )
+        found = await chain.feedback(self._identity, self._reputation, peers, self._start_block)
         for peer_id in peers:
             self._apply(peer_id, found[peer_id][1] if peer_id in found else None)
         return found

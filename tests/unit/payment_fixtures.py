@@ -126,7 +126,7 @@ async def make_node(
         Ed25519Verifier(),
         events,
         send,
-        settings or PaymentSettings(default_chain_id=network.chain_id, receipt_timeout_s=10),
+        settings or PaymentSettings(receipt_timeout_s=10),
         now_ms,
     )
     node = Node(payments, store, events, signer, account, chain)

@@ -13,7 +13,7 @@ from ecco.services.amounts import from_wei
 from ecco.services.payments_agreements import Agreements, split
 from ecco.services.payments_pricing import parse_pricing
 from ecco.services.payments_registry import Registry
-from tests.unit.payment_fixtures import Network, Node, deploy, make_node, network_fixture
+from tests.unit.payment_fixtures import ARTIFACTS, Network, Node, deploy, make_node, network_fixture
 
 network = network_fixture
 
@@ -129,7 +129,7 @@ async def test_register_returns_the_same_agent_id_twice(network: Network, tmp_pa
     again = await registry.register("https://example.com/agent.json", None)
     assert first.agent_id == again.agent_id == 1 and again.already_registered and not first.already_registered
     assert again.tx_hash == first.tx_hash
-    artifact = __import__("tests.unit.payment_fixtures").unit.payment_fixtures.ARTIFACTS["IdentityRegistry"]
+    artifact = ARTIFACTS["IdentityRegistry"]
     contract = network.w3.eth.contract(address=registry_address, abi=artifact["abi"])
     assert await contract.functions.getMetadata(1, "peerId").call() == node.peer_id.encode()
     assert await contract.functions.ownerOf(1).call() == node.account.address
@@ -153,7 +153,7 @@ async def test_erc8004_feedback_feeds_the_discovery_score(network: Network, tmp_
     registered = await registry.register("https://example.com/agent.json", None)
 
     accounts = await network.w3.eth.accounts
-    artifact = __import__("tests.unit.payment_fixtures").unit.payment_fixtures.ARTIFACTS["ReputationRegistry"]
+    artifact = ARTIFACTS["ReputationRegistry"]
     contract = network.w3.eth.contract(address=reputation, abi=artifact["abi"])
     for value in (90, 94):
         tx = await contract.functions.giveFeedback(registered.agent_id, value, 0, "", "", "", "", b"\0" * 32).transact(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ecco.chain.abi import ERC20
 from ecco.errors import EccoError, Reason
 from ecco.services.envelope import new_message, sign_message
 from ecco.services.invoices import sign_invoice
@@ -167,10 +168,10 @@ async def test_crash_before_broadcast_sends_the_same_transaction(network: Networ
 
 async def test_erc20_invoice_settles_when_allow_listed(network: Network, tmp_path: Path) -> None:
     token = await deploy(network.w3, "TestToken", "Test", "TST", 10**24)
-    settings = PaymentSettings(network.chain_id, frozenset({token.lower()}), receipt_timeout_s=10)
+    settings = PaymentSettings(frozenset({token.lower()}), receipt_timeout_s=10)
     payer, payee = await pair(network, tmp_path, settings)
     accounts = await network.w3.eth.accounts
-    contract = network.w3.eth.contract(address=token, abi=[*__import__("ecco.chain.abi").chain.abi.ERC20])
+    contract = network.w3.eth.contract(address=token, abi=ERC20)
     await network.w3.eth.wait_for_transaction_receipt(
         await contract.functions.transfer(payer.account.address, 10**20).transact({"from": accounts[0]})
     )
