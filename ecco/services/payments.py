@@ -193,9 +193,12 @@ class Payments:
             return results
 
     async def reconcile(self) -> list[SettlementResult]:
-        """On start: finish settlements a crash left open (their invoices are paid at most once)."""
+        """Finish settlements a crash or an outage left open (their invoices are paid at most once) and resend
+        undelivered proofs; pays nothing new. Run on start and periodically."""
         async with self._settle_lock:
-            return [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
+            results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
+            await self._resend_proofs()
+            return results
 
     async def _settle_group(self, key: tuple[str, int, str, str], items: list[QueuedInvoice]) -> SettlementResult:
         recipient, chain_id, token, token_address = key

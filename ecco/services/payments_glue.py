@@ -15,6 +15,8 @@ from ecco.services.payments import Payments
 from ecco.services.payments_agreements import Agreements
 
 log = logging.getLogger("ecco.payments")
+# Open settlements (already signed, so already asked for) and undelivered proofs are retried this often.
+RECONCILE_INTERVAL_S = 30.0
 
 
 def _payload(message: Message) -> dict[str, Any]:
@@ -22,7 +24,8 @@ def _payload(message: Message) -> dict[str, Any]:
 
 
 def wire_payments(messenger: Messenger, payments: Payments, agreements: Agreements) -> Callable[[], Awaitable[None]]:
-    """Register the handlers and start reconciling open settlements; returns the shutdown coroutine."""
+    """Register the handlers and start the reconcile loop (on start, then every 30 s); returns the shutdown
+    coroutine."""
 
     async def before_send(peer_id: str, type: str, message_id: str) -> None:
         if type == "agent-request":
@@ -64,10 +67,12 @@ def wire_payments(messenger: Messenger, payments: Payments, agreements: Agreemen
     messenger.add_message_handler("streaming-tick", on_tick)
 
     async def reconcile() -> None:
-        try:
-            await payments.reconcile()
-        except EccoError as error:
-            log.warning("could not reconcile settlements", extra={"reason": str(error.reason)})
+        while True:
+            try:
+                await payments.reconcile()
+            except EccoError as error:
+                log.warning("could not reconcile settlements", extra={"reason": str(error.reason)})
+            await asyncio.sleep(RECONCILE_INTERVAL_S)
 
     task = asyncio.ensure_future(reconcile())
 
