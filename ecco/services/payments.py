@@ -198,7 +198,8 @@ class Payments:
         async with self._settle_lock:
             results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
             await self._resend_proofs()
-            return results
+        await self._retry_proofs()
+        return results
 
     async def _settle_group(self, key: tuple[str, int, str, str], items: list[QueuedInvoice]) -> SettlementResult:
         recipient, chain_id, token, token_address = key
@@ -368,27 +369,42 @@ class Payments:
         return invoice
 
     async def on_proof(self, message: Message) -> None:
-        """A submit-payment-proof: verified on chain, then acknowledged with payment-verified or payment-failed."""
+        """A submit-payment-proof: verified on chain, then acknowledged with payment-verified or payment-failed.
+        While the chain cannot be reached the proof is kept and checked again by `reconcile`."""
         payload = message.payload if isinstance(message.payload, dict) else {}
+        await self._handle_proof(message.from_, payload, message.id)
+
+    async def _handle_proof(self, peer_id: str, payload: dict[str, Any], message_id: str) -> bool:
+        """Verify and answer one proof; False when it must be retried (the chain is unreachable)."""
         invoice_id = payload.get("invoiceId") if isinstance(payload.get("invoiceId"), str) else ""
         try:
-            tx_hash = await self._verify_proof(message.from_, payload, invoice_id)
+            tx_hash = await self._verify_proof(peer_id, payload, invoice_id)
         except EccoError as rejection:
+            retry = rejection.reason == Reason.CHAIN_UNAVAILABLE and bool(invoice_id)
             await self.events.record(
                 "payment-failed-local",
                 {
                     "stage": "proof",
                     "invoiceId": invoice_id,
                     "reason": str(rejection.reason),
-                    "detail": rejection.message,
+                    "detail": rejection.message + ("; the proof is kept and checked again" if retry else ""),
                 },
-                peer_id=message.from_,
-                message_id=message.id,
+                peer_id=peer_id,
+                message_id=message_id,
             )
+            if retry:
+                await self.store.put_agreement("proof", invoice_id, {"peerId": peer_id, "payload": payload}, 0)
+                return False
             reply = {"invoiceId": invoice_id, "reason": str(rejection.reason), "error": rejection.message}
-            await self._reply_quietly(message.from_, "payment-failed", reply)
-            return
-        await self._reply_quietly(message.from_, "payment-verified", {"invoiceId": invoice_id, "txHash": tx_hash})
+            await self._reply_quietly(peer_id, "payment-failed", reply)
+            return True
+        await self._reply_quietly(peer_id, "payment-verified", {"invoiceId": invoice_id, "txHash": tx_hash})
+        return True
+
+    async def _retry_proofs(self) -> None:
+        for invoice_id, doc in await self.store.list_agreements("proof"):
+            if await self._handle_proof(doc["peerId"], doc["payload"], ""):
+                await self.store.delete_agreement("proof", invoice_id)
 
     async def _verify_proof(self, peer_id: str, payload: dict[str, Any], invoice_id: str) -> str:
         tx_hash = payload.get("txHash")

@@ -369,6 +369,20 @@ class SqlPaymentStore:
             )
             return done.rowcount == 1
 
+    async def list_agreements(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        query = select(payment_agreements.c.key, payment_agreements.c.doc).where(payment_agreements.c.kind == kind)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(payment_agreements.c.key))).all()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    async def delete_agreement(self, kind: str, key: str) -> None:
+        async with self._write, self._engine.begin() as conn:
+            await conn.execute(
+                delete(payment_agreements).where(
+                    and_(payment_agreements.c.kind == kind, payment_agreements.c.key == key)
+                )
+            )
+
     # idempotent results
 
     async def stored_result(self, key: str) -> tuple[str, str] | None:

@@ -193,3 +193,26 @@ async def test_undelivered_proof_is_resent_by_the_next_settle(network: Network, 
     entry = await payee.store.ledger_by_invoice(invoice_id, "in")
     assert entry is not None and entry.status == "settled" and entry.tx_hash == result.tx_hash
     assert await payer.store.unsent_proofs(payer.peer_id) == []
+
+
+async def test_proof_checked_again_once_the_payees_chain_is_back(network: Network, tmp_path: Path) -> None:
+    payer, payee = await pair(network, tmp_path)
+    invoice_id = await invoice_job(network, payer, payee, "job-down", 10**15)
+    real = payee.chain.paid
+
+    async def down(*args: object) -> None:
+        raise EccoError("rpc down", Reason.CHAIN_UNAVAILABLE)
+
+    payee.chain.paid = down  # type: ignore[method-assign]
+    [result] = await payer.payments.settle()
+    assert result.success and result.proofs_sent == 1
+    entry = await payee.store.ledger_by_invoice(invoice_id, "in")
+    assert entry is not None and entry.status == "pending"
+    assert [t for _, t, _ in payee.outbox] == ["invoice"], "no verdict while the chain is unreachable"
+
+    payee.chain.paid = real  # type: ignore[method-assign]
+    await payee.payments.reconcile()
+    entry = await payee.store.ledger_by_invoice(invoice_id, "in")
+    assert entry is not None and entry.status == "settled" and entry.tx_hash == result.tx_hash
+    assert payee.outbox[-1][1] == "payment-verified"
+    assert await payee.store.list_agreements("proof") == []
