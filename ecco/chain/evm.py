@@ -198,30 +198,33 @@ class EvmChain:
 
         return await self._call(lookup)
 
-    async def register_agent(self, registry: str, agent_uri: str, peer_id: str, timeout_s: float) -> tuple[int, str]:
+    async def sign_registration(self, registry: str, agent_uri: str, peer_id: str) -> SignedTransfer:
         contract = self._w3.eth.contract(address=to_checksum_address(registry), abi=IDENTITY_REGISTRY)
         metadata = [("peerId", peer_id.encode("utf-8")), ("peerIdHash", keccak(text=peer_id))]
         data = contract.encode_abi("register", [agent_uri, metadata])
         nonce = await self.next_nonce()
-        signed = await self._sign({"to": contract.address, "value": 0, "data": data, "nonce": nonce})
-        await self.broadcast(signed.raw)
+        return await self._sign({"to": contract.address, "value": 0, "data": data, "nonce": nonce})
 
-        async def agent_id() -> int:
+    async def registered_agent(self, tx_hash: str, registry: str, timeout_s: float) -> int | None:
+        async def agent_id() -> int | None:
             try:
-                receipt = await self._w3.eth.wait_for_transaction_receipt(
-                    signed.tx_hash,  # type: ignore[arg-type]
-                    timeout=timeout_s,
-                    poll_latency=POLL_INTERVAL_S,
-                )
-            except TimeExhausted:
-                raise Unavailable("the registration was not mined in time", Reason.CHAIN_UNAVAILABLE) from None
+                if timeout_s <= 0:
+                    receipt = await self._w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+                else:
+                    receipt = await self._w3.eth.wait_for_transaction_receipt(
+                        tx_hash,  # type: ignore[arg-type]
+                        timeout=timeout_s,
+                        poll_latency=POLL_INTERVAL_S,
+                    )
+            except (TransactionNotFound, TimeExhausted):
+                return None
             topic = keccak(text=REGISTERED_TOPIC_SIGNATURE)
             for entry in receipt["logs"]:
                 if bytes(entry["topics"][0]) == topic and entry["address"].lower() == registry.lower():
                     return int.from_bytes(bytes(entry["topics"][1]), "big")
-            raise FailedPrecondition("the registry emitted no Registered event", Reason.TRANSACTION_FAILED)
+            raise FailedPrecondition("the registration reverted (no Registered event)", Reason.TRANSACTION_FAILED)
 
-        return await self._call(agent_id), signed.tx_hash
+        return await self._call(agent_id)
 
     async def _scan_agents(self, identity_registry: str, start_block: int) -> None:
         """Read MetadataSet(peerIdHash) logs from where the last scan stopped (never from block 0 unless the

@@ -64,9 +64,14 @@ class Chain(Protocol):
         None when the transaction is unknown or not mined."""
         ...
 
-    async def register_agent(self, registry: str, agent_uri: str, peer_id: str, timeout_s: float) -> tuple[int, str]:
-        """ERC-8004 register(agentURI, [("peerId", utf8(peer id)), ("peerIdHash", keccak256(utf8(peer id)))]);
-        returns (agent id, tx hash) from the Registered event."""
+    async def sign_registration(self, registry: str, agent_uri: str, peer_id: str) -> SignedTransfer:
+        """A signed ERC-8004 register(agentURI, [("peerId", utf8(peer id)), ("peerIdHash", keccak256(utf8(peer
+        id)))]) transaction, not yet broadcast."""
+        ...
+
+    async def registered_agent(self, tx_hash: str, registry: str, timeout_s: float) -> int | None:
+        """The agent id from the mined registration's Registered event; None when not mined within `timeout_s`.
+        Raises TRANSACTION_FAILED when it reverted."""
         ...
 
     async def feedback(

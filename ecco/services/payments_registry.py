@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
-from ecco.errors import FailedPrecondition, InvalidArgument, Reason
+from ecco.errors import EccoError, FailedPrecondition, InvalidArgument, Reason, Unavailable
 from ecco.services.amounts import check_chain_id
 from ecco.services.payment_ports import Chains, PaymentStore
 
@@ -78,8 +78,30 @@ class Registry:
             if existing is not None:
                 return Registration(**{**asdict(existing), "already_registered": True})
             chain = self._chains.get(chain_id)
-            owner = chain.address
-            agent_id, tx_hash = await chain.register_agent(registry, agent_uri, self._peer_id, REGISTER_TIMEOUT_S)
-            done = Registration(agent_id, agent_uri, tx_hash, chain_id, registry, owner, self._clock())
-            await self._store.put_agreement("registration", str(chain_id), asdict(done), 0)
+            key = str(chain_id)
+            # The signed transaction is stored before it is broadcast: after a crash the same one is found again
+            # (by hash) or re-sent, so a node never registers twice.
+            pending = await self._store.get_agreement("registration-pending", key)
+            if pending is None:
+                signed = await chain.sign_registration(registry, agent_uri, self._peer_id)
+                doc = {"txHash": signed.tx_hash, "raw": signed.raw, "agentUri": agent_uri}
+                await self._store.put_agreement("registration-pending", key, doc, 0)
+            else:
+                doc = pending[0]
+            try:
+                agent_id = await chain.registered_agent(doc["txHash"], registry, 0)
+                if agent_id is None:
+                    await chain.broadcast(doc["raw"])
+                    agent_id = await chain.registered_agent(doc["txHash"], registry, REGISTER_TIMEOUT_S)
+            except EccoError as error:
+                if error.reason == Reason.TRANSACTION_FAILED:
+                    await self._store.delete_agreement("registration-pending", key)
+                raise
+            if agent_id is None:
+                raise Unavailable("the registration is not mined yet; run register again", Reason.CHAIN_UNAVAILABLE)
+            done = Registration(
+                agent_id, doc["agentUri"], doc["txHash"], chain_id, registry, chain.address, self._clock()
+            )
+            await self._store.put_agreement("registration", key, asdict(done), 0)
+            await self._store.delete_agreement("registration-pending", key)
             return done

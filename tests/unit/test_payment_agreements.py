@@ -176,3 +176,25 @@ async def test_erc8004_feedback_feeds_the_discovery_score(network: Network, tmp_
     assert book.score_of(observer.peer_id) == 0
     stored = await book.get(agent.peer_id)
     assert stored is not None and stored.score == 81
+
+
+async def test_interrupted_registration_is_completed_not_repeated(network: Network, tmp_path: Path) -> None:
+    node = await make_node(network, tmp_path, "agent")
+    registry_address = await deploy(network.w3, "IdentityRegistry")
+    registry = Registry(
+        node.payments.chains, node.store, node.peer_id, network.chain_id, {network.chain_id: registry_address}, int
+    )
+    real = node.chain.broadcast
+
+    async def crash_after_send(raw: str) -> None:
+        await real(raw)
+        raise EccoError("rpc went away", Reason.CHAIN_UNAVAILABLE)
+
+    node.chain.broadcast = crash_after_send  # type: ignore[method-assign]
+    with pytest.raises(EccoError):
+        await registry.register("https://example.com/agent.json", None)
+    node.chain.broadcast = real  # type: ignore[method-assign]
+    done = await registry.register("https://example.com/agent.json", None)
+    assert done.agent_id == 1 and not done.already_registered
+    contract = network.w3.eth.contract(address=registry_address, abi=ARTIFACTS["IdentityRegistry"]["abi"])
+    assert await contract.functions.balanceOf(node.account.address).call() == 1, "registered once"
