@@ -3,7 +3,6 @@ stored under the id, so a repeat (a retry after a lost answer) returns it withou
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -21,6 +20,7 @@ from ecco.services.messaging import validate_request_id
 from ecco.services.payment_ports import LedgerEntry, QueuedInvoice
 from ecco.services.payments import Payments, SettlementResult
 from ecco.services.payments_agreements import Agreements
+from ecco.services.payments_locks import KeyedLock
 from ecco.v1 import payment_service_pb2 as pb
 from ecco.v1 import payment_service_pb2_grpc
 
@@ -135,7 +135,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
     def __init__(self, payments: Payments, agreements: Agreements) -> None:
         self._payments = payments
         self._agreements = agreements
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLock()
 
     async def _once(self, method: str, request: Any, response_type: type[R], run: Callable[[], Awaitable[R]]) -> R:
         """Run a mutating call at most once per request_id; a repeat with other fields is IDEMPOTENCY_CONFLICT."""
@@ -145,7 +145,7 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         key = f"{method}:{request_id}"
         fingerprint = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
         store = self._payments.store
-        async with self._locks.setdefault(key, asyncio.Lock()):
+        async with self._locks.hold(key):
             stored = await store.stored_result(key)
             if stored is not None:
                 if stored[0] != fingerprint:

@@ -5,7 +5,6 @@ that version, so two concurrent calls can never both apply (a milestone is relea
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -16,6 +15,7 @@ from ecco.services.amounts import check_address, check_chain_id, contribution_un
 from ecco.services.invoices import NATIVE_TOKENS, Invoice, new_invoice
 from ecco.services.messaging import validate_peer_id
 from ecco.services.payments import Payments
+from ecco.services.payments_locks import KeyedLock
 from ecco.services.payments_pricing import parse_pricing
 
 T = TypeVar("T")
@@ -84,14 +84,13 @@ class Agreements:
         self._payments = payments
         self._store = payments.store
         self._pricing = default_pricing
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._locks = KeyedLock()
 
     async def _update(
         self, kind: str, key: str, change: Callable[[dict[str, Any] | None], Awaitable[tuple[dict[str, Any], T]]]
     ) -> T:
         """Read, change, compare-and-set; retried (bounded) when another writer got there first."""
-        lock = self._locks.setdefault((kind, key), asyncio.Lock())
-        async with lock:
+        async with self._locks.hold((kind, key)):
             for _ in range(CAS_ATTEMPTS):
                 found = await self._store.get_agreement(kind, key)
                 doc, version = (None, 0) if found is None else found

@@ -198,3 +198,27 @@ async def test_interrupted_registration_is_completed_not_repeated(network: Netwo
     assert done.agent_id == 1 and not done.already_registered
     contract = network.w3.eth.contract(address=registry_address, abi=ARTIFACTS["IdentityRegistry"]["abi"])
     assert await contract.functions.balanceOf(node.account.address).call() == 1, "registered once"
+
+
+async def test_keyed_lock_serialises_per_key_and_forgets_idle_keys() -> None:
+    from ecco.services.payments_locks import KeyedLock
+
+    locks = KeyedLock()
+    order: list[str] = []
+
+    async def hold(key: str, name: str, gate: asyncio.Event | None = None) -> None:
+        async with locks.hold(key):
+            order.append(f"{name}+")
+            if gate is not None:
+                await gate.wait()
+            order.append(f"{name}-")
+
+    gate = asyncio.Event()
+    first = asyncio.ensure_future(hold("a", "1", gate))
+    second = asyncio.ensure_future(hold("a", "2"))
+    other = asyncio.ensure_future(hold("b", "3"))
+    await other
+    assert order == ["1+", "3+", "3-"] and len(locks) == 1
+    gate.set()
+    await asyncio.gather(first, second)
+    assert order[3:] == ["1-", "2+", "2-"] and len(locks) == 0
