@@ -8,6 +8,7 @@ import click
 
 from ecco import __version__
 from ecco.cli.admin import config, db
+from ecco.cli.bridge import webhook_bridge
 from ecco.cli.discovery import ask, peer
 from ecco.cli.events import listen, stream
 from ecco.cli.messaging import connect, msg, peers, request, send
@@ -24,7 +25,24 @@ def cli() -> None:
     """ecco: a P2P communication layer for AI agents. Each agent runs one node; this CLI drives it."""
 
 
-for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect, peer, ask, payment, register):
+for command in (
+    up,
+    node,
+    config,
+    db,
+    listen,
+    stream,
+    msg,
+    request,
+    send,
+    peers,
+    connect,
+    peer,
+    ask,
+    webhook_bridge,
+    payment,
+    register,
+):
     cli.add_command(command)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
@@ -50,3 +51,5 @@ class NodeRuntime:
     agreements: Agreements | None = None
     # The ERC-8004 registration; without it RegistryService answers UNIMPLEMENTED.
     registry: Registry | None = None
+    # The webhook bridge's records; without it BridgeService answers UNIMPLEMENTED.
+    bridge: BridgeMonitor | None = None

@@ -2,14 +2,14 @@
 results of idempotent calls (upstream-ecco §9.9).
 
 Revision ID: 0004_payments
-Revises: 0002
+Revises: 0003_bridge
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_payments"
-down_revision = "0002"
+down_revision = "0003_bridge"
 branch_labels = None
 depends_on = None
 
