@@ -14,6 +14,8 @@ from ecco.cli.events import listen, stream
 from ecco.cli.messaging import connect, msg, peers, request, send
 from ecco.cli.node import node, up
 from ecco.cli.output import EXIT_INTERRUPTED, EXIT_USAGE, exit_code, print_error
+from ecco.cli.payment import payment
+from ecco.cli.register import register
 from ecco.errors import EccoError
 
 
@@ -23,7 +25,24 @@ def cli() -> None:
     """ecco: a P2P communication layer for AI agents. Each agent runs one node; this CLI drives it."""
 
 
-for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect, peer, ask, webhook_bridge):
+for command in (
+    up,
+    node,
+    config,
+    db,
+    listen,
+    stream,
+    msg,
+    request,
+    send,
+    peers,
+    connect,
+    peer,
+    ask,
+    webhook_bridge,
+    payment,
+    register,
+):
     cli.add_command(command)
 
 

@@ -10,6 +10,9 @@ from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
+from ecco.services.payments import Payments
+from ecco.services.payments_agreements import Agreements
+from ecco.services.payments_registry import Registry
 from ecco.services.reputation_book import ReputationBook
 
 
@@ -43,5 +46,10 @@ class NodeRuntime:
     discovery: Discovery | None = None
     # The local reputation book; without it GetReputation/ListReputation answer UNIMPLEMENTED.
     reputation: ReputationBook | None = None
+    # Set once payments are wired (they need the messenger); without them PaymentService answers UNIMPLEMENTED.
+    payments: Payments | None = None
+    agreements: Agreements | None = None
+    # The ERC-8004 registration; without it RegistryService answers UNIMPLEMENTED.
+    registry: Registry | None = None
     # The webhook bridge's records; without it BridgeService answers UNIMPLEMENTED.
     bridge: BridgeMonitor | None = None
