@@ -674,7 +674,6 @@ class _Runtime:
             return
         if live:
             self._connected.add(peer)
-            self._nursery_start(self._measure_latency, peer)  # also for peers that dialled us
             if self._dht is not None:
                 self._nursery_start(self._dht.peer_connected, peer)
         else:
