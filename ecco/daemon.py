@@ -292,7 +292,7 @@ def _start_payments(
 ) -> tuple[Payments, Agreements, Registry]:
     """Payments ride on the messenger: invoices and proofs in, expected invoices for every agent-request out.
     Settlements a crash left open are reconciled in the background (an RPC that is down must not stop the node)."""
-    from ecco.chain.evm import EvmChains, load_account
+    from ecco.chain.chains import EvmChains, load_account
     from ecco.services.payments_glue import wire_payments
     from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 

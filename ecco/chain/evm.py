@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import aiohttp
 from eth_abi import decode as abi_decode
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import AsyncHTTPProvider, AsyncWeb3
@@ -40,16 +39,6 @@ ALREADY_KNOWN = ("already known", "already imported", "known transaction")
 
 def _unreachable(chain_id: int) -> Unavailable:
     return Unavailable(f"the RPC of chain {chain_id} cannot be reached", Reason.CHAIN_UNAVAILABLE)
-
-
-def load_account(key: str) -> LocalAccount:
-    """The wallet from a hex private key; the key's text never appears in an error."""
-    try:
-        return Account.from_key(key.strip())
-    except (ValueError, TypeError):
-        raise FailedPrecondition(
-            "the wallet key is not a 32-byte hex private key", Reason.WALLET_NOT_CONFIGURED
-        ) from None
 
 
 class EvmChain:
@@ -275,28 +264,6 @@ class EvmChain:
         return await self._call(read)
 
 
-class EvmChains:
-    """The configured chains (chain id -> RPC URL), each opened on first use with the node's wallet."""
-
-    def __init__(self, rpc_urls: Mapping[int, str], account: LocalAccount | None) -> None:
-        self._urls = dict(rpc_urls)
-        self._account = account
-        self._open: dict[int, EvmChain] = {}
-
-    @property
-    def wallet_address(self) -> str:
-        return self._account.address.lower() if self._account is not None else ""
-
-    def get(self, chain_id: int) -> EvmChain:
-        if chain_id not in self._open:
-            url = self._urls.get(chain_id)
-            if url is None:
-                known = ", ".join(str(c) for c in sorted(self._urls))
-                raise FailedPrecondition(
-                    f"chain {chain_id} is not configured (configured: {known}); add it under [chains]",
-                    Reason.CHAIN_NOT_CONFIGURED,
-                    field="chain_id",
-                )
-            provider = AsyncHTTPProvider(url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=RPC_TIMEOUT_S)})
-            self._open[chain_id] = EvmChain(chain_id, AsyncWeb3(provider), self._account)
-        return self._open[chain_id]
+def open_chain(chain_id: int, rpc_url: str, account: LocalAccount | None) -> EvmChain:
+    provider = AsyncHTTPProvider(rpc_url, request_kwargs={"timeout": aiohttp.ClientTimeout(total=RPC_TIMEOUT_S)})
+    return EvmChain(chain_id, AsyncWeb3(provider), account)
