@@ -17,21 +17,9 @@ from typing import Any
 from ecco.services.capabilities import DEFAULT_TYPE
 
 _SHA2_256 = 0x12
-_JSON_CODEC = 0x0200
-_CID_V1 = 0x01
+_CID_V1_JSON_PREFIX = bytes([0x01, 0x80, 0x04])
+"""varint(1) (CID version 1), then varint(0x0200) (the multicodec of JSON)."""
 WILDCARD = "*"
-
-
-def _uvarint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -52,7 +40,7 @@ class CapabilityKey:
     @property
     def cid(self) -> bytes:
         """The binary CIDv1 (JSON codec) upstream passes to `provide`/`findProviders`."""
-        return _uvarint(_CID_V1) + _uvarint(_JSON_CODEC) + self.multihash
+        return _CID_V1_JSON_PREFIX + self.multihash
 
 
 def provided_keys(capabilities: Iterable[Mapping[str, Any]]) -> list[CapabilityKey]:

@@ -90,6 +90,26 @@ class Pair:
         self.ecco.ok("connect", self.agent["addr"], "--node", "client")
 
 
+def assert_resumes_after_a_node_restart(pair: Pair, agent: LineReader) -> None:
+    """An example agent (Go or TS) answers a request, its node restarts, and it resubscribes at the cursor it had
+    committed: the next request is answered and the one before the restart is not answered again."""
+    next_line(agent, lambda line: line["state"] == "subscribed")
+    first = pair.request("before the restart")
+    # A new consumer first answers the requests of earlier tests again (the peer drops the repeated replies).
+    answered = next_line(agent, lambda line: line.get("requestId") == first["requestId"])
+    assert answered["state"] == "answered"
+
+    pair.restart_agent()
+
+    next_line(agent, lambda line: line["state"] == "disconnected")
+    resumed = next_line(agent, lambda line: line["state"] == "subscribed")
+    assert resumed["cursor"] == answered["cursor"]
+    second = pair.request("after the restart")
+    assert second["text"] == "after the restart"
+    again = next_line(agent, lambda line: line["state"] in {"answered", "failed"})
+    assert (again["state"], again["requestId"]) == ("answered", second["requestId"])
+
+
 def next_line(program: LineReader, match: Any, timeout: float = 30) -> dict[str, Any]:
     """The program's next stdout JSON line for which `match(line)` is true; earlier lines are skipped."""
     deadline = time.monotonic() + timeout

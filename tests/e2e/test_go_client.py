@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.programs import ROOT, Pair, next_line, readme_snippet, run_tool, tool
+from tests.e2e.programs import (
+    ROOT,
+    Pair,
+    assert_resumes_after_a_node_restart,
+    next_line,
+    readme_snippet,
+    run_tool,
+    tool,
+)
 
 GO_MODULE = ROOT / "clients" / "go"
 pytestmark = pytest.mark.integration
@@ -37,22 +45,7 @@ def test_echo_agent_streams_chunks_then_the_response(pair: Pair, echo_agent: Pat
 
 def test_echo_agent_resumes_from_its_cursor_after_the_node_restarts(pair: Pair, echo_agent: Path) -> None:
     agent = pair.start_program(str(echo_agent), "-node", "agent", "-consumer", "go-resume")
-    next_line(agent, lambda line: line["state"] == "subscribed")
-    first = pair.request("before the restart")
-    # A new consumer first answers the requests of earlier tests again (the peer drops the repeated replies).
-    answered = next_line(agent, lambda line: line.get("requestId") == first["requestId"])
-    assert answered["state"] == "answered"
-
-    pair.restart_agent()
-
-    next_line(agent, lambda line: line["state"] == "disconnected")
-    resumed = next_line(agent, lambda line: line["state"] == "subscribed")
-    assert resumed["cursor"] == answered["cursor"]
-    second = pair.request("after the restart")
-    assert second["text"] == "after the restart"
-    # The next answer is the new request: the one answered before the restart is not answered again.
-    again = next_line(agent, lambda line: line["state"] in {"answered", "failed"})
-    assert (again["state"], again["requestId"]) == ("answered", second["requestId"])
+    assert_resumes_after_a_node_restart(pair, agent)
 
 
 def test_a_restarted_echo_agent_resumes_from_its_committed_cursor(pair: Pair, echo_agent: Path) -> None:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.programs import ROOT, Pair, next_line, readme_snippet, run_tool, tool
+from tests.e2e.programs import (
+    ROOT,
+    Pair,
+    assert_resumes_after_a_node_restart,
+    next_line,
+    readme_snippet,
+    run_tool,
+    tool,
+)
 from tests.integration.conftest import LineReader
 
 TS_PACKAGE = ROOT / "clients" / "ts"
@@ -50,21 +58,7 @@ def test_echo_agent_streams_chunks_then_the_response(pair: Pair) -> None:
 
 def test_echo_agent_resumes_over_tcp_after_the_node_restarts(pair: Pair) -> None:
     agent = echo_agent(pair, "--tcp", "--consumer", "ts-resume")
-    next_line(agent, lambda line: line["state"] == "subscribed")
-    first = pair.request("before the restart")
-    # A new consumer first answers the requests of earlier tests again (the peer drops the repeated replies).
-    answered = next_line(agent, lambda line: line.get("requestId") == first["requestId"])
-    assert answered["state"] == "answered"
-
-    pair.restart_agent()
-
-    next_line(agent, lambda line: line["state"] == "disconnected")
-    resumed = next_line(agent, lambda line: line["state"] == "subscribed")
-    assert resumed["cursor"] == answered["cursor"]
-    second = pair.request("after the restart")
-    assert second["text"] == "after the restart"
-    again = next_line(agent, lambda line: line["state"] in {"answered", "failed"})
-    assert (again["state"], again["requestId"]) == ("answered", second["requestId"])
+    assert_resumes_after_a_node_restart(pair, agent)
 
 
 def test_ts_tests_call_every_service(pair: Pair) -> None:
