@@ -98,6 +98,14 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
             DiscoveryServicer(runtime.discovery, runtime.reputation), server
         )
         served.add("ecco.v1.DiscoveryService")
+    if runtime.consensus is not None and runtime.verifier is not None:
+        from ecco.api.consensus import ConsensusServicer
+        from ecco.v1 import consensus_service_pb2_grpc
+
+        consensus_service_pb2_grpc.add_ConsensusServiceServicer_to_server(
+            ConsensusServicer(runtime.consensus, runtime.verifier), server
+        )
+        served.add("ecco.v1.ConsensusService")
     server.add_generic_rpc_handlers(unimplemented_handlers(skip=served))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(service_names(), server, pool=_MethodAwarePool(descriptor_pool.Default()))

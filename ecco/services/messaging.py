@@ -274,9 +274,10 @@ class Messenger:
         return message
 
     async def request(
-        self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = ""
+        self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "", system: str = ""
     ) -> AsyncIterator[RequestEvent]:
-        """Send an agent-request and yield Sent, then any Chunk/Complete, then the Reply (the last item)."""
+        """Send an agent-request and yield Sent, then any Chunk/Complete, then the Reply (the last item).
+        A `system` instruction travels as `payload.system` (as in upstream's generation-request)."""
         validate_peer_id(peer_id)
         message_id = validate_request_id(message_id) or str(uuid.uuid4())
         if message_id in self._pending:
@@ -288,7 +289,8 @@ class Messenger:
         deadline = pending.started + timeout_s
         try:
             try:
-                sent = await self.send(peer_id, "agent-request", {"prompt": prompt}, message_id=message_id)
+                payload = {"prompt": prompt, "system": system} if system else {"prompt": prompt}
+                sent = await self.send(peer_id, "agent-request", payload, message_id=message_id)
             except EccoError as error:
                 if not isinstance(error, InvalidArgument):
                     await self._report(peer_id, False)
@@ -333,8 +335,10 @@ class Messenger:
         except Exception:
             log.warning("outcome callback failed", extra={"peer": peer_id}, exc_info=True)
 
-    async def prompt(self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "") -> Reply:
-        async for item in self.request(peer_id, prompt, timeout_s, message_id=message_id):
+    async def prompt(
+        self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "", system: str = ""
+    ) -> Reply:
+        async for item in self.request(peer_id, prompt, timeout_s, message_id=message_id, system=system):
             if isinstance(item, Reply):
                 return item
         raise AssertionError("a request always ends with a reply or an error")

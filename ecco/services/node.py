@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecco.services.consensus import Consensus
+from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
@@ -42,3 +44,7 @@ class NodeRuntime:
     discovery: Discovery | None = None
     # The local reputation book; without it GetReputation/ListReputation answer UNIMPLEMENTED.
     reputation: ReputationBook | None = None
+    # Set once consensus runs (it needs messaging and discovery); without it ConsensusService answers UNIMPLEMENTED.
+    consensus: Consensus | None = None
+    # Checks Ed25519 signatures (consensus receipts); set together with consensus.
+    verifier: Verifier | None = None
