@@ -24,6 +24,7 @@ from ecco.services.consensus_receipt import verify_receipt
 from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import PhaseProgress
 from ecco.services.envelope import Message, canonical_json, parse_json
+from ecco.services.matching import CapabilityQuery
 from ecco.v1 import common_pb2, consensus_service_pb2_grpc
 from ecco.v1 import consensus_service_pb2 as pb
 
@@ -73,6 +74,16 @@ def _enum(table: dict[int, Any], number: int, flag: str, kind: str) -> Any:
     return table[number]
 
 
+def consensus_query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuery:
+    """Like the other services' queries, except that no capability at all means any peer that announces one
+    (upstream's consensus default), optionally only among --preferred peers."""
+    if query.name or query.type or query.version or query.features or query.raw_json:
+        return query_from_pb(query)
+    return CapabilityQuery.from_raw(
+        {"requiredCapabilities": [], "preferredPeers": list(query.preferred_peer_ids)}, field="--preferred"
+    )
+
+
 def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
     """Validated options; unset and 0 take the defaults. Errors name the CLI flag."""
     mode = _enum(MODES, options.discovery_mode, "discovery_mode", "discovery mode")
@@ -101,7 +112,7 @@ def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
         )
     return ConsensusOptions.create(
         mode=mode,
-        query=query_from_pb(options.query),
+        query=consensus_query_from_pb(options.query),
         discovery=discovery,
         discovery_given=options.HasField("discovery"),
         selection=_enum(SELECTIONS, options.selection, "--selection", "selection strategy"),

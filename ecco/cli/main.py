@@ -8,6 +8,7 @@ import click
 
 from ecco import __version__
 from ecco.cli.admin import config, db
+from ecco.cli.consensus import consensus
 from ecco.cli.discovery import ask, peer
 from ecco.cli.events import listen, stream
 from ecco.cli.messaging import connect, msg, peers, request, send
@@ -22,7 +23,7 @@ def cli() -> None:
     """ecco: a P2P communication layer for AI agents. Each agent runs one node; this CLI drives it."""
 
 
-for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect, peer, ask):
+for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect, peer, ask, consensus):
     cli.add_command(command)
 
 
