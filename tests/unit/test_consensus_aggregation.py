@@ -29,7 +29,13 @@ def run(answers: list[AgentAnswer], strategy: Aggregation, **options: object) ->
     return asyncio.run(aggregate(answers, opts, "q?", performance=lambda _p: 0.5, synthesize=None))
 
 
-VOTES = [answer("a", "London"), answer("b", "Paris"), answer("c", "paris."), answer("d", "London"), answer("e", "Paris")]
+VOTES = [
+    answer("a", "London"),
+    answer("b", "Paris"),
+    answer("c", "paris."),
+    answer("d", "London"),
+    answer("e", "Paris"),
+]
 
 
 def test_majority_vote_exact_counts_identical_texts_first_to_the_top_wins() -> None:
@@ -79,7 +85,10 @@ def test_ensemble_combines_every_answer() -> None:
     result = run(VOTES[:2], Aggregation.ENSEMBLE)
     assert result.result == {
         "ensemble": True,
-        "responses": [{"agentId": "a", "score": 1.0, "output": "London"}, {"agentId": "b", "score": 1.0, "output": "Paris"}],
+        "responses": [
+            {"agentId": "a", "score": 1.0, "output": "London"},
+            {"agentId": "b", "score": 1.0, "output": "Paris"},
+        ],
         "summary": "Combined output from 2 agents",
     }
     assert (result.text, result.confidence, result.agreement) == ("Combined output from 2 agents", 1.0, 2)
@@ -124,7 +133,8 @@ def test_custom_aggregator_output_is_validated(output: str, problem: str) -> Non
 def test_custom_aggregator_runs_a_command_with_the_responses_on_stdin() -> None:
     script = (
         "import json, sys; r = json.load(sys.stdin); "
-        "print(json.dumps({'consensus': {'confidence': 0.5, 'agreement': 1}, 'result': {'text': '+'.join(x['text'] for x in r)}}))"
+        "scores = {'confidence': 0.5, 'agreement': 1}; "
+        "print(json.dumps({'consensus': scores, 'result': {'text': '+'.join(x['text'] for x in r)}}))"
     )
     command = f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}"
     result = run(VOTES[:2], Aggregation.CUSTOM, aggregator_cmd=command)
