@@ -322,7 +322,7 @@ def _run(
     )
     for vote in doc["votes"] if not result.achieved else []:
         click.echo(f"  {vote['weight']:.2f}  {len(vote['peerIds'])} agents: {vote['text'].strip()[:80]}")
-    click.echo(result.text)
+    click.echo(result.text.rstrip("\n"))
     if receipt_out is not None:
         click.echo(f"receipt signed by {result.receipt.signer_peer_id}, written to {receipt_out}", err=True)
 
