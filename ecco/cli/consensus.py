@@ -269,9 +269,15 @@ def result_document(result: Any) -> dict[str, Any]:
 
 def receipt_bundle(result: Any) -> dict[str, Any]:
     """The receipt with the signed messages it commits to: everything `consensus verify` needs, offline."""
+    from ecco.v1 import consensus_service_pb2 as pb
+
     return {
         "receipt": json.loads(result.receipt.receipt_json),
-        "responses": [_message_dict(a.message) for a in result.responses if a.HasField("message")],
+        "responses": [
+            _message_dict(a.message)
+            for a in result.responses
+            if a.status == pb.CONSENSUS_AGENT_STATUS_SUCCEEDED and a.HasField("message")
+        ],
     }
 
 
