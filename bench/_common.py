@@ -69,6 +69,27 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 30.0) -> Ran:
     return Ran(elapsed, proc.stdout, proc.stderr)
 
 
+UP_TIMEOUT_S = 60.0
+
+
+def dial_addr(node: dict[str, Any]) -> str:
+    """The 127.0.0.1 multiaddr (with /p2p/<id>) of a node, from its `ecco up --json` document."""
+    addr = next((a for a in node["listenAddresses"] if "/ip4/127.0.0.1/" in a), node["listenAddresses"][0])
+    return addr if "/p2p/" in addr else f"{addr}/p2p/{node['peerId']}"
+
+
+def up_node(env: dict[str, str], name: str, capability: str, bootstrap: list[str], *extra: str) -> dict[str, Any]:
+    """`ecco up --name NAME --capability CAPABILITY [--bootstrap ADDR ...] EXTRA... --json`: its status document,
+    with `up_s` = the wall time of the `up` call."""
+    cmd = [*ecco_cli(), "up", "--name", name, "--capability", capability, *extra, "--json"]
+    for addr in bootstrap:
+        cmd += ["--bootstrap", addr]
+    ran = run(cmd, env, timeout=UP_TIMEOUT_S)
+    doc = ran.json()
+    doc["up_s"] = ran.seconds
+    return doc
+
+
 def stop_daemon(home: str, name: str) -> None:
     """Stop node `name` under `home`: `ecco node stop`; if that fails, SIGTERM then SIGKILL the pid in daemon.pid.
 
