@@ -134,6 +134,16 @@ def read_json_line(proc: subprocess.Popen[bytes], deadline: float, who: str) -> 
     return json.loads(line)
 
 
+def cpu_s(pid: int) -> float:
+    """utime + stime of process `pid` (all its threads) so far, in seconds (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on, recorded in every result so runs on different machines are not mixed."""
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}

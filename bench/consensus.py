@@ -11,6 +11,7 @@ Measured on the asker, each REPEATS times after one warm-up, medians reported:
     node-side latency (the reply's latencyMs);
   * figure: `ecco consensus request P --name echo-agent --selection top-n --agent-count 10` and `--selection all`
     (= all 30), aggregation majority-vote: the CLI's wall time and the node-side totalTimeMs.
+  * breakdown: the CPU (utime + stime, all threads, /proc) the asker and the agents together used per command.
 Both use find mode (no phased discovery), so the figure is the fan-out itself: 10 / 30 signed requests out, 10 / 30
 signed replies in, each answer written to the event log, aggregation, the signed receipt.
 
@@ -28,7 +29,7 @@ import tempfile
 import time
 from typing import Any
 
-from _common import clean_env, dial_addr, ecco_cli, provenance, run, stop_daemon, up_node
+from _common import clean_env, cpu_s, dial_addr, ecco_cli, provenance, run, stop_daemon, up_node
 
 AGENTS = 30
 FANOUTS = (10, 30)
@@ -66,21 +67,38 @@ def start(env: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return asker, agents
 
 
-def single_requests(env: dict[str, str], agents: list[dict[str, Any]]) -> dict[str, Any]:
+def _measure(env: dict[str, str], commands: list[list[str]], pids: list[int], check: Any) -> dict[str, Any]:
+    """Run each command (the first is a warm-up): medians of the CLI wall time and of `check(doc)` (the node-side
+    milliseconds), and the CPU the asker (pids[0]) and the agents (the rest) used per measured command."""
     cli_s: list[float] = []
     node_ms: list[float] = []
-    for i in range(REPEATS + 1):
-        target = agents[i % len(agents)]["peerId"]
-        ran = run([*ecco_cli(), "request", target, "--prompt", PROMPT, "--json", "--node", ASKER], env)
-        if i:  # the first is a warm-up
-            cli_s.append(ran.seconds)
-            node_ms.append(ran.json()["latencyMs"])
-    return {"cli_s": _median(cli_s), "node_ms": _median(node_ms)}
+    run(commands[0], env, timeout=90)
+    asker_before, agents_before = cpu_s(pids[0]), sum(cpu_s(p) for p in pids[1:])
+    for command in commands[1:]:
+        ran = run(command, env, timeout=90)
+        cli_s.append(ran.seconds)
+        node_ms.append(check(ran.json()))
+    n = len(commands) - 1
+    return {
+        "cli_s": _median(cli_s),
+        "node_ms": _median(node_ms),
+        "asker_cpu_ms": round((cpu_s(pids[0]) - asker_before) * 1000 / n, 1),
+        "agents_cpu_ms": round((sum(cpu_s(p) for p in pids[1:]) - agents_before) * 1000 / n, 1),
+    }
 
 
-def fan_out(env: dict[str, str], count: int) -> dict[str, Any]:
+def single_requests(env: dict[str, str], agents: list[dict[str, Any]], pids: list[int]) -> dict[str, Any]:
+    """One agent-request round trip (`ecco request`), to a different agent each time."""
+    commands = [
+        [*ecco_cli(), "request", agents[i % len(agents)]["peerId"], "--prompt", PROMPT, "--json", "--node", ASKER]
+        for i in range(REPEATS + 1)
+    ]
+    return _measure(env, commands, pids, lambda doc: doc["latencyMs"])
+
+
+def fan_out(env: dict[str, str], count: int, pids: list[int]) -> dict[str, Any]:
     selection = ["--selection", "all"] if count >= AGENTS else ["--selection", "top-n", "--agent-count", str(count)]
-    cmd = [
+    command = [
         *ecco_cli(),
         "consensus",
         "request",
@@ -94,18 +112,14 @@ def fan_out(env: dict[str, str], count: int) -> dict[str, Any]:
         "--node",
         ASKER,
     ]
-    cli_s: list[float] = []
-    node_ms: list[float] = []
-    for i in range(REPEATS + 1):
-        ran = run(cmd, env, timeout=90)
-        doc = ran.json()
+
+    def check(doc: dict[str, Any]) -> float:
         metrics = doc["metrics"]
         if metrics["successfulAgents"] != count or doc["text"] != PROMPT:
             raise RuntimeError(f"fan-out to {count}: {metrics} {doc['text']!r}")
-        if i:
-            cli_s.append(ran.seconds)
-            node_ms.append(metrics["totalTimeMs"])
-    return {"cli_s": _median(cli_s), "node_ms": _median(node_ms)}
+        return metrics["totalTimeMs"]
+
+    return _measure(env, [command] * (REPEATS + 1), pids, check)
 
 
 def main() -> int:
@@ -114,10 +128,11 @@ def main() -> int:
     env = clean_env(home)
     names = [ASKER, *(f"agent-{i}" for i in range(AGENTS))]
     try:
-        _asker, agents = start(env)
+        asker, agents = start(env)
         started_s = round(time.monotonic() - began, 1)
-        single = single_requests(env, agents)
-        results = {str(n): fan_out(env, n) for n in FANOUTS}
+        pids = [asker["pid"], *(a["pid"] for a in agents)]
+        single = single_requests(env, agents, pids)
+        results = {str(n): fan_out(env, n, pids) for n in FANOUTS}
     finally:
         with concurrent.futures.ThreadPoolExecutor(STOP_WORKERS) as pool:
             list(pool.map(lambda name: stop_daemon(home, name), names))

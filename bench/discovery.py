@@ -45,7 +45,7 @@ import tempfile
 import time
 from typing import Any
 
-from _common import clean_env, dial_addr, ecco_cli, pct, provenance, read_json_line, run, stop_daemon, up_node
+from _common import clean_env, cpu_s, dial_addr, ecco_cli, pct, provenance, read_json_line, run, stop_daemon, up_node
 
 NODES = 30
 RARE, COMMON = "rare-capability", "common"
@@ -79,16 +79,6 @@ def rss_kb(pid: int) -> int | None:
     except OSError:
         return None
     return None
-
-
-def cpu_s(pid: int) -> float:
-    """utime + stime of process `pid` so far, in seconds (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def discover_cmd(name: str) -> list[str]:

@@ -22,7 +22,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecco.errors import Aborted, EccoError, FailedPrecondition, Internal, InvalidArgument, NotFound, Reason
+from ecco.errors import (
+    Aborted,
+    EccoError,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    Reason,
+    Unavailable,
+)
 from ecco.services.consensus_aggregation import (
     SYNTHESIS_SYSTEM_PROMPT,
     AgentAnswer,
@@ -226,7 +235,7 @@ class Consensus:
         except EccoError as failure:
             error = failure
         except asyncio.CancelledError:
-            error = Aborted("the node is shutting down", Reason.SHUTTING_DOWN)
+            error = Unavailable("the node is shutting down", Reason.SHUTTING_DOWN)
             raise
         except Exception:
             log.exception("consensus query failed", extra={"consensus": consensus_id})
@@ -277,21 +286,12 @@ class Consensus:
         yield Selected(len(candidates), [c.peer_id for c in chosen] + ([self._signer.peer_id] if with_self else []))
 
         answers: list[AgentAnswer] = []
-        async for answer in self._fan_out(prompt, options, chosen, with_self):
-            answers.append(answer)
-            await self._events.record(
-                "consensus-progress",
-                {
-                    "consensusId": consensus_id,
-                    "peerId": answer.peer_id,
-                    "status": str(answer.status),
-                    "latencyMs": answer.latency_ms,
-                    "messageId": answer.message.id if answer.message else "",
-                },
-                peer_id=answer.peer_id,
-                request_id=consensus_id,
-            )
-            yield answer
+        async for batch in self._fan_out(prompt, options, chosen, with_self):
+            # answers that arrived together are logged together: one commit, not one per answer
+            await asyncio.gather(*(self._log_progress(consensus_id, answer) for answer in batch))
+            for answer in batch:
+                answers.append(answer)
+                yield answer
 
         successes = [a for a in answers if a.ok]
         if not successes:
@@ -358,10 +358,24 @@ class Consensus:
         )
         yield outcome
 
+    async def _log_progress(self, consensus_id: str, answer: AgentAnswer) -> None:
+        await self._events.record(
+            "consensus-progress",
+            {
+                "consensusId": consensus_id,
+                "peerId": answer.peer_id,
+                "status": str(answer.status),
+                "latencyMs": answer.latency_ms,
+                "messageId": answer.message.id if answer.message else "",
+            },
+            peer_id=answer.peer_id,
+            request_id=consensus_id,
+        )
+
     async def _fan_out(
         self, prompt: str, options: ConsensusOptions, chosen: Sequence[Candidate], with_self: bool
-    ) -> AsyncIterator[AgentAnswer]:
-        """Ask every chosen agent at once; yield the answers in arrival order."""
+    ) -> AsyncIterator[list[AgentAnswer]]:
+        """Ask every chosen agent at once; yield the answers in arrival order, those already in as one batch."""
         arrived: asyncio.Queue[AgentAnswer] = asyncio.Queue()
         query_id = str(uuid.uuid4())
 
@@ -373,8 +387,13 @@ class Consensus:
             jobs.append(self._ask_self(f"{query_id}-{self._signer.peer_id}", prompt, options))
         tasks = [asyncio.ensure_future(one(job)) for job in jobs]
         try:
-            for _ in tasks:
-                yield await arrived.get()
+            remaining = len(tasks)
+            while remaining:
+                batch = [await arrived.get()]
+                while not arrived.empty():
+                    batch.append(arrived.get_nowait())
+                remaining -= len(batch)
+                yield batch
         finally:
             for task in tasks:
                 task.cancel()
