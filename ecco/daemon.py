@@ -26,6 +26,7 @@ from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, Identity, load_or_create
 from ecco.services.consensus import Consensus
+from ecco.services.consensus_embeddings import PeerEmbeddings
 from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
@@ -260,7 +261,12 @@ def _start_consensus(
     from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 
     consensus = Consensus(
-        messenger, discovery, Ed25519Signer.from_identity(identity), events, parse_responder(config.responder)
+        messenger,
+        discovery,
+        Ed25519Signer.from_identity(identity),
+        events,
+        parse_responder(config.responder),
+        embeddings=PeerEmbeddings(messenger, discovery),
     )
     cleanup.push_async_callback(consensus.stop)
     return consensus, Ed25519Verifier()

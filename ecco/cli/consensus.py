@@ -81,7 +81,8 @@ _CONSENSUS_OPTIONS = (
         "--similarity",
         default="text-overlap",
         show_default=True,
-        help="When answers agree: exact or text-overlap (word overlap, single-linkage clusters).",
+        help="When answers agree: exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a "
+        "peer with an `embedding` capability); single-linkage clusters.",
     ),
     click.option("--similarity-threshold", type=float, help="The text-overlap at which answers agree, 0..1 [0.75]."),
 )

@@ -37,9 +37,11 @@ from ecco.services.consensus_aggregation import (
     AgentAnswer,
     AgentStatus,
     Aggregate,
+    Embed,
     Synthesize,
     aggregate,
 )
+from ecco.services.consensus_embeddings import PeerEmbeddings
 from ecco.services.consensus_options import (
     MAX_PROMPT_CHARS,
     SELF_SYNTHESIZER,
@@ -157,13 +159,16 @@ class Consensus:
         events: EventLog,
         responder: Responder | None = None,
         loads: LoadTracker | None = None,
+        embeddings: PeerEmbeddings | None = None,
     ) -> None:
-        """`responder` is this node's own responder: it answers for include_self and is the "self" synthesizer."""
+        """`responder` is this node's own responder: it answers for include_self and is the "self" synthesizer;
+        `embeddings` asks peers for embeddings (--similarity peer-embedding)."""
         self._messenger = messenger
         self._discovery = discovery
         self._signer = signer
         self._events = events
         self._responder = responder
+        self._embeddings = embeddings
         self.loads = loads or LoadTracker()
         self._runs: OrderedDict[str, _Run] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -309,6 +314,7 @@ class Consensus:
             prompt,
             performance=lambda peer: self.loads.of(peer).performance_score(),
             synthesize=self._synthesizer(options),
+            embed=self._embedder(options),
         )
         # upstream: achieved = agreement >= minAgents (§13 #16, kept); a missed threshold is reported, not raised
         achieved = result_agg.agreement >= options.min_agents and result_agg.threshold_met
@@ -460,6 +466,16 @@ class Consensus:
         payload = {"requestId": message_id, "response": {"text": text, "finishReason": "stop"}}
         message = sign_message(new_message(me, me, "agent-response", payload), self._signer)
         return AgentAnswer(me, AgentStatus.SUCCEEDED, text, "", _ms(began), 1.0, message_id, message, self_answer=True)
+
+    def _embedder(self, options: ConsensusOptions) -> Embed | None:
+        embeddings = self._embeddings
+        if embeddings is None:
+            return None
+
+        async def embed(texts: list[str]) -> list[list[float]]:
+            return await embeddings.embed(texts, options.timeout_ms / 1000)
+
+        return embed
 
     def _synthesizer(self, options: ConsensusOptions) -> Synthesize | None:
         if options.synthesizer == SELF_SYNTHESIZER:

@@ -72,6 +72,10 @@ class Aggregate:
 
 Synthesize = Callable[[str], Awaitable[str]]
 """Sends a synthesis prompt to the synthesizer and returns its answer."""
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+"""Returns one embedding per text (for --similarity peer-embedding)."""
+Vectors = Sequence[Sequence[float]] | None
+VOTES = frozenset({Aggregation.MAJORITY_VOTE, Aggregation.WEIGHTED_VOTE, Aggregation.CONSENSUS_THRESHOLD})
 
 
 def synthesis_prompt(question: str, answers: Sequence[AgentAnswer]) -> str:
@@ -84,8 +88,8 @@ def synthesis_prompt(question: str, answers: Sequence[AgentAnswer]) -> str:
     )
 
 
-def _groups(answers: Sequence[AgentAnswer], options: ConsensusOptions) -> list[list[AgentAnswer]]:
-    indexes = cluster([a.text for a in answers], options.similarity, options.similarity_threshold)
+def _groups(answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors) -> list[list[AgentAnswer]]:
+    indexes = cluster([a.text for a in answers], options.similarity, options.similarity_threshold, vectors)
     return [[answers[i] for i in group] for group in indexes]
 
 
@@ -94,10 +98,10 @@ def _votes(groups: Sequence[Sequence[AgentAnswer]], weigh: Callable[[AgentAnswer
     return sorted(votes, key=lambda v: -v.weight)  # stable: equal weights keep first-arrival order
 
 
-def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions) -> Aggregate:
+def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None) -> Aggregate:
     """Exact: the most frequent text, ties to the first to reach the top count. Otherwise the largest cluster
     (ties at random); its first member's text wins."""
-    groups = _groups(answers, options)
+    groups = _groups(answers, options, vectors)
     votes = _votes(groups, lambda _a: 1.0)
     if options.similarity == Similarity.EXACT:
         counts: dict[str, int] = {}
@@ -112,23 +116,28 @@ def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions) -> 
 
 
 def weighted_vote(
-    answers: Sequence[AgentAnswer], options: ConsensusOptions, performance: Callable[[str], float]
+    answers: Sequence[AgentAnswer],
+    options: ConsensusOptions,
+    performance: Callable[[str], float],
+    vectors: Vectors = None,
 ) -> Aggregate:
     """With similarity on, the same as majority vote (upstream). Exact: each response adds matchScore x
     (performanceScore + 0.5) to its text; the heaviest text wins (ties: the first)."""
     if options.similarity != Similarity.EXACT:
-        return majority_vote(answers, options)
+        return majority_vote(answers, options, vectors)
     weigh = lambda a: a.match_score * (performance(a.peer_id) + 0.5)  # noqa: E731
-    votes = _votes(_groups(answers, options), weigh)
+    votes = _votes(_groups(answers, options, None), weigh)
     best = votes[0]
     total = sum(v.weight for v in votes)
     return Aggregate(best.text, best.text, best.weight / total if total else 0.0, len(best.peer_ids), votes)
 
 
-def consensus_threshold(answers: Sequence[AgentAnswer], options: ConsensusOptions) -> Aggregate:
+def consensus_threshold(
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None
+) -> Aggregate:
     """Majority vote, reported as not met (never an error) when confidence is below the threshold or fewer than
     min_agents responded."""
-    vote = majority_vote(answers, options)
+    vote = majority_vote(answers, options, vectors)
     met = vote.confidence >= options.consensus_threshold and len(answers) >= options.min_agents
     return Aggregate(vote.text, vote.result, vote.confidence, vote.agreement, vote.votes, met)
 
@@ -154,15 +163,26 @@ async def aggregate(
     *,
     performance: Callable[[str], float],
     synthesize: Synthesize | None,
+    embed: Embed | None = None,
 ) -> Aggregate:
-    """Aggregate the successful answers (in arrival order; at least one)."""
+    """Aggregate the successful answers (in arrival order; at least one). Votes with --similarity peer-embedding
+    first get the answers' embeddings from `embed`."""
     strategy = options.aggregation
+    vectors: Vectors = None
+    if strategy in VOTES and options.similarity == Similarity.PEER_EMBEDDING and len(answers) > 1:
+        if embed is None:
+            raise FailedPrecondition(
+                "--similarity peer-embedding: this node cannot ask peers for embeddings",
+                Reason.NO_PROVIDER_FOUND,
+                field="--similarity",
+            )
+        vectors = await embed([a.text for a in answers])
     if strategy == Aggregation.MAJORITY_VOTE:
-        return majority_vote(answers, options)
+        return majority_vote(answers, options, vectors)
     if strategy == Aggregation.WEIGHTED_VOTE:
-        return weighted_vote(answers, options, performance)
+        return weighted_vote(answers, options, performance, vectors)
     if strategy == Aggregation.CONSENSUS_THRESHOLD:
-        return consensus_threshold(answers, options)
+        return consensus_threshold(answers, options, vectors)
     if strategy == Aggregation.BEST_SCORE:
         return _single(max(answers, key=lambda a: a.match_score))  # max keeps the first of equals
     if strategy == Aggregation.ENSEMBLE:

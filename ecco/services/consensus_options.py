@@ -39,6 +39,8 @@ class Aggregation(StrEnum):
 class Similarity(StrEnum):
     EXACT = "exact"
     TEXT_OVERLAP = "text-overlap"
+    PEER_EMBEDDING = "peer-embedding"
+    """Cosine similarity of embeddings from a peer with an `embedding` capability (upstream §7.7 exchange)."""
 
 
 class DiscoveryMode(StrEnum):

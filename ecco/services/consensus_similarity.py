@@ -40,15 +40,28 @@ def text_overlap(a: str, b: str) -> float:
     return 0.4 * jaccard + 0.6 * (dot / norm)
 
 
-def similar(a: str, b: str, method: Similarity, threshold: float) -> bool:
-    if method == Similarity.EXACT:
-        return a == b
-    return text_overlap(a, b) >= threshold
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / norm if norm else 0.0
 
 
-def cluster(texts: Sequence[str], method: Similarity, threshold: float) -> list[list[int]]:
+def cluster(
+    texts: Sequence[str],
+    method: Similarity,
+    threshold: float,
+    vectors: Sequence[Sequence[float]] | None = None,
+) -> list[list[int]]:
     """Groups of indexes whose texts agree (union-find over every pair: single linkage), each in input order,
-    the groups ordered by their first member."""
+    the groups ordered by their first member. PEER_EMBEDDING compares `vectors` (one per text) by cosine."""
+
+    def similar(i: int, j: int) -> bool:
+        if method == Similarity.EXACT:
+            return texts[i] == texts[j]
+        if method == Similarity.PEER_EMBEDDING:
+            assert vectors is not None, "peer-embedding similarity needs the embeddings"
+            return normalise(texts[i]) == normalise(texts[j]) or cosine(vectors[i], vectors[j]) >= threshold
+        return text_overlap(texts[i], texts[j]) >= threshold
+
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:
@@ -59,7 +72,7 @@ def cluster(texts: Sequence[str], method: Similarity, threshold: float) -> list[
 
     for i in range(len(texts)):
         for j in range(i + 1, len(texts)):
-            if root(i) != root(j) and similar(texts[i], texts[j], method, threshold):
+            if root(i) != root(j) and similar(i, j):
                 parent[max(root(i), root(j))] = min(root(i), root(j))
     groups: dict[int, list[int]] = {}
     for i in range(len(texts)):

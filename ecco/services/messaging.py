@@ -210,6 +210,7 @@ class Messenger:
         self._tasks: set[asyncio.Task[None]] = set()
         self._handshake_timers: dict[str, asyncio.TimerHandle] = {}
         self._connection_listeners: list[Callable[[str], Awaitable[None]]] = []
+        self._message_listeners: dict[str, list[Callable[[Message], Awaitable[None]]]] = {}
         self._on_outcome = on_outcome
 
     @property
@@ -219,6 +220,11 @@ class Messenger:
     def add_connection_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
         """`await listener(peer_id)` after each new connection (e.g. to re-announce capabilities)."""
         self._connection_listeners.append(listener)
+
+    def add_message_listener(self, type: str, listener: Callable[[Message], Awaitable[None]]) -> None:
+        """`await listener(message)` (in a task of its own) for each inbound message of `type` that passed every
+        check, once it is in the event log; e.g. embedding-responses for the service that asked for them."""
+        self._message_listeners.setdefault(type, []).append(listener)
 
     def start(self) -> None:
         self._transport.set_handler(self._on_frame)
@@ -400,6 +406,8 @@ class Messenger:
         )
         if not known_type:
             return
+        for listener in self._message_listeners.get(message.type, ()):
+            self._spawn(listener(message))
         if message.type in REPLY_TYPES:
             self._route_reply(message)
         elif message.type == "agent-request" and self._responder is not None:

@@ -44,6 +44,7 @@ class SimilarityMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIMILARITY_METHOD_UNSPECIFIED: _ClassVar[SimilarityMethod]
     SIMILARITY_METHOD_EXACT: _ClassVar[SimilarityMethod]
     SIMILARITY_METHOD_TEXT_OVERLAP: _ClassVar[SimilarityMethod]
+    SIMILARITY_METHOD_PEER_EMBEDDING: _ClassVar[SimilarityMethod]
 
 class ConsensusAgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -74,6 +75,7 @@ AGGREGATION_STRATEGY_CUSTOM: AggregationStrategy
 SIMILARITY_METHOD_UNSPECIFIED: SimilarityMethod
 SIMILARITY_METHOD_EXACT: SimilarityMethod
 SIMILARITY_METHOD_TEXT_OVERLAP: SimilarityMethod
+SIMILARITY_METHOD_PEER_EMBEDDING: SimilarityMethod
 CONSENSUS_AGENT_STATUS_UNSPECIFIED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_SUCCEEDED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_FAILED: ConsensusAgentStatus
