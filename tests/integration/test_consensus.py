@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Ecco, Result, error_of, list_events, up
+from tests.integration.conftest import Ecco, Result, error_of, list_events, up, wait_for_event
 
 pytestmark = pytest.mark.integration
 
@@ -76,13 +76,24 @@ def cluster() -> Iterator[Cluster]:
             futures["scribe"] = pool.submit(
                 up, ecco, "scribe", "--capability", "scribe", "--responder", "echo", "--bootstrap", hub["addr"]
             )
+            embedder_caps = home / "embedder.json"
+            embedder_caps.write_text(json.dumps([{"type": "embedding", "name": "bow", "version": "1.0.0"}]))
+            # no responder: the test is its harness and answers embedding-requests with `ecco send`
+            futures["emb"] = pool.submit(
+                up, ecco, "emb", "--capabilities-file", str(embedder_caps), "--bootstrap", hub["addr"]
+            )
             nodes = {"p1": hub, **{name: future.result() for name, future in futures.items()}}
         bootstrap = [arg for node in nodes.values() for arg in ("--bootstrap", node["addr"])]
         nodes["user"] = up(ecco, "user", "--responder", "exec:tr a-z A-Z", *bootstrap)
         nodes["bare"] = up(ecco, "bare", "--bootstrap", hub["addr"])
         # wait (inside the daemons, on gossip) until the querying nodes know the providers' capabilities
         discover = ("peer", "discover", "--phases", "local", "--phase-timeout", "30000", "--json")
-        for node, name, count in (("user", "capital", 6), ("user", "scribe", 1), ("bare", "capital", 1)):
+        for node, name, count in (
+            ("user", "capital", 6),
+            ("user", "scribe", 1),
+            ("user", "bow", 1),
+            ("bare", "capital", 1),
+        ):
             found = ecco.ok(*discover, "--name", name, "--min-peers", str(count), "--node", node).json()["peers"]
             assert len(found) >= count, found
         yield Cluster(ecco, {name: node["peerId"] for name, node in nodes.items()})
@@ -131,10 +142,11 @@ def test_the_bare_command_runs_phased_discovery_and_consensus_threshold(cluster:
 
 
 def test_query_asks_every_agent_discovery_found(cluster: Cluster) -> None:
-    doc = cluster.json("consensus", "query", QUESTION, "--min-peers", "7")
+    agents = '{"requiredCapabilities": [{"type": "agent"}]}'  # every agent; not the embedding provider
+    doc = cluster.json("consensus", "query", QUESTION, "--raw", agents, "--min-peers", "7")
     assert doc["strategy"] == "consensus-threshold"
     responses = _by_peer(doc, cluster)
-    # every agent that announces a capability: the six `capital` agents and the scribe (which echoes the question)
+    # every agent: the six `capital` agents and the scribe (which echoes the question)
     assert set(responses) == {"p1", "p2", "p3", "lon", "slow", "broken", "scribe"}
     assert responses["broken"]["status"] == "failed" and "exited with status 3" in responses["broken"]["error"]
     assert responses["scribe"]["text"] == QUESTION
@@ -444,3 +456,60 @@ def test_a_repeated_request_id_asks_nobody_again(cluster: Cluster) -> None:
     assert len(list_events(cluster.ecco, "p1", "agent-request")) == before + 1
     code, error = cluster.error("consensus", "request", "Other?", "--request-id", "cons-repeat-1")
     assert (code, error["reason"]) == (2, "IDEMPOTENCY_CONFLICT")
+
+
+def test_peer_embedding_similarity_asks_an_embedding_provider(cluster: Cluster) -> None:
+    """The embedding provider's harness (this test) answers the embedding-request: the first text's vector in two
+    chunks, the others whole. "Paris" and "London" differ as words but are close as vectors here."""
+    vectors = {"Paris\n": [1.0, 0.0, 0.3, 0.1], "London\n": [0.9, 0.1, 0.3, 0.2]}
+    query = cluster.ecco.follow(
+        "consensus",
+        "request",
+        "Capital?",
+        *cluster.only("p1", "lon"),
+        "--aggregation",
+        "majority-vote",
+        "--similarity",
+        "peer-embedding",
+        "--similarity-threshold",
+        "0.95",
+        "--json",
+        "--node",
+        "user",
+    )
+    try:
+        request = wait_for_event(cluster.ecco, "emb", lambda e: True, "embedding-request")
+        payload = request["payload"]
+        assert request["peerId"] == cluster.ids["user"] and sorted(payload["texts"]) == ["London\n", "Paris\n"]
+        total = len(payload["texts"])
+        for index, text in enumerate(payload["texts"]):
+            vector = vectors[text]
+            pieces = [vector[:2], vector[2:]] if index == 0 else [vector]
+            for chunk, piece in enumerate(pieces):
+                reply = {
+                    "type": "embedding-response",
+                    "requestId": payload["requestId"],
+                    "embeddings": [piece],
+                    "model": "bow",
+                    "dimensions": 4,
+                    "index": index,
+                    "total": total,
+                    "chunkIndex": chunk,
+                    "totalChunks": len(pieces),
+                }
+                cluster.ecco.ok(
+                    "send",
+                    cluster.ids["user"],
+                    "--type",
+                    "embedding-response",
+                    "--payload",
+                    json.dumps(reply),
+                    "--node",
+                    "emb",
+                )
+        doc = query.next_json(timeout=30)
+    finally:
+        query.stop()
+    # cosine 0.99 >= 0.95: one cluster of two, where exact or text-overlap matching would see two camps
+    assert (doc["agreement"], doc["confidence"], doc["achieved"]) == (2, 1.0, True)
+    assert doc["receipt"]["parameters"]["similarity"] == "peer-embedding"
