@@ -158,10 +158,6 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return capability_query_options(with_options)
 
 
-def _short(peer_id: str) -> str:
-    return f"{peer_id[:8]}…{peer_id[-6:]}" if len(peer_id) > 16 else peer_id
-
-
 def _status_name(status: int) -> str:
     from ecco.v1 import consensus_service_pb2 as pb
 
@@ -205,12 +201,17 @@ class _AgentDisplay:
         self.close()
         ok = answer.status == pb.CONSENSUS_AGENT_STATUS_SUCCEEDED
         detail = answer.text.strip().replace("\n", " ")[:80] if ok else f"{_status_name(answer.status)}: {answer.error}"
-        who = _short(answer.peer_id) + (" (self)" if answer.self_answer else "")
+        from ecco.cli.render import short_peer
+
+        who = short_peer(answer.peer_id) + (" (self)" if answer.self_answer else "")
         line = f"{who}  {answer.latency_ms} ms  {detail}"
         if self._console is None:
             click.echo(("ok    " if ok else "FAIL  ") + line)
         else:
-            self._console.print(f"{'[green]✓[/]' if ok else '[red]✗[/]'} {line}", markup=True, highlight=False)
+            from rich.markup import escape
+
+            mark = "[green]✓[/]" if ok else "[red]✗[/]"
+            self._console.print(f"{mark} {escape(line)}", markup=True, highlight=False)
         self._spin()
 
     def close(self) -> None:
