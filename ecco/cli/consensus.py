@@ -158,6 +158,10 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return capability_query_options(with_options)
 
 
+def _agents(count: int) -> str:
+    return f"{count} agent{'' if count == 1 else 's'}"
+
+
 def _status_name(status: int) -> str:
     from ecco.v1 import consensus_service_pb2 as pb
 
@@ -189,7 +193,7 @@ class _AgentDisplay:
 
     def _spin(self) -> None:
         if self._console is not None and self._waiting:
-            self._status = self._console.status(f"waiting for {self._waiting} agents…")
+            self._status = self._console.status(f"waiting for {_agents(self._waiting)}…")
             self._status.start()
 
     def answered(self, answer: Any) -> None:
@@ -329,7 +333,7 @@ def _run(
         f"{doc['metrics']['successfulAgents']} of {doc['metrics']['totalAgents']} agents answered)"
     )
     for vote in doc["votes"] if not result.achieved else []:
-        click.echo(f"  {vote['weight']:.2f}  {len(vote['peerIds'])} agents: {vote['text'].strip()[:80]}")
+        click.echo(f"  {vote['weight']:.2f}  {_agents(len(vote['peerIds']))}: {vote['text'].strip()[:80]}")
     click.echo(result.text.rstrip("\n"))
     if receipt_out is not None:
         click.echo(f"receipt signed by {result.receipt.signer_peer_id}, written to {receipt_out}", err=True)
