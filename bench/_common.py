@@ -39,6 +39,7 @@ def clean_env(home: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECCO_")}
     env["ECCO_HOME"] = home
     env["ECCO_LISTEN"] = "/ip4/127.0.0.1/tcp/0"  # loopback only; the daemon default is every interface
+    env["ECCO_MDNS"] = "false"  # mDNS multicasts on every interface
     return env
 
 

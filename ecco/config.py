@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason
+from ecco.services.bridge import BridgeSettings
 from ecco.services.capabilities import capability_from_name, validate_capability
 
 Parser = Callable[[Any, str], Any]
@@ -33,6 +34,16 @@ def _choice(*choices: str) -> Parser:
         return raw.lower()
 
     return parse
+
+
+def _boolean(raw: Any, where: str) -> bool:
+    """A TOML boolean, or (from the environment) true/false, yes/no, on/off, 1/0."""
+    if isinstance(raw, bool):
+        return raw
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if isinstance(raw, str) and raw.strip().lower() in words:
+        return words[raw.strip().lower()]
+    raise ValueError(f"expected true or false, got {raw!r}")
 
 
 def _string(raw: Any, where: str) -> str:
@@ -106,6 +117,26 @@ def _positive_number(raw: Any, where: str) -> float:
     return value
 
 
+def _flag(raw: Any, where: str) -> bool:
+    """A boolean: TOML true/false, or (from the environment) 1/0, true/false, yes/no, on/off."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _port(raw: Any, where: str) -> int:
+    """A TCP port; 0 means unset."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a TCP port number, got {raw!r}") from None
+    if isinstance(raw, bool) or not 0 <= value <= 65535 or (isinstance(raw, float) and raw != value):
+        raise ValueError(f"expected a TCP port between 1 and 65535, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -125,9 +156,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen", _string_list, ["/ip4/0.0.0.0/tcp/0"], "ECCO_LISTEN"),
     Setting("bootstrap", _peer_multiaddrs, [], "ECCO_BOOTSTRAP"),
     Setting("responder", _string, "", "ECCO_RESPONDER"),
+    # mDNS multicasts on every interface: on for users (upstream default), off wherever that is not wanted.
+    Setting("mdns", _boolean, True, "ECCO_MDNS"),
+    # Capability provider records on the network-scoped Kademlia DHT (the `internet` discovery phase).
+    Setting("dht", _boolean, True, "ECCO_DHT"),
     # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
     Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),
     Setting("rate_limit.refill_per_second", _positive_number, 10.0, "ECCO_RATE_LIMIT_REFILL"),
+    # The webhook bridge embedded in the daemon (`ecco up --webhook-bridge`); see ecco.services.bridge.
+    Setting("webhook.enabled", _flag, False, "ECCO_WEBHOOK_BRIDGE"),
+    Setting("webhook.openclaw_host", _string, "127.0.0.1", "ECCO_WEBHOOK_OPENCLAW_HOST"),
+    Setting("webhook.openclaw_port", _port, 0, "ECCO_WEBHOOK_OPENCLAW_PORT"),
+    Setting("webhook.token", _string, "", "ECCO_WEBHOOK_TOKEN", secret=True),
+    Setting("webhook.hook_path", _string, "/hooks/ecco", "ECCO_WEBHOOK_HOOK_PATH"),
+    Setting("webhook.provider_hook_path", _string, "/hooks/ecco-provider", "ECCO_WEBHOOK_PROVIDER_HOOK_PATH"),
+    Setting("webhook.filter", _string_list, [], "ECCO_WEBHOOK_FILTER"),
+    Setting("webhook.verbose", _flag, False, "ECCO_WEBHOOK_VERBOSE"),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -172,6 +216,14 @@ class NodeConfig:
         return list(self.values["bootstrap"])
 
     @property
+    def mdns(self) -> bool:
+        return bool(self.values["mdns"])
+
+    @property
+    def dht(self) -> bool:
+        return bool(self.values["dht"])
+
+    @property
     def responder(self) -> str:
         return str(self.values["responder"])
 
@@ -179,6 +231,31 @@ class NodeConfig:
     def rate_limit(self) -> tuple[float, float]:
         """(messages, refill per second) of the per-peer inbound token bucket."""
         return float(self.values["rate_limit.messages"]), float(self.values["rate_limit.refill_per_second"])
+
+    @property
+    def webhook(self) -> BridgeSettings | None:
+        """The embedded bridge's validated settings, or None when it is off; errors name the `ecco up` flag."""
+        if not self.values["webhook.enabled"]:
+            return None
+        if not self.values["webhook.openclaw_port"]:
+            raise InvalidArgument(
+                "--webhook-openclaw-port: the OpenClaw gateway port is required with --webhook-bridge",
+                Reason.BRIDGE_CONFIG_INVALID,
+                field="--webhook-openclaw-port",
+            )
+        return BridgeSettings.create(
+            port=int(self.values["webhook.openclaw_port"]),
+            token=str(self.values["webhook.token"]),
+            host=str(self.values["webhook.openclaw_host"]),
+            hook_path=str(self.values["webhook.hook_path"]),
+            provider_hook_path=str(self.values["webhook.provider_hook_path"]),
+            filter=list(self.values["webhook.filter"]),
+            flag_prefix="--webhook-",
+        )
+
+    @property
+    def webhook_verbose(self) -> bool:
+        return bool(self.values["webhook.verbose"])
 
     def masked(self) -> dict[str, Any]:
         """The values with every secret replaced, for display and for the state directory."""

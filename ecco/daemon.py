@@ -25,20 +25,26 @@ from ecco.config import NodeConfig
 from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, Identity, load_or_create
+from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.consensus import Consensus
 from ecco.services.consensus_embeddings import PeerEmbeddings
 from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
+from ecco.services.handshake import NETWORK_IDS
 from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
 from ecco.services.reputation_book import ReputationBook
 from ecco.services.responders import parse_responder
+from ecco.store.bridge import SqlBridgeStore
 from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
 from ecco.store.reputation import SqlReputationStore
 
 if TYPE_CHECKING:
+    from ecco.services.bridge import BridgeSettings
+    from ecco.services.bridge_ports import Attachment
+    from ecco.services.bridge_runner import Attempt
     from ecco.transport.libp2p_host import Libp2pTransport
 
 log = logging.getLogger("ecco.daemon")
@@ -145,6 +151,7 @@ async def run_daemon(
         await reputation.load()
         messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
         consensus, verifier = _start_consensus(config, identity, messenger, discovery, events, cleanup)
+        bridge = BridgeMonitor(SqlBridgeStore(engine), events, identity.peer_id, config.name)
 
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
 
@@ -169,6 +176,7 @@ async def run_daemon(
             reputation=reputation,
             consensus=consensus,
             verifier=verifier,
+            bridge=bridge,
         )
         token = _api_token(paths) if config.api_listen else None
         servers = await start_servers(runtime, paths.socket, config.api_listen, token)
@@ -191,6 +199,8 @@ async def run_daemon(
                 "tcp": servers.tcp_address,
             },
         )
+        stop_bridge = _start_embedded_bridge(config, events, bridge)
+        cleanup.push_async_callback(stop_bridge)
         if on_ready is not None:
             await on_ready()
 
@@ -198,6 +208,7 @@ async def run_daemon(
             await stop.wait()
         log.info("node stopping", extra={"node": config.name})
         await servers.set_serving(False)
+        await stop_bridge()
         events.close()
         await events.record("node-stopped", {"peerId": identity.peer_id})
     log.info("node stopped", extra={"node": config.name})
@@ -215,9 +226,12 @@ async def _start_network(
     from ecco.transport.libp2p_host import Libp2pTransport
 
     responder = parse_responder(config.responder)
-    transport = Libp2pTransport(identity, config.listen)
-    await transport.start()
-    cleanup.push_async_callback(transport.stop)
+    transport = Libp2pTransport(
+        identity,
+        config.listen,
+        network_id=NETWORK_IDS[config.network] if config.dht else None,
+        mdns=config.mdns,
+    )
     verifier = Ed25519Verifier()
     messages, refill = config.rate_limit
     guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
@@ -232,10 +246,21 @@ async def _start_network(
         guard=guard,
         on_outcome=reputation.record,
     )
+    # The messenger's handlers go in first: peers (mDNS-found, or dialling us) may connect while the host starts.
     messenger.start()
+    await transport.start()
+    cleanup.push_async_callback(transport.stop)
     cleanup.push_async_callback(messenger.stop)
     discovery = Discovery(
-        transport, signer, verifier, messenger, config.capabilities, reputation.score_of, reputation.scores
+        transport,
+        signer,
+        verifier,
+        messenger,
+        config.capabilities,
+        reputation.score_of,
+        reputation.scores,
+        routing=transport if config.dht else None,
+        events=events,
     )
     discovery.start()
     cleanup.push_async_callback(discovery.stop)
@@ -270,6 +295,77 @@ def _start_consensus(
     )
     cleanup.push_async_callback(consensus.stop)
     return consensus, Ed25519Verifier()
+
+
+def _start_embedded_bridge(
+    config: NodeConfig, events: EventLog, monitor: BridgeMonitor
+) -> Callable[[], Awaitable[None]]:
+    """`ecco up --webhook-bridge`: the bridge's delivery loop as a task of this daemon, on the in-process link.
+    Returns its stop function (idempotent; also ends open AttachBridge calls of a standalone bridge)."""
+    task: asyncio.Task[None] | None = None
+    client = None
+    settings = config.webhook
+    if settings is not None:
+        from ecco.bridge.http import AiohttpHookClient
+        from ecco.services.bridge_local import LocalLink
+        from ecco.services.bridge_runner import BridgeRunner, log_attempt
+
+        client = AiohttpHookClient(settings.base_url)
+        verbose = config.webhook_verbose
+        runner = BridgeRunner(
+            settings, LocalLink(events, monitor), client, on_attempt=lambda attempt: log_attempt(attempt, verbose)
+        )
+        task = asyncio.create_task(runner.serve(), name="webhook-bridge")
+
+    async def stop() -> None:
+        monitor.close()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if client is not None:
+            await client.close()
+
+    return stop
+
+
+async def run_standalone_bridge(
+    settings: BridgeSettings,
+    target: str,
+    *,
+    max_attempts: int,
+    on_attempt: Callable[[Attempt], None],
+    on_attached: Callable[[Attachment], None],
+    stop: asyncio.Event,
+) -> None:
+    """`ecco webhook-bridge`: the bridge as a gRPC client of the node at `target`, until `stop` is set."""
+    from ecco.bridge.grpc_link import GrpcLink
+    from ecco.bridge.http import AiohttpHookClient
+    from ecco.services.bridge import RetryPolicy
+    from ecco.services.bridge_runner import BridgeRunner
+
+    link = GrpcLink(target)
+    async with AiohttpHookClient(settings.base_url) as client:
+        runner = BridgeRunner(
+            settings,
+            link,
+            client,
+            policy=RetryPolicy(max_attempts=max_attempts),
+            on_attempt=on_attempt,
+            on_attached=on_attached,
+        )
+        serving = asyncio.create_task(runner.serve())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            with _signals_set(stop):
+                await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (serving, stopping):
+                task.cancel()
+            await asyncio.gather(serving, stopping, return_exceptions=True)
+            await link.close()
+        if serving.done() and not serving.cancelled() and serving.exception() is not None:
+            raise serving.exception()  # type: ignore[misc]
 
 
 async def _count_peers(transport: Libp2pTransport) -> int:

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ECCO_HOME="${ECCO_DEMO_HOME:-$(mktemp -d /tmp/ecco-demo.XXXXXX)}"
-export ECCO_LISTEN=/ip4/127.0.0.1/tcp/0
+export ECCO_LISTEN=/ip4/127.0.0.1/tcp/0 ECCO_MDNS=false  # loopback only; no multicast on your LAN
 ecco=".venv/bin/ecco"
 stop_all() { for n in alpha beta gamma; do "$ecco" node stop --node "$n" >/dev/null 2>&1 || true; done; }
 trap stop_all EXIT

@@ -106,6 +106,12 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
             ConsensusServicer(runtime.consensus, runtime.verifier), server
         )
         served.add("ecco.v1.ConsensusService")
+    if runtime.bridge is not None:
+        from ecco.api.bridge import BridgeServicer
+        from ecco.v1 import bridge_service_pb2_grpc
+
+        bridge_service_pb2_grpc.add_BridgeServiceServicer_to_server(BridgeServicer(runtime.bridge), server)
+        served.add("ecco.v1.BridgeService")
     server.add_generic_rpc_handlers(unimplemented_handlers(skip=served))
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(service_names(), server, pool=_MethodAwarePool(descriptor_pool.Default()))

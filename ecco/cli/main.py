@@ -8,6 +8,7 @@ import click
 
 from ecco import __version__
 from ecco.cli.admin import config, db
+from ecco.cli.bridge import webhook_bridge
 from ecco.cli.consensus import consensus
 from ecco.cli.discovery import ask, peer
 from ecco.cli.events import listen, stream
@@ -23,7 +24,23 @@ def cli() -> None:
     """ecco: a P2P communication layer for AI agents. Each agent runs one node; this CLI drives it."""
 
 
-for command in (up, node, config, db, listen, stream, msg, request, send, peers, connect, peer, ask, consensus):
+for command in (
+    up,
+    node,
+    config,
+    db,
+    listen,
+    stream,
+    msg,
+    request,
+    send,
+    peers,
+    connect,
+    peer,
+    ask,
+    consensus,
+    webhook_bridge,
+):
     cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ecco.cli.bridge import TOKEN_ENV, read_token
 from ecco.cli.options import json_option, node_option
 from ecco.cli.output import print_fields, print_json
 from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
@@ -48,7 +49,8 @@ def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
 
 def _forwarded_args(ctx: click.Context) -> list[str]:
     """The options given on this command line, to hand to the detached child unchanged."""
-    skip = {"foreground", "json_output", "ready_fd", "start_timeout"}
+    # The hook token reaches the child through ECCO_WEBHOOK_TOKEN, never its command line (visible in `ps`).
+    skip = {"foreground", "json_output", "ready_fd", "start_timeout", "webhook_token", "webhook_token_file"}
     args: list[str] = []
     for param in ctx.command.params:
         if param.name in skip or not isinstance(param, click.Option):
@@ -57,6 +59,10 @@ def _forwarded_args(ctx: click.Context) -> list[str]:
             continue
         flag = param.opts[0]
         value = ctx.params[param.name]
+        if param.is_flag:  # --x, or --x/--no-x
+            if value or param.secondary_opts:
+                args.append(flag if value else param.secondary_opts[0])
+            continue
         for item in value if param.multiple else [value]:
             args += [flag, str(item)]
     return args
@@ -132,6 +138,19 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
 @click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
 @click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
+@click.option("--mdns/--no-mdns", default=None, help="Find and announce peers on the local link (multicast) [on].")
+@click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
+@click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
+@click.option("--webhook-openclaw-host", help="The OpenClaw gateway's host [127.0.0.1].")
+@click.option("--webhook-openclaw-port", type=int, help="The OpenClaw gateway's port (required with --webhook-bridge).")
+@click.option("--webhook-token", help="OpenClaw's hooks.token; prefer ECCO_WEBHOOK_TOKEN or --webhook-token-file.")
+@click.option("--webhook-token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
+@click.option("--webhook-hook-path", help="Where the bridge sends every other event [/hooks/ecco].")
+@click.option(
+    "--webhook-provider-hook-path", help="Where the bridge sends inbound agent-requests [/hooks/ecco-provider]."
+)
+@click.option("--webhook-filter", help="Only these event types, comma-separated [inbound agent messages].")
+@click.option("--webhook-verbose", is_flag=True, default=None, help="Log every delivery, not only failures.")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
@@ -156,6 +175,17 @@ def up(
     listen: tuple[str, ...],
     bootstrap: tuple[str, ...],
     responder: str | None,
+    mdns: bool | None,
+    dht: bool | None,
+    webhook_bridge: bool | None,
+    webhook_openclaw_host: str | None,
+    webhook_openclaw_port: int | None,
+    webhook_token: str | None,
+    webhook_token_file: Path | None,
+    webhook_hook_path: str | None,
+    webhook_provider_hook_path: str | None,
+    webhook_filter: str | None,
+    webhook_verbose: bool | None,
     foreground: bool,
     start_timeout: float,
     ready_fd: int | None,
@@ -175,9 +205,21 @@ def up(
         "listen": list(listen) or None,
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
+        "mdns": mdns,
+        "dht": dht,
+        "webhook.enabled": webhook_bridge,
+        "webhook.openclaw_host": webhook_openclaw_host,
+        "webhook.openclaw_port": webhook_openclaw_port,
+        "webhook.token": read_token(webhook_token, webhook_token_file, "--webhook-token"),
+        "webhook.hook_path": webhook_hook_path,
+        "webhook.provider_hook_path": webhook_provider_hook_path,
+        "webhook.filter": webhook_filter,
+        "webhook.verbose": webhook_verbose,
     }
     config = resolve_config(config_path, flags)
     parse_responder(config.responder)  # refuse a bad --responder before anything starts
+    if config.webhook is not None:  # validates the bridge flags before anything starts
+        os.environ[TOKEN_ENV] = config.webhook.token
     paths = NodePaths.for_name(config.name)
     paths.check_socket_path()
     if foreground:

@@ -1,10 +1,11 @@
 """Capability discovery over gossip: announce our capabilities, cache everyone else's, answer and ask queries.
 
 Announcements are signed and re-sent on start, on every new connection and periodically, because gossip delivers
-at most once and late joiners miss earlier messages. `find` follows upstream `findPeers` minus the DHT: match the
-local cache; ask the network on `ecco:capability-request`; wait (event-driven, bounded) for a matching answer
-when the cache had none. `discover` is upstream's phased discovery (§7.3): proximity, local, internet and
-fallback phases in order, accumulating unique matches until `min_peers` matched, then ranked as in §7.4.
+at most once and late joiners miss earlier messages; with a DHT, our capabilities are also provider records under
+upstream's keys, re-provided on the same schedule. `find` follows upstream `findPeers`: match the local cache; with
+matches, also ask the network on `ecco:capability-request`; without, look up DHT providers, then wait
+(event-driven, bounded) for a gossip answer. `discover` is upstream's phased discovery (§7.3): proximity, local,
+internet and fallback phases in order, accumulating unique matches until `min_peers` matched, then ranked as in §7.4.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from typing import Any
 from ecco.errors import DeadlineExceeded, EccoError, NotFound, Reason
 from ecco.services import announcements
 from ecco.services.capabilities import DEFAULT_TYPE
+from ecco.services.capability_keys import lookup_key, provided_keys
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
 from ecco.services.envelope import canonical_json, now_ms
+from ecco.services.events import EventLog
 from ecco.services.matching import CapabilityMatch, CapabilityQuery, match_peers
 from ecco.services.messaging import Messenger, Reply
 from ecco.services.reputation import LatencyZone, RankInput, Tier, classify_latency, rank_peers
@@ -39,6 +42,8 @@ from ecco.services.transport_port import (
     TOPIC_CAPABILITIES,
     TOPIC_CAPABILITY_REQUEST,
     TOPIC_CAPABILITY_RESPONSE,
+    ProviderRecord,
+    ProviderRouting,
     Transport,
 )
 
@@ -49,6 +54,11 @@ GOSSIP_QUERY_TIMEOUT_S = 2.0
 MAX_CACHED_PEERS = 10_000
 DEFAULT_ASK_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 5.0
+PROVIDE_TIMEOUT_S = 30.0
+MAX_DHT_PROVIDERS = 100
+"""Upstream's `findProviders` limit."""
+MAX_SYNTHETIC_CAPABILITIES = 50
+"""Upstream keeps at most 50 query-derived capabilities per DHT-found peer."""
 
 
 @dataclass
@@ -60,6 +70,8 @@ class CachedPeer:
     announced_at_ms: float = 0
     reputation: float | None = None
     addresses: tuple[str, ...] = ()
+    from_dht: bool = False
+    """Known only from DHT provider records: its capabilities are copied from the queries that found it."""
 
 
 @dataclass(frozen=True)
@@ -138,10 +150,10 @@ class DiscoveryResult:
 DiscoveryEvent = PhaseProgress | DiscoveryResult
 
 PROXIMITY_DETAIL = (
-    "mDNS and Bluetooth are not enabled in this build: proximity means connected peers "
-    "in the local latency zone (round trip under 50 ms)"
+    "proximity means peers found on the local link (mDNS) or connected in the local latency zone "
+    "(round trip under 50 ms); there is no Bluetooth transport"
 )
-DHT_UNAVAILABLE = "DHT capability records are not available on this node"
+DHT_UNAVAILABLE = "this node runs without the DHT"
 
 
 @dataclass(eq=False)
@@ -175,11 +187,19 @@ class Discovery:
         reputation_scores: ScoresFn | None = None,
         filter_interval_s: float = FILTER_INTERVAL_S,
         filter_first_delay_s: float = FIRST_PUBLISH_DELAY_S,
+        routing: ProviderRouting | None = None,
+        events: EventLog | None = None,
     ) -> None:
         """`reputation_of(peer_id)` is the peer's 0-100 discovery reputation score, used in ranking (0 without);
         `reputation_scores()` is every score, from which our reputation bloom filters are built and gossiped every
-        `filter_interval_s` (first after `filter_first_delay_s`)."""
+        `filter_interval_s` (first after `filter_first_delay_s`). `routing` is the DHT (the internet phase); `events`
+        learns when our provider records become findable."""
         self._transport = transport
+        self._routing = routing
+        self._provider_task: asyncio.Task[None] | None = None
+        self._provide_again = False
+        self._records_reached_peers = False
+        self._events = events
         self._reputation_of = reputation_of or (lambda _peer_id: 0.0)
         self._signer = signer
         self._verifier = verifier
@@ -208,10 +228,11 @@ class Discovery:
 
     async def stop(self) -> None:
         await self.filters.stop()
-        if self._announcer is not None:
-            self._announcer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._announcer
+        for task in (self._announcer, self._provider_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     def capabilities_of(self, peer_id: str) -> tuple[Mapping[str, Any], ...]:
         cached = self._cache.get(peer_id)
@@ -240,8 +261,33 @@ class Discovery:
     async def announce(self) -> None:
         if not self._capabilities:
             return
+        self._provide_soon()
         doc = announcements.announcement(self._signer, self._capabilities, now_ms(), self._transport.listen_addrs())
         await self._publish(TOPIC_CAPABILITIES, doc)
+
+    def _provide_soon(self) -> None:
+        """(Re)publish our provider records in the background; calls while a round runs coalesce into one more."""
+        if self._routing is None:
+            return
+        if self._provider_task is not None and not self._provider_task.done():
+            self._provide_again = True
+            return
+        self._provider_task = asyncio.ensure_future(self._provide_records(self._routing))
+
+    async def _provide_records(self, routing: ProviderRouting) -> None:
+        keys = [key.multihash for key in provided_keys(self._capabilities)]
+        while True:
+            self._provide_again = False
+            reached = 0
+            try:
+                reached = await routing.provide(keys, PROVIDE_TIMEOUT_S)
+            except EccoError as error:
+                log.warning("providing capability records failed", extra={"reason": str(error.reason)})
+            if reached and not self._records_reached_peers and self._events is not None:
+                await self._events.record("capabilities-provided", {"keys": len(keys), "keysReachingPeers": reached})
+            self._records_reached_peers = reached > 0
+            if not self._provide_again:
+                return
 
     async def _publish(self, topic: str, doc: Mapping[str, Any]) -> None:
         try:
@@ -258,10 +304,55 @@ class Discovery:
         await self.announce()
 
     async def find(self, query: CapabilityQuery, timeout_s: float = GOSSIP_QUERY_TIMEOUT_S) -> list[CapabilityMatch]:
-        """Matching peers, best first: the local cache, plus what a gossip query brings in within the timeout."""
+        """Matching peers, best first (upstream `findPeers`): the local cache (and a gossip query for more); without
+        a match, DHT providers, then what a gossip query brings in within the timeout."""
         matches = self._match(query)
+        if not matches and self._routing is not None:
+            started = time.monotonic()
+            matches = self._match(query, await self._dht_providers(query, timeout_s))
+            timeout_s = max(0.0, timeout_s - (time.monotonic() - started))
         await self._query_network(query, timeout_s, wanted=0 if matches else 1)
         return matches or self._match(query)
+
+    async def _dht_providers(self, query: CapabilityQuery, timeout_s: float) -> list[str]:
+        """Look up DHT providers of each required capability (at once); peers heard of only this way are cached
+        with the capability copied from the query (upstream §7.1). Returns the provider ids."""
+        assert self._routing is not None
+        required = list(query.required_capabilities) or [{}]
+        answers = await asyncio.gather(
+            *(
+                self._routing.find_providers(lookup_key(c).multihash, MAX_DHT_PROVIDERS, max(timeout_s, 0.001))
+                for c in required
+            ),
+            return_exceptions=True,
+        )
+        providers: list[str] = []
+        for capability, records in zip(required, answers, strict=True):
+            if isinstance(records, EccoError):
+                log.info("DHT provider lookup failed", extra={"reason": str(records.reason)})
+                continue
+            if isinstance(records, BaseException):
+                raise records
+            for record in records:
+                self._remember_provider(record, capability)
+                providers.append(record.peer_id)
+        return providers
+
+    def _remember_provider(self, record: ProviderRecord, capability: Mapping[str, Any]) -> None:
+        if record.peer_id == self._signer.peer_id:
+            return
+        cached = self._cache.get(record.peer_id)
+        if cached is not None and not cached.from_dht:
+            if not cached.addresses and record.addrs:
+                self._cache[record.peer_id] = replace(cached, addresses=record.addrs)
+            return  # its own signed announcement says more than the query that found it
+        synthetic = {k: capability[k] for k in ("type", "name", "version") if capability.get(k)}
+        synthetic.setdefault("type", DEFAULT_TYPE)
+        known = list(cached.capabilities) if cached else []
+        if synthetic not in known:
+            known = [*known, synthetic][-MAX_SYNTHETIC_CAPABILITIES:]
+        addresses = record.addrs or (cached.addresses if cached else ())
+        self._store(CachedPeer(record.peer_id, tuple(known), 0, addresses=addresses, from_dht=True))
 
     async def _query_network(
         self, query: CapabilityQuery, timeout_s: float, wanted: int, ignore: Collection[str] = ()
@@ -298,9 +389,10 @@ class Discovery:
         DiscoveryResult. Phases run in `options.run_order()`, accumulate unique matches and stop as soon as
         `min_peers` matched. An empty result is not an error here (see DiscoveryResult.no_provider).
 
-        proximity: connected peers whose measured round trip puts them in the local zone (< 50 ms) and that
-        match; local: every connected peer that matches, plus a gossip query that waits up to the phase timeout
-        for the missing matches; internet: skipped, this node has no DHT; fallback: the whole capability cache.
+        proximity: peers found on the local link (mDNS) and connected peers whose measured round trip puts them in
+        the local zone (< 50 ms), that match; local: every connected peer that matches, plus a gossip query that
+        waits up to the phase timeout for the missing matches; internet: DHT providers of each required capability
+        (skipped without a DHT); fallback: the whole capability cache.
 
         With `bloom_tier`, each phase keeps only the peers that our own or the merged gossiped reputation filter of
         that tier holds (for the type of the first required capability), so only they count towards `min_peers`."""
@@ -322,7 +414,7 @@ class Discovery:
                     skipped.append((rest, why))
                     yield progress(rest, PhaseState.SKIPPED, detail=why)
                 break
-            if phase == DiscoveryPhase.INTERNET:
+            if phase == DiscoveryPhase.INTERNET and self._routing is None:
                 skipped.append((phase, DHT_UNAVAILABLE))
                 yield progress(phase, PhaseState.SKIPPED, detail=DHT_UNAVAILABLE)
                 continue
@@ -363,8 +455,14 @@ class Discovery:
     ) -> list[CapabilityMatch]:
         """The matches one phase sees (including peers earlier phases found)."""
         if phase == DiscoveryPhase.PROXIMITY:
-            near = [peer for peer, rtt in (await self._latencies()).items() if _zone(rtt) == LatencyZone.LOCAL]
+            near = [
+                p.peer_id
+                for p in await self._transport.peers()
+                if p.local_link or _zone(p.latency_ms) == LatencyZone.LOCAL
+            ]
             return self._match(query, near)
+        if phase == DiscoveryPhase.INTERNET:
+            return self._match(query, await self._dht_providers(query, options.phase_timeout_ms / 1000))
         if phase == DiscoveryPhase.LOCAL:
             matches = self._match(query, await self._latencies())
             known = {*found, *(m.peer_id for m in matches)}
@@ -477,10 +575,13 @@ class Discovery:
         cached = self._cache.get(peer_id)
         if cached is not None and cached.announced_at_ms > timestamp:
             return  # an older announcement arriving late
-        if cached is None and len(self._cache) >= MAX_CACHED_PEERS:
-            del self._cache[min(self._cache.values(), key=lambda p: p.announced_at_ms).peer_id]
         known = tuple(addresses) or (cached.addresses if cached else ())
-        peer = self._cache[peer_id] = CachedPeer(peer_id, tuple(capabilities), timestamp, addresses=known)
+        self._store(CachedPeer(peer_id, tuple(capabilities), timestamp, addresses=known))
+
+    def _store(self, peer: CachedPeer) -> None:
+        if peer.peer_id not in self._cache and len(self._cache) >= MAX_CACHED_PEERS:
+            del self._cache[min(self._cache.values(), key=lambda p: p.announced_at_ms).peer_id]
+        self._cache[peer.peer_id] = peer
         for waiter in self._waiters:
             waiter.hear(peer)
 

@@ -52,6 +52,7 @@ NODE_EVENT_TYPES: frozenset[str] = frozenset(
         "message-rejected",  # an inbound message failed a check (signature, freshness, size, rate); payload says why
         "unknown-message",  # an inbound message of a type this node does not know; recorded, not acted on
         "request-failed",  # an outbound request failed or timed out
+        "capabilities-provided",  # our DHT provider records reached other peers (first time, or again after none did)
         "consensus-progress",  # a consensus query received an agent's response
         "consensus-completed",  # a consensus query finished
         "payment-queued",  # an invoice entered the settlement queue

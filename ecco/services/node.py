@@ -8,6 +8,7 @@ from typing import Any
 
 from ecco.services.consensus import Consensus
 from ecco.services.crypto_ports import Verifier
+from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
@@ -48,3 +49,5 @@ class NodeRuntime:
     consensus: Consensus | None = None
     # Checks Ed25519 signatures (consensus receipts); set together with consensus.
     verifier: Verifier | None = None
+    # The webhook bridge's records; without it BridgeService answers UNIMPLEMENTED.
+    bridge: BridgeMonitor | None = None

@@ -83,6 +83,16 @@ class ConnectedPeer:
     """The last measured round trip (connect() measures one in the background; ping() refreshes it)."""
     direct_protocol: str | None
     """The direct protocol our outbound frames use with this peer, once known."""
+    local_link: bool = False
+    """Found on the local link (mDNS), as opposed to dialled from an address we were given or learned."""
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    """A peer that announced itself as provider of a DHT key, with the addresses the record carried."""
+
+    peer_id: str
+    addrs: tuple[str, ...]
 
 
 @runtime_checkable
@@ -158,4 +168,21 @@ class Transport(Protocol):
 
     async def topic_peers(self, topic: str) -> list[str]:
         """The connected peers known to be subscribed to `topic` (from their subscription announcements)."""
+        ...
+
+
+@runtime_checkable
+class ProviderRouting(Protocol):
+    """Provider records on the network-scoped DHT (upstream §4.1: Kademlia `/ecco/kad/1.0.0/<networkId>`).
+
+    Keys are multihash bytes (see `services.capability_keys`). Like gossip, records are best effort: a provider may
+    have gone away since it announced, so callers still have to reach it."""
+
+    async def provide(self, keys: list[bytes], timeout: float = DEFAULT_PUBLISH_TIMEOUT) -> int:
+        """Announce this node as provider of each key; returns how many keys reached at least one other peer
+        (0 with no peers is not an error: the record waits in our own store and is re-announced later)."""
+        ...
+
+    async def find_providers(self, key: bytes, limit: int, timeout: float) -> list[ProviderRecord]:
+        """Up to `limit` other peers providing `key`, deduplicated; what was found when `timeout` ran out."""
         ...

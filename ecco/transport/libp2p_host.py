@@ -11,8 +11,9 @@ The safe recipe and the workarounds applied here:
 - Before (re)connecting to a peer that is not connected, its dial-failure cache entry and stale addresses are
   dropped, so a peer that restarted on a new port is reachable again at once (§5.5).
 - Every libp2p await on a caller's behalf runs under `trio.fail_after` (frame reads are bounded per frame; only the
-  idle wait on a long-lived 1.1.0 stream is not); mDNS, UPnP and libp2p's own bootstrap stay off (bootstrap
-  addresses are dialled by us, in the background, after start).
+  idle wait on a long-lived 1.1.0 stream is not); libp2p's own mDNS, UPnP and bootstrap wiring stay off (bootstrap
+  addresses are dialled by us, in the background, after start; mDNS, when asked for, runs in `libp2p_mdns` once the
+  host is up; the DHT with its network-scoped protocol id in `libp2p_dht`).
 - Not in the notes: the swarm's auto-connector (which redials every known peer while fewer than 100 connections are
   open) is never started; the dial failures libp2p logs at ERROR, with tracebacks, are filtered out; a listen address
   that cannot be bound fails start() (libp2p only logs it), and so does a fixed port another node already serves
@@ -104,10 +105,13 @@ from ecco.services.transport_port import (
     ConnectedPeer,
     ConnectionHandler,
     FrameHandler,
+    ProviderRecord,
     TopicHandler,
     validate_topic,
 )
 from ecco.transport.libp2p_bridge import Libp2pThread
+from ecco.transport.libp2p_dht import CapabilityDht
+from ecco.transport.libp2p_mdns import LocalLinkDiscovery
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +140,8 @@ PUBLISH_MAX_PER_TOPIC_PER_SECOND = 25
 """Our own publications per topic in any one-second window: half of what our receivers accept per (forwarder, topic),
 leaving room for the other authors a forwarder relays, and under the same 50/s limit libp2p applies to our own
 publications (beyond it, it silently sends them to nobody)."""
+MDNS_START_TIMEOUT = 10.0
+"""zeroconf probes the link before it registers our service, which takes about a second."""
 PUBSUB_TIMEOUT = 5.0
 """Bound on pubsub start-up and on subscribing (both are local work plus queued announcements)."""
 TOPIC_BUFFER = 256
@@ -430,8 +436,15 @@ class _Runtime:
         max_frame_bytes: int,
         frame_timeout: float,
         dial_timeout: float,
+        network_id: str | None,
+        mdns: bool,
     ) -> None:
         self._bridge = bridge
+        self._network_id = network_id
+        self._mdns_enabled = mdns
+        self._dht: CapabilityDht | None = None
+        self._services: contextlib.AsyncExitStack | None = None
+        self._local_link: set[ID] = set()
         self._key_pair = key_pair
         self._listen = list(listen)
         self._bootstrap = list(bootstrap)
@@ -513,6 +526,7 @@ class _Runtime:
                 background_trio_service(pubsub),
                 background_trio_service(router),
                 trio.open_nursery() as nursery,
+                contextlib.AsyncExitStack() as services,
             ):
                 try:
                     with trio.fail_after(PUBSUB_TIMEOUT):
@@ -524,17 +538,24 @@ class _Runtime:
                 self._check_listening()
                 self.listen_addrs = self._dialable_addrs()
                 nursery.start_soon(self._pump_connection_events, events_receive)
+                if self._network_id is not None:
+                    self._dht = CapabilityDht(self.host, self._network_id)
+                    await services.enter_async_context(background_trio_service(self._dht.service))
+                self._services = services
                 for addr in self._bootstrap:
                     nursery.start_soon(self._bootstrap_one, addr)
                 try:
                     yield
                 finally:
+                    await services.aclose()
                     nursery.cancel_scope.cancel()
                     for channel in list(self._channels.values()):
                         if channel.stream is not None:
                             await _quietly("reset an outbound stream", channel.stream.reset)
                     self._channels.clear()
         finally:
+            self._dht = None
+            self._services = None
             self._nursery = None
             self._events = None
             self._pubsub = None
@@ -653,15 +674,41 @@ class _Runtime:
             return
         if live:
             self._connected.add(peer)
+            if self._dht is not None:
+                self._nursery_start(self._dht.peer_connected, peer)
         else:
             self._connected.discard(peer)
             self._drop_channel(peer)
             self._latency_ms.pop(peer, None)
+            if self._dht is not None:
+                self._dht.peer_disconnected(peer)
         if self._events is not None:
             try:
                 self._events.send_nowait((peer.to_base58(), live))
             except (trio.WouldBlock, trio.ClosedResourceError):
                 log.warning("connection event for %s dropped", peer)
+
+    async def start_local_link(self) -> None:
+        """Start mDNS (once the transport runs, so the connections it makes reach the connection handler)."""
+        if not self._mdns_enabled or self._services is None:
+            return
+        local_link = LocalLinkDiscovery(self.host, self._on_local_link_peer)
+        await local_link.start(self.listen_addrs)
+        self._services.push_async_callback(local_link.stop)
+
+    def _on_local_link_peer(self, info: PeerInfo) -> None:
+        self._local_link.add(info.peer_id)
+        if not self._live_connections(info.peer_id):
+            self._nursery_start(self._dial_local_link, info)
+
+    async def _dial_local_link(self, info: PeerInfo) -> None:
+        with trio.move_on_after(self._dial_timeout):
+            try:
+                self._remember(info.peer_id, info.addrs)
+                await self._dial(info)
+                await self._measure_latency(info.peer_id)
+            except Exception as exc:
+                log.info("could not dial %s found on the local link: %r", info.peer_id, exc)
 
     async def _pump_connection_events(self, events: trio.MemoryReceiveChannel[tuple[str, bool]]) -> None:
         async for peer, connected in events:
@@ -902,6 +949,29 @@ class _Runtime:
         pubsub = self._require_pubsub()
         return sorted(peer.to_base58() for peer in pubsub.peer_topics.get(topic, ()))
 
+    # ---- provider records ----
+
+    @property
+    def has_dht(self) -> bool:
+        return self._network_id is not None
+
+    def _require_dht(self) -> CapabilityDht:
+        if self._dht is None:
+            raise Unavailable("this node runs without the DHT", Reason.FEATURE_NOT_IMPLEMENTED)
+        return self._dht
+
+    async def provide(self, keys: list[bytes], timeout: float) -> int:
+        dht = self._require_dht()
+        with trio.move_on_after(timeout):
+            return await dht.provide(keys)
+        return 0
+
+    async def find_providers(self, key: bytes, limit: int, timeout: float) -> list[ProviderRecord]:
+        dht = self._require_dht()
+        with trio.move_on_after(timeout):
+            return await dht.find_providers(key, limit)
+        return []
+
     # ---- ping and peers ----
 
     async def ping(self, peer_text: str, timeout: float) -> float:
@@ -952,6 +1022,7 @@ class _Runtime:
                     addrs=tuple(dict.fromkeys(addrs)),
                     latency_ms=self._latency_ms.get(peer),
                     direct_protocol=channel.protocol if channel else None,
+                    local_link=peer in self._local_link,
                 )
             )
         return result
@@ -1023,7 +1094,11 @@ class Libp2pTransport:
         frame_timeout: float = FRAME_READ_TIMEOUT,
         dial_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         start_timeout: float = 10.0,
+        network_id: str | None = None,
+        mdns: bool = False,
     ) -> None:
+        """`network_id` turns on the DHT (`/ecco/kad/1.0.0/<network_id>`, provider records); `mdns` announces
+        and discovers peers on the local link (it multicasts on every interface)."""
         if not listen:
             raise InvalidArgument("at least one listen address is required", Reason.INVALID_MULTIADDR, field="listen")
         for addr in listen:
@@ -1043,6 +1118,8 @@ class Libp2pTransport:
             max_frame_bytes=max_frame_bytes,
             frame_timeout=frame_timeout,
             dial_timeout=dial_timeout,
+            network_id=network_id,
+            mdns=mdns,
         )
         self._state = "new"
 
@@ -1078,12 +1155,13 @@ class Libp2pTransport:
             log.error("the libp2p host failed to start: %r", exc)
             raise Unavailable("the peer-to-peer transport failed to start", Reason.NODE_START_FAILED) from None
         self._state = "running"
-        if self._runtime.topic_handlers:  # subscriptions made before start
-            try:
+        try:
+            if self._runtime.topic_handlers:  # subscriptions made before start
                 await self._thread.call(self._runtime.subscribe_all, timeout=PUBSUB_TIMEOUT + _BRIDGE_GRACE)
-            except BaseException:
-                await self.stop()
-                raise
+            await self._thread.call(self._runtime.start_local_link, timeout=MDNS_START_TIMEOUT)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         if self._state in ("new", "stopped"):
@@ -1164,6 +1242,26 @@ class Libp2pTransport:
         validate_topic(topic)
         self._require_running()
         return await self._thread.call(self._runtime.topic_peers, topic, timeout=DEFAULT_SEND_TIMEOUT)
+
+    # ---- provider records (ProviderRouting) ----
+
+    @property
+    def has_dht(self) -> bool:
+        return self._runtime.has_dht
+
+    async def provide(self, keys: list[bytes], timeout: float = DEFAULT_PUBLISH_TIMEOUT) -> int:
+        timeout = _check_timeout(timeout)
+        self._require_running()
+        return await self._thread.call(self._runtime.provide, list(keys), timeout, timeout=timeout + _BRIDGE_GRACE)
+
+    async def find_providers(self, key: bytes, limit: int, timeout: float) -> list[ProviderRecord]:
+        timeout = _check_timeout(timeout)
+        if limit < 1:
+            raise InvalidArgument(f"limit must be at least 1, got {limit}", field="limit")
+        self._require_running()
+        return await self._thread.call(
+            self._runtime.find_providers, bytes(key), limit, timeout, timeout=timeout + _BRIDGE_GRACE
+        )
 
 
 def _log_subscribe_failure(topic: str, future: asyncio.Future[None]) -> None:

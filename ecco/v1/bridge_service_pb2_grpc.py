@@ -47,6 +47,16 @@ class BridgeServiceStub:
                 request_serializer=ecco_dot_v1_dot_bridge__service__pb2.ListDeadLettersRequest.SerializeToString,
                 response_deserializer=ecco_dot_v1_dot_bridge__service__pb2.ListDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.AttachBridge = channel.unary_stream(
+                '/ecco.v1.BridgeService/AttachBridge',
+                request_serializer=ecco_dot_v1_dot_bridge__service__pb2.AttachBridgeRequest.SerializeToString,
+                response_deserializer=ecco_dot_v1_dot_bridge__service__pb2.AttachBridgeResponse.FromString,
+                _registered_method=True)
+        self.ReportDelivery = channel.unary_unary(
+                '/ecco.v1.BridgeService/ReportDelivery',
+                request_serializer=ecco_dot_v1_dot_bridge__service__pb2.ReportDeliveryRequest.SerializeToString,
+                response_deserializer=ecco_dot_v1_dot_bridge__service__pb2.ReportDeliveryResponse.FromString,
+                _registered_method=True)
 
 
 class BridgeServiceServicer:
@@ -69,6 +79,26 @@ class BridgeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AttachBridge(self, request, context):
+        """Attaches a bridge process (`ecco webhook-bridge`) to this node for as long as the call stays open: the first
+        response carries the session id, and the node counts the bridge as running until the call ends (the bridge
+        exits, is killed, or the node stops). Only one bridge may be attached at a time (ALREADY_EXISTS,
+        BRIDGE_ALREADY_RUNNING), because two would deliver every event twice. The counters restart at 0.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportDelivery(self, request, context):
+        """Records the outcome of one delivery attempt in the node's database. DELIVERED and DEAD_LETTER also commit the
+        bridge consumer's cursor up to the event, so a restarted bridge resumes after it; DEAD_LETTER stores a dead
+        letter and logs a `bridge-delivery-failed` event. Fails with FAILED_PRECONDITION, BRIDGE_NOT_RUNNING when the
+        session is not the attached one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BridgeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +111,16 @@ def add_BridgeServiceServicer_to_server(servicer, server):
                     servicer.ListDeadLetters,
                     request_deserializer=ecco_dot_v1_dot_bridge__service__pb2.ListDeadLettersRequest.FromString,
                     response_serializer=ecco_dot_v1_dot_bridge__service__pb2.ListDeadLettersResponse.SerializeToString,
+            ),
+            'AttachBridge': grpc.unary_stream_rpc_method_handler(
+                    servicer.AttachBridge,
+                    request_deserializer=ecco_dot_v1_dot_bridge__service__pb2.AttachBridgeRequest.FromString,
+                    response_serializer=ecco_dot_v1_dot_bridge__service__pb2.AttachBridgeResponse.SerializeToString,
+            ),
+            'ReportDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportDelivery,
+                    request_deserializer=ecco_dot_v1_dot_bridge__service__pb2.ReportDeliveryRequest.FromString,
+                    response_serializer=ecco_dot_v1_dot_bridge__service__pb2.ReportDeliveryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -140,6 +180,60 @@ class BridgeService:
             '/ecco.v1.BridgeService/ListDeadLetters',
             ecco_dot_v1_dot_bridge__service__pb2.ListDeadLettersRequest.SerializeToString,
             ecco_dot_v1_dot_bridge__service__pb2.ListDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AttachBridge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ecco.v1.BridgeService/AttachBridge',
+            ecco_dot_v1_dot_bridge__service__pb2.AttachBridgeRequest.SerializeToString,
+            ecco_dot_v1_dot_bridge__service__pb2.AttachBridgeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ecco.v1.BridgeService/ReportDelivery',
+            ecco_dot_v1_dot_bridge__service__pb2.ReportDeliveryRequest.SerializeToString,
+            ecco_dot_v1_dot_bridge__service__pb2.ReportDeliveryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -37,15 +37,18 @@ class Result:
 class Ecco:
     """Runs `python -m ecco ...` with this test's ECCO_HOME."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, prefix: tuple[str, ...] = ()) -> None:
         self.home = home
+        self.prefix = list(prefix)
+        """Runs every command under this one (e.g. `ip netns exec <ns>`)."""
         # Loopback only: a daemon's default libp2p listen address is every interface.
-        self.env = {**os.environ, "ECCO_HOME": str(home), "ECCO_LISTEN": "/ip4/127.0.0.1/tcp/0"}
+        # mDNS off: it multicasts on every interface (tests that need it run in a private network namespace).
+        self.env = {**os.environ, "ECCO_HOME": str(home), "ECCO_LISTEN": "/ip4/127.0.0.1/tcp/0", "ECCO_MDNS": "false"}
         self.env.pop("ECCO_NODE", None)
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         done = subprocess.run(
-            [sys.executable, "-m", "ecco", *args],
+            [*self.prefix, sys.executable, "-m", "ecco", *args],
             capture_output=True,
             text=True,
             timeout=CLI_TIMEOUT_S,
@@ -67,7 +70,7 @@ class Ecco:
 
     def follow(self, *args: str) -> LineReader:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ecco", *args],
+            [*self.prefix, sys.executable, "-m", "ecco", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import Ecco, error_of, up
+from tests.integration.conftest import Ecco, error_of, up, wait_for_event
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def test_no_provider_and_bad_queries_are_clear_errors(ecco: Ecco) -> None:
 def test_discover_finds_a_connected_provider_first_and_stops_early(ecco: Ecco) -> None:
     hub = up(ecco, "hub", "--capability", "code-review", "--responder", "echo")
     shouter = up(ecco, "shouter", "--capability", "translate", "--bootstrap", hub["addr"])
-    up(ecco, "user", "--bootstrap", hub["addr"])  # connected to the hub only
+    up(ecco, "user", "--bootstrap", hub["addr"], "--no-dht")  # connected to the hub only; no internet phase
 
     doc = ecco.ok("peer", "discover", "--name", "code-review", "--min-peers", "1", "--node", "user", "--json").json()
     (found,) = doc["peers"]
@@ -92,10 +92,25 @@ def test_discover_finds_a_connected_provider_first_and_stops_early(ecco: Ecco) -
     # without --json and without a terminal: one line per phase, then the peers
     plain = ecco.ok("peer", "discover", "--name", "translate", "--phases", "internet,local", "--node", "user")
     lines = plain.stdout.splitlines()
-    assert lines[0] == "internet: skipped: DHT capability records are not available on this node"
+    assert lines[0] == "internet: skipped: this node runs without the DHT"
     assert lines[1].startswith("local: completed, 1 new, 1 in total")
     assert lines[2].startswith("1 peer found in ") and "(min-peers reached)" in lines[2]
     assert shouter["peerId"] in lines[3] and "[local]" in lines[3]
+
+
+def test_the_internet_phase_finds_a_provider_through_dht_records_alone(ecco: Ecco) -> None:
+    hub = up(ecco, "hub")
+    provider = up(ecco, "provider", "--capability", "translate", "--responder", "echo", "--bootstrap", hub["addr"])
+    up(ecco, "user", "--bootstrap", hub["addr"])
+    wait_for_event(ecco, "provider", lambda e: e["payload"]["keysReachingPeers"] == 2, "capabilities-provided")
+
+    doc = ecco.ok("peer", "discover", "--name", "translate", "--phases", "internet", "--node", "user", "--json").json()
+    # (the lookup itself may have dialled the provider: Kademlia asks the peers closest to the key)
+    assert [(p["peerId"], p["phase"]) for p in doc["peers"]] == [(provider["peerId"], "internet")]
+    assert doc["phasesRun"] == ["internet"] and doc["minPeersReached"]
+    # the provider record carried a dialable address: the user can send it a request
+    reply = ecco.ok("request", provider["peerId"], "--prompt", "via the DHT", "--node", "user", "--json").json()
+    assert reply["text"] == "via the DHT"
 
 
 def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco) -> None:
@@ -104,8 +119,7 @@ def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco
     missing = ecco("peer", "discover", "--name", "astrology", "--phase-timeout", "300", "--node", "lonely", "--json")
     error = error_of(missing)
     assert (missing.code, error["code"], error["reason"]) == (3, "NOT_FOUND", "NO_PROVIDER_FOUND")
-    assert "phases tried: proximity, local, fallback" in error["message"]
-    assert "internet skipped: DHT capability records are not available" in error["message"]
+    assert "phases tried: proximity, local, internet, fallback" in error["message"]
 
     plain = ecco("peer", "discover", "--name", "astrology", "--phases", "fallback", "--node", "lonely")
     assert plain.code == 3 and plain.stdout.startswith("fallback: completed, 0 new")

@@ -26,7 +26,15 @@ from ecco.services.discovery import (
 from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
 from ecco.services.matching import CapabilityQuery
 from ecco.services.reputation import Tier
-from ecco.services.transport_port import TOPIC_CAPABILITIES, TOPIC_REPUTATION_FILTERS, ConnectedPeer, TopicHandler
+from ecco.services.transport_port import (
+    TOPIC_CAPABILITIES,
+    TOPIC_CAPABILITY_REQUEST,
+    TOPIC_REPUTATION_FILTERS,
+    ConnectedPeer,
+    ProviderRecord,
+    ProviderRouting,
+    TopicHandler,
+)
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 from ecco.v1 import common_pb2
 
@@ -47,6 +55,7 @@ class GossipTransport:
     topics: dict[str, TopicHandler] = field(default_factory=dict)
     announces: bool = True
     peers_error: Exception | None = None
+    local_link: set[str] = field(default_factory=set)
 
     def listen_addrs(self) -> list[str]:
         return [f"/ip4/127.0.0.1/tcp/4001/p2p/{self.peer_id}"]
@@ -64,7 +73,32 @@ class GossipTransport:
     async def peers(self) -> list[ConnectedPeer]:
         if self.peers_error is not None:
             raise self.peers_error
-        return [ConnectedPeer(peer, (), rtt, None) for peer, rtt in self.links.items()]
+        return [ConnectedPeer(peer, (), rtt, None, peer in self.local_link) for peer, rtt in self.links.items()]
+
+
+@dataclass
+class FakeDht:
+    """Provider records shared by every node (a DHT that always converges); `provided` fires on each provide."""
+
+    records: dict[bytes, dict[str, ProviderRecord]] = field(default_factory=dict)
+    provided: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def routing(self, peer_id: str) -> ProviderRouting:
+        dht = self
+
+        class Routing:
+            async def provide(self, keys: list[bytes], timeout: float = 10.0) -> int:
+                for key in keys:
+                    dht.records.setdefault(key, {})[peer_id] = ProviderRecord(
+                        peer_id, (f"/ip4/127.0.0.1/tcp/1/p2p/{peer_id}",)
+                    )
+                dht.provided.set()
+                return len(keys)
+
+            async def find_providers(self, key: bytes, limit: int, timeout: float) -> list[ProviderRecord]:
+                return [r for r in dht.records.get(key, {}).values() if r.peer_id != peer_id][:limit]
+
+        return Routing()
 
 
 class NoMessenger:
@@ -94,6 +128,7 @@ class Network:
         scores: dict[str, float] | None = None,
         filter_interval_s: float = 3600,
         filter_first_delay_s: float = 3600,
+        dht: FakeDht | None = None,
     ) -> Node:
         signer = Ed25519Signer(os.urandom(32))
         transport = GossipTransport(signer.peer_id, self.transports, announces=announces)
@@ -109,6 +144,7 @@ class Network:
             reputation_scores=lambda: dict(scores or {}),
             filter_interval_s=filter_interval_s,
             filter_first_delay_s=filter_first_delay_s,
+            routing=dht.routing(signer.peer_id) if dht else None,
         )
         discovery.start()
         node = Node(discovery, transport)
@@ -221,9 +257,62 @@ async def test_internet_phase_is_skipped_not_faked(net: Network) -> None:
 
     progress, result = await run(user, "translate", phases="internet,fallback")
     assert states(progress) == [("internet", "skipped"), ("fallback", "started"), ("fallback", "completed")]
-    assert progress[0].detail == "DHT capability records are not available on this node"
+    assert progress[0].detail == "this node runs without the DHT"
     assert found(result) == [(known.peer_id, "fallback", False)]
     assert result.phases_run == [P.FALLBACK]
+
+
+async def _provided(dht: FakeDht) -> None:
+    await asyncio.wait_for(dht.provided.wait(), TIMEOUT)
+    dht.provided.clear()
+
+
+async def test_internet_phase_finds_providers_known_only_from_the_dht(net: Network) -> None:
+    dht = FakeDht()
+    user = await net.node(dht=dht)
+    silent = await net.node("translate", announces=False, dht=dht)  # never heard over gossip announcements
+    await _provided(dht)
+
+    progress, result = await run(user, "translate", phases="internet")
+    assert states(progress) == [("internet", "started"), ("internet", "completed")]
+    assert found(result) == [(silent.peer_id, "internet", False)]
+    # The peer is cached with the capability the query asked for, and dialable at the record's address.
+    assert user.discovery.capabilities_of(silent.peer_id) == ({"type": "agent", "name": "translate"},)
+    assert user.discovery.addresses_of(silent.peer_id) == (f"/ip4/127.0.0.1/tcp/1/p2p/{silent.peer_id}",)
+
+
+async def test_a_signed_announcement_replaces_what_the_dht_suggested(net: Network) -> None:
+    dht = FakeDht()
+    user = await net.node(dht=dht)
+    provider = await net.node("translate", announces=False, dht=dht)
+    await _provided(dht)
+    await run(user, "translate", phases="internet")
+
+    provider.transport.announces = True
+    await provider.discovery.announce()
+    assert [c["name"] for c in user.discovery.capabilities_of(provider.peer_id)] == ["translate"]
+    assert user.discovery.capabilities_of(provider.peer_id)[0]["version"] == "1.0.0"
+
+
+async def test_find_asks_the_dht_when_the_cache_has_no_match(net: Network) -> None:
+    dht = FakeDht()
+    user = await net.node(dht=dht)
+    silent = await net.node("translate", announces=False, dht=dht)
+    del silent.transport.topics[TOPIC_CAPABILITY_REQUEST]  # it does not answer gossip queries either
+    await _provided(dht)
+
+    matches = await asyncio.wait_for(user.discovery.find(CapabilityQuery.from_flags("translate"), 5), TIMEOUT)
+    assert [m.peer_id for m in matches] == [silent.peer_id]
+
+
+async def test_proximity_includes_peers_found_on_the_local_link_whatever_their_latency(net: Network) -> None:
+    user = await net.node()
+    provider = await net.node("translate")
+    link(user, provider, 400.0)
+    user.transport.local_link.add(provider.peer_id)
+
+    _, result = await run(user, "translate", phases="proximity")
+    assert found(result) == [(provider.peer_id, "proximity", True)]
 
 
 @pytest.mark.parametrize(("rtt", "near"), [(0.3, True), (49.9, True), (50.0, False), (400.0, False), (None, False)])
