@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.consensus import Consensus
 from ecco.services.crypto_ports import Verifier
-from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
