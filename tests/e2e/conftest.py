@@ -1,6 +1,9 @@
-"""End-to-end fixtures: the real OpenClaw gateway (from tests/e2e/openclaw, installed by `make setup`, run on Node 24
-from npm) with hooks enabled, and the fake OpenAI-compatible model its agent runs call. Both start once per test
-session on random loopback ports, are waited for by the lines they print (never by polling), and are stopped by PID.
+"""End-to-end fixtures.
+
+For the Go and TS clients and grpcurl: a pair of running nodes (see programs.Pair), once per module. For the bridge:
+the real OpenClaw gateway (from tests/e2e/openclaw, installed by `make setup`, run on Node 24 from npm) with hooks
+enabled, and the fake OpenAI-compatible model its agent runs call. Both start once per test session on random
+loopback ports, are waited for by the lines they print (never by polling), and are stopped by PID.
 
 The ecco side reuses the integration fixtures (real daemons driven through the CLI).
 """
@@ -26,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.programs import Pair
 from tests.integration.conftest import Ecco, LineReader, ecco, up, wait_for_event  # noqa: F401  (fixtures, helpers)
 
 HERE = Path(__file__).resolve().parent
@@ -218,3 +222,27 @@ def openclaw(fake_model: FakeModel) -> Iterator[Gateway]:
     finally:
         stop_process(process)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def nodes() -> Iterator[Pair]:
+    """The pair of nodes, started once per test module (a daemon takes seconds to start on a busy machine)."""
+    home = Path(tempfile.mkdtemp(prefix="ecco-e2e-", dir="/tmp"))
+    runner = Ecco(home)
+    try:
+        agent = up(runner, "agent", "--api-listen", "127.0.0.1:0")
+        client = up(runner, "client", "--bootstrap", agent["addr"])
+        yield Pair(runner, agent, client)
+    finally:
+        runner.kill_all()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def pair(nodes: Pair) -> Iterator[Pair]:
+    """The module's pair of nodes; the programs a test starts are stopped when it ends."""
+    try:
+        yield nodes
+    finally:
+        while nodes.programs:
+            nodes.programs.pop().stop()
