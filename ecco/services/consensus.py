@@ -53,7 +53,7 @@ from ecco.services.consensus_receipt import sign_receipt
 from ecco.services.consensus_selection import Candidate, LoadTracker, select
 from ecco.services.crypto_ports import Signer
 from ecco.services.discovery import Discovery, DiscoveryResult, PhaseProgress
-from ecco.services.envelope import new_message, now_ms, sign_message
+from ecco.services.envelope import Message, new_message, now_ms, sign_message
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger, validate_peer_id, validate_request_id
 from ecco.services.responders import Responder, ResponderFailed
@@ -277,7 +277,7 @@ class Consensus:
             candidates = [Candidate(m.peer_id, m.match_score) for m in matches]
             tried = "asked the local cache and the network"
         candidates = [c for c in candidates if c.peer_id != self._signer.peer_id]
-        with_self = options.include_self and self._responder is not None
+        with_self = options.include_self
         total = len(candidates) + with_self
         if total == 0:
             raise NotFound(f"no agent matches the consensus query ({tried})", Reason.NO_MATCHING_AGENTS)
@@ -444,28 +444,38 @@ class Consensus:
         return "".join(pieces)
 
     async def _ask_self(self, message_id: str, prompt: str, options: ConsensusOptions) -> AgentAnswer:
-        """This node's own responder answers as one more agent (match score 1); its answer is signed by this node
-        like any agent-response, so the receipt covers it the same way."""
+        """This node answers as one more agent (match score 1): its responder, or else its harness (which sees an
+        agent-request from this node's own peer id and answers it like any other). The answer is signed by this
+        node like any agent-response, so the receipt covers it the same way."""
         me = self._signer.peer_id
         began = time.monotonic()
+
+        def answer(status: AgentStatus, text: str = "", error: str = "", message: Message | None = None) -> AgentAnswer:
+            return AgentAnswer(me, status, text, error, _ms(began), 1.0, message_id, message, self_answer=True)
+
+        if self._responder is None:
+            try:
+                reply = await self._messenger.ask_own_harness(
+                    prompt, options.timeout_ms / 1000, message_id=message_id, system=options.system_prompt
+                )
+            except EccoError as failure:
+                timed_out = failure.reason == Reason.REQUEST_TIMEOUT
+                return answer(AgentStatus.TIMED_OUT if timed_out else AgentStatus.FAILED, error=failure.message)
+            if reply.error:
+                return answer(AgentStatus.FAILED, error=reply.error, message=reply.message)
+            return answer(AgentStatus.SUCCEEDED, reply.text, message=reply.message)
         try:
             text = await self._respond_self(prompt, options.timeout_ms / 1000)
         except TimeoutError:
-            return AgentAnswer(
-                me,
-                AgentStatus.TIMED_OUT,
-                "",
-                "this node's responder timed out",
-                _ms(began),
-                1.0,
-                message_id,
-                self_answer=True,
-            )
+            return answer(AgentStatus.TIMED_OUT, error="this node's responder timed out")
         except ResponderFailed as failure:
-            return AgentAnswer(me, AgentStatus.FAILED, "", str(failure), _ms(began), 1.0, message_id, self_answer=True)
+            return answer(AgentStatus.FAILED, error=str(failure))
         payload = {"requestId": message_id, "response": {"text": text, "finishReason": "stop"}}
-        message = sign_message(new_message(me, me, "agent-response", payload), self._signer)
-        return AgentAnswer(me, AgentStatus.SUCCEEDED, text, "", _ms(began), 1.0, message_id, message, self_answer=True)
+        return answer(
+            AgentStatus.SUCCEEDED,
+            text,
+            message=sign_message(new_message(me, me, "agent-response", payload), self._signer),
+        )
 
     def _embedder(self, options: ConsensusOptions) -> Embed | None:
         embeddings = self._embeddings

@@ -268,7 +268,7 @@ class Messenger:
                 field="type",
             )
         if peer_id == self.peer_id:
-            raise InvalidArgument("a node cannot send a message to itself", Reason.INVALID_PEER_ID, field="peer_id")
+            return await self._answer_own_request(type, payload, message_id)
         message = sign_message(
             new_message(self.peer_id, peer_id, type, payload, id=validate_request_id(message_id) or None),
             self._signer,
@@ -332,6 +332,55 @@ class Messenger:
                     return
         finally:
             self._pending.pop(message_id, None)
+
+    async def ask_own_harness(self, prompt: str, timeout_s: float, *, message_id: str, system: str = "") -> Reply:
+        """Put an agent-request to this node's own harness (consensus include-self on a node without a responder).
+        It is logged as an inbound agent-request from this node's own peer id, so the harness sees it like any
+        other; its reply, `send(<own peer id>, "agent-response", {"requestId": ...})`, is routed back here."""
+        validate_request_id(message_id)
+        pending = _Pending(self.peer_id, time.monotonic())
+        self._pending[message_id] = pending
+        payload = {"prompt": prompt, "system": system} if system else {"prompt": prompt}
+        request = sign_message(
+            new_message(self.peer_id, self.peer_id, "agent-request", payload, id=message_id), self._signer
+        )
+        try:
+            await self._events.append(
+                NewEvent(
+                    "agent-request", Direction.INBOUND, self.peer_id, request.id, request.id, _payload_json(request)
+                )
+            )
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    item = await pending.queue.get()
+                    if isinstance(item, EccoError):
+                        raise item
+                    if isinstance(item, Reply):
+                        return item
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"this node's harness did not answer within {timeout_s:g}s", Reason.REQUEST_TIMEOUT
+            ) from None
+        finally:
+            self._pending.pop(message_id, None)
+
+    async def _answer_own_request(self, type: str, payload: Any, message_id: str) -> Message:
+        """The harness's reply to a request this node put to its own harness; any other message to itself is
+        refused."""
+        message = new_message(self.peer_id, self.peer_id, type, payload, id=validate_request_id(message_id) or None)
+        pending = self._pending.get(request_id_of(message))
+        if type not in REPLY_TYPES or pending is None or pending.peer_id != self.peer_id:
+            raise InvalidArgument(
+                "a node cannot send a message to itself (except a reply to a request it put to its own harness)",
+                Reason.INVALID_PEER_ID,
+                field="peer_id",
+            )
+        message = sign_message(message, self._signer)
+        await self._events.append(
+            NewEvent(type, Direction.OUTBOUND, self.peer_id, message.id, request_id_of(message), _payload_json(message))
+        )
+        self._route_reply(message)
+        return message
 
     async def _report(self, peer_id: str, success: bool) -> None:
         if self._on_outcome is None:

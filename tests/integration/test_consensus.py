@@ -330,6 +330,48 @@ def test_include_self_adds_this_nodes_own_answer(cluster: Cluster) -> None:
     assert len(doc["receipt"]["entries"]) == 2
 
 
+def test_include_self_without_a_responder_asks_this_nodes_harness(cluster: Cluster) -> None:
+    """`bare` has no responder: its harness (this test) sees an agent-request from bare's own peer id and answers it
+    with `ecco send <own id> --type agent-response`, like any other request."""
+    bare = cluster.ids["bare"]
+    query = cluster.ecco.follow(
+        "consensus",
+        "request",
+        "Capital?",
+        *cluster.only("p1"),
+        "--include-self",
+        "true",
+        "--aggregation",
+        "ensemble",
+        "--receipt-out",
+        str(cluster.ecco.home / "self-receipt.json"),
+        "--json",
+        "--node",
+        "bare",
+    )
+    try:
+        request = wait_for_event(cluster.ecco, "bare", lambda e: e["peerId"] == bare, "agent-request")
+        assert request["direction"] == "inbound" and request["payload"] == {"prompt": "Capital?"}
+        reply = {
+            "requestId": request["messageId"],
+            "response": {"text": "Paris, says the harness", "finishReason": "stop"},
+        }
+        cluster.ecco.ok("send", bare, "--type", "agent-response", "--payload", json.dumps(reply), "--node", "bare")
+        doc = query.next_json(timeout=30)
+    finally:
+        query.stop()
+    responses = _by_peer(doc, cluster)
+    assert responses["bare"]["selfAnswer"] and responses["bare"]["text"] == "Paris, says the harness"
+    assert responses["p1"]["text"] == "Paris\n" and doc["agreement"] == 2
+    verified = cluster.ecco.ok("consensus", "verify", str(cluster.ecco.home / "self-receipt.json"), "--json").json()
+    assert verified["responsesVerified"] == 2
+    # any other message to itself is still refused
+    refused = cluster.ecco(
+        "send", bare, "--type", "agent-response", "--payload", json.dumps(reply), "--node", "bare", "--json"
+    )
+    assert (refused.code, error_of(refused)["reason"]) == (2, "INVALID_PEER_ID")
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Bad input
 # ---------------------------------------------------------------------------------------------------------------------

@@ -379,8 +379,9 @@ type ConsensusOptions struct {
 	// An instruction given to every agent along with the prompt, and to the synthesizer (`--system-prompt`).
 	// Empty means none.
 	SystemPrompt string `protobuf:"bytes,11,opt,name=system_prompt,json=systemPrompt,proto3" json:"system_prompt,omitempty"`
-	// Whether this node's own responder answers too, as an extra agent with match score 1 (`--include-self`).
-	// Ignored when the node has no responder. Unset means false.
+	// Whether this node answers too, as an extra agent with match score 1 (`--include-self`): its responder, or
+	// without one its harness, which sees an inbound `agent-request` from this node's own peer id and answers it by
+	// sending the `agent-response` to that id. Unset means false.
 	IncludeSelf *bool `protobuf:"varint,12,opt,name=include_self,json=includeSelf,proto3,oneof" json:"include_self,omitempty"`
 	// Who writes the SYNTHESIZED_CONSENSUS answer: "self" (this node's responder) or a peer id. Empty means "self".
 	Synthesizer string `protobuf:"bytes,13,opt,name=synthesizer,proto3" json:"synthesizer,omitempty"`

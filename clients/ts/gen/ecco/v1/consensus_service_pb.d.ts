@@ -103,8 +103,9 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
   systemPrompt: string;
 
   /**
-   * Whether this node's own responder answers too, as an extra agent with match score 1 (`--include-self`).
-   * Ignored when the node has no responder. Unset means false.
+   * Whether this node answers too, as an extra agent with match score 1 (`--include-self`): its responder, or
+   * without one its harness, which sees an inbound `agent-request` from this node's own peer id and answers it by
+   * sending the `agent-response` to that id. Unset means false.
    *
    * @generated from field: optional bool include_self = 12;
    */
