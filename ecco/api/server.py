@@ -106,6 +106,20 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
             ConsensusServicer(runtime.consensus, runtime.verifier), server
         )
         served.add("ecco.v1.ConsensusService")
+    if runtime.payments is not None and runtime.agreements is not None:
+        from ecco.api.payment import PaymentServicer
+        from ecco.v1 import payment_service_pb2_grpc
+
+        payment_service_pb2_grpc.add_PaymentServiceServicer_to_server(
+            PaymentServicer(runtime.payments, runtime.agreements), server
+        )
+        served.add("ecco.v1.PaymentService")
+    if runtime.registry is not None:
+        from ecco.api.registry import RegistryServicer
+        from ecco.v1 import registry_service_pb2_grpc
+
+        registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(runtime.registry), server)
+        served.add("ecco.v1.RegistryService")
     if runtime.bridge is not None:
         from ecco.api.bridge import BridgeServicer
         from ecco.v1 import bridge_service_pb2_grpc

@@ -15,6 +15,8 @@ from ecco.cli.events import listen, stream
 from ecco.cli.messaging import connect, msg, peers, request, send
 from ecco.cli.node import node, up
 from ecco.cli.output import EXIT_INTERRUPTED, EXIT_USAGE, exit_code, print_error
+from ecco.cli.payment import payment
+from ecco.cli.register import register
 from ecco.errors import EccoError
 
 
@@ -40,6 +42,8 @@ for command in (
     ask,
     consensus,
     webhook_bridge,
+    payment,
+    register,
 ):
     cli.add_command(command)
 

@@ -100,7 +100,7 @@ class PeerEmbeddings:
         self._messenger = messenger
         self._discovery = discovery
         self._pending: dict[str, Collector] = {}
-        messenger.add_message_listener("embedding-response", self._on_response)
+        messenger.add_message_handler("embedding-response", self._on_response)
 
     async def _on_response(self, message: Message) -> None:
         payload = message.payload if isinstance(message.payload, dict) else {}

@@ -55,6 +55,7 @@ MAX_CACHED_PEERS = 10_000
 DEFAULT_ASK_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 5.0
 PROVIDE_TIMEOUT_S = 30.0
+PROXIMITY_PING_TIMEOUT_S = 1.0
 MAX_DHT_PROVIDERS = 100
 """Upstream's `findProviders` limit."""
 MAX_SYNTHETIC_CAPABILITIES = 50
@@ -455,12 +456,7 @@ class Discovery:
     ) -> list[CapabilityMatch]:
         """The matches one phase sees (including peers earlier phases found)."""
         if phase == DiscoveryPhase.PROXIMITY:
-            near = [
-                p.peer_id
-                for p in await self._transport.peers()
-                if p.local_link or _zone(p.latency_ms) == LatencyZone.LOCAL
-            ]
-            return self._match(query, near)
+            return self._match(query, await self._near_peers(options.phase_timeout_ms / 1000))
         if phase == DiscoveryPhase.INTERNET:
             return self._match(query, await self._dht_providers(query, options.phase_timeout_ms / 1000))
         if phase == DiscoveryPhase.LOCAL:
@@ -471,6 +467,20 @@ class Discovery:
             )
             return matches + self._match(query, heard)
         return self._match(query)  # fallback: everything this node knows
+
+    async def _near_peers(self, timeout_s: float) -> list[str]:
+        """Peers found on the local link, and connected peers in the local latency zone; a connected peer whose
+        round trip was never measured (it dialled us a moment ago) is pinged now, within the timeout."""
+        peers = await self._transport.peers()
+        unmeasured = [p.peer_id for p in peers if p.latency_ms is None and not p.local_link]
+        measured = await asyncio.gather(
+            *(self._transport.ping(peer_id, min(timeout_s, PROXIMITY_PING_TIMEOUT_S)) for peer_id in unmeasured),
+            return_exceptions=True,
+        )
+        fresh = {peer_id: rtt for peer_id, rtt in zip(unmeasured, measured, strict=True) if isinstance(rtt, float)}
+        return [
+            p.peer_id for p in peers if p.local_link or _zone(fresh.get(p.peer_id, p.latency_ms)) == LatencyZone.LOCAL
+        ]
 
     async def _latencies(self) -> dict[str, float | None]:
         """The connected peers, each with its last measured round trip (None when never measured)."""

@@ -145,6 +145,8 @@ class Reply:
 
 
 RequestEvent = Sent | Chunk | Complete | Reply
+MessageHandler = Callable[[Message], Awaitable[None]]
+SendHook = Callable[[str, str, str], Awaitable[None]]
 
 
 @dataclass
@@ -210,8 +212,9 @@ class Messenger:
         self._tasks: set[asyncio.Task[None]] = set()
         self._handshake_timers: dict[str, asyncio.TimerHandle] = {}
         self._connection_listeners: list[Callable[[str], Awaitable[None]]] = []
-        self._message_listeners: dict[str, list[Callable[[Message], Awaitable[None]]]] = {}
         self._on_outcome = on_outcome
+        self._message_handlers: dict[str, list[MessageHandler]] = {}
+        self._before_send: list[SendHook] = []
 
     @property
     def peer_id(self) -> str:
@@ -221,10 +224,15 @@ class Messenger:
         """`await listener(peer_id)` after each new connection (e.g. to re-announce capabilities)."""
         self._connection_listeners.append(listener)
 
-    def add_message_listener(self, type: str, listener: Callable[[Message], Awaitable[None]]) -> None:
-        """`await listener(message)` (in a task of its own) for each inbound message of `type` that passed every
-        check, once it is in the event log; e.g. embedding-responses for the service that asked for them."""
-        self._message_listeners.setdefault(type, []).append(listener)
+    def add_message_handler(self, type: str, handler: MessageHandler) -> None:
+        """`await handler(message)` for every accepted inbound message of `type`, after it is in the event log
+        (in its own task, so a slow handler, e.g. one asking a chain, never holds up the connection)."""
+        self._message_handlers.setdefault(type, []).append(handler)
+
+    def add_send_hook(self, hook: SendHook) -> None:
+        """`await hook(peer_id, type, message_id)` before each message is sent; an error stops the send
+        (e.g. payments record the expected invoice of an agent-request before the provider can answer)."""
+        self._before_send.append(hook)
 
     def start(self) -> None:
         self._transport.set_handler(self._on_frame)
@@ -273,6 +281,8 @@ class Messenger:
             new_message(self.peer_id, peer_id, type, payload, id=validate_request_id(message_id) or None),
             self._signer,
         )
+        for hook in self._before_send:
+            await hook(peer_id, type, message.id)
         await self._transport.send(peer_id, encode_frame(message), SEND_TIMEOUT_S)
         await self._events.append(
             NewEvent(type, Direction.OUTBOUND, peer_id, message.id, request_id_of(message), _payload_json(message))
@@ -455,8 +465,8 @@ class Messenger:
         )
         if not known_type:
             return
-        for listener in self._message_listeners.get(message.type, ()):
-            self._spawn(listener(message))
+        for handler in self._message_handlers.get(message.type, ()):
+            self._spawn(handler(message))
         if message.type in REPLY_TYPES:
             self._route_reply(message)
         elif message.type == "agent-request" and self._responder is not None:

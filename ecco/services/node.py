@@ -12,6 +12,9 @@ from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
+from ecco.services.payments import Payments
+from ecco.services.payments_agreements import Agreements
+from ecco.services.payments_registry import Registry
 from ecco.services.reputation_book import ReputationBook
 
 
@@ -49,5 +52,10 @@ class NodeRuntime:
     consensus: Consensus | None = None
     # Checks Ed25519 signatures (consensus receipts); set together with consensus.
     verifier: Verifier | None = None
+    # Set once payments are wired (they need the messenger); without them PaymentService answers UNIMPLEMENTED.
+    payments: Payments | None = None
+    agreements: Agreements | None = None
+    # The ERC-8004 registration; without it RegistryService answers UNIMPLEMENTED.
+    registry: Registry | None = None
     # The webhook bridge's records; without it BridgeService answers UNIMPLEMENTED.
     bridge: BridgeMonitor | None = None

@@ -17,12 +17,12 @@ from ecco.services.reputation import TIER_THRESHOLDS, Tier, discovery_score, tie
 class ScoredReputation:
     record: ReputationRecord
     score: int
-    """The 0-100 discovery score (local data only: no on-chain feedback is fetched)."""
+    """The 0-100 discovery score: local data, plus ERC-8004 feedback when a chain feeds it (set_feedback)."""
     tier: Tier | None
 
 
-def scored(record: ReputationRecord) -> ScoredReputation:
-    score = discovery_score(record.local_score)
+def scored(record: ReputationRecord, feedback: float | None = None) -> ScoredReputation:
+    score = discovery_score(record.local_score, feedback)
     return ScoredReputation(record, score, tier_for_score(score))
 
 
@@ -31,17 +31,31 @@ class ReputationBook:
         self._store = store
         self._clock_ms = clock_ms
         self._scores: dict[str, int] = {}
+        self._local: dict[str, int] = {}
+        self._feedback: dict[str, float] = {}
 
     async def load(self) -> None:
         """Read every stored record once, at start-up."""
-        self._scores = {r.peer_id: discovery_score(r.local_score) for r in await self._store.list()}
+        self._local = {r.peer_id: r.local_score for r in await self._store.list()}
+        self._scores = {peer_id: discovery_score(local) for peer_id, local in self._local.items()}
 
     async def record(self, peer_id: str, success: bool) -> ScoredReputation:
         """One job with the peer ended: +1 for a success, -1 for a failure (clamped)."""
         stored = await self._store.record(peer_id, success, self._clock_ms())
-        result = scored(stored)
+        result = scored(stored, self._feedback.get(peer_id))
+        self._local[peer_id] = stored.local_score
         self._scores[peer_id] = result.score
         return result
+
+    def set_feedback(self, peer_id: str, feedback: float | None) -> None:
+        """The peer's ERC-8004 feedback (average value, -100..100) from the chain; None when it has none."""
+        if feedback is None:
+            self._feedback.pop(peer_id, None)
+        else:
+            self._feedback[peer_id] = feedback
+        score = discovery_score(self._local.get(peer_id, 0), feedback)
+        if score or peer_id in self._scores:
+            self._scores[peer_id] = score
 
     def score_of(self, peer_id: str) -> int:
         """The discovery score of a peer; 0 for a peer without data."""
@@ -53,11 +67,11 @@ class ReputationBook:
 
     async def get(self, peer_id: str) -> ScoredReputation | None:
         stored = await self._store.get(peer_id)
-        return None if stored is None else scored(stored)
+        return None if stored is None else scored(stored, self._feedback.get(peer_id))
 
     async def list(self, min_tier: Tier | None = None) -> list[ScoredReputation]:
         """Every record (in `min_tier` or better), best discovery score first, then by peer id."""
         threshold = TIER_THRESHOLDS[min_tier] if min_tier is not None else None
-        rows = [scored(r) for r in await self._store.list()]
+        rows = [scored(r, self._feedback.get(r.peer_id)) for r in await self._store.list()]
         rows = [r for r in rows if threshold is None or r.score >= threshold]
         return sorted(rows, key=lambda r: (-r.score, r.record.peer_id))

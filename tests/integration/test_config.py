@@ -61,7 +61,8 @@ def test_bad_capability_is_refused_with_the_flag_named(ecco: Ecco) -> None:
 
 def test_db_push_is_idempotent(ecco: Ecco, tmp_path: Path) -> None:
     first = ecco.ok("db", "push", "--name", "alice", "--json").json()
-    assert first["applied"] == ["0001", "0002", "0003_bridge"] and first["revision"] == "0003_bridge"
+    assert first["applied"] == ["0001", "0002", "0003_bridge", "0004_payments"]
+    assert first["revision"] == "0004_payments"
     second = ecco.ok("db", "push", "--name", "alice", "--json").json()
-    assert second["applied"] == [] and second["revision"] == "0003_bridge"
+    assert second["applied"] == [] and second["revision"] == "0004_payments"
     ecco.ok("up", "--name", "alice")  # a node starts on a pushed database

@@ -58,7 +58,7 @@ class _Messenger:
         self.answers = answers
         self.listener: Any = None
 
-    def add_message_listener(self, type: str, listener: Any) -> None:
+    def add_message_handler(self, type: str, listener: Any) -> None:
         self.listener = listener
 
     async def send(self, peer_id: str, type: str, payload: Any, *, message_id: str = "") -> None:

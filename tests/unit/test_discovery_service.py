@@ -56,6 +56,8 @@ class GossipTransport:
     announces: bool = True
     peers_error: Exception | None = None
     local_link: set[str] = field(default_factory=set)
+    answers_ping: dict[str, float] = field(default_factory=dict)
+    """Round trips a ping would measure now (peers not listed do not answer)."""
 
     def listen_addrs(self) -> list[str]:
         return [f"/ip4/127.0.0.1/tcp/4001/p2p/{self.peer_id}"]
@@ -74,6 +76,12 @@ class GossipTransport:
         if self.peers_error is not None:
             raise self.peers_error
         return [ConnectedPeer(peer, (), rtt, None, peer in self.local_link) for peer, rtt in self.links.items()]
+
+    async def ping(self, peer_id: str, timeout: float = 5.0) -> float:
+        if peer_id not in self.answers_ping:
+            raise Unavailable(f"{peer_id} does not answer", Reason.PEER_UNREACHABLE)
+        self.links[peer_id] = self.answers_ping[peer_id]
+        return self.answers_ping[peer_id]
 
 
 @dataclass
@@ -303,6 +311,16 @@ async def test_find_asks_the_dht_when_the_cache_has_no_match(net: Network) -> No
 
     matches = await asyncio.wait_for(user.discovery.find(CapabilityQuery.from_flags("translate"), 5), TIMEOUT)
     assert [m.peer_id for m in matches] == [silent.peer_id]
+
+
+async def test_proximity_pings_a_connected_peer_whose_round_trip_was_never_measured(net: Network) -> None:
+    user = await net.node()
+    provider = await net.node("translate")
+    link(user, provider, None)
+    user.transport.answers_ping[provider.peer_id] = 0.8
+
+    _, result = await run(user, "translate", phases="proximity")
+    assert found(result) == [(provider.peer_id, "proximity", True)]
 
 
 async def test_proximity_includes_peers_found_on_the_local_link_whatever_their_latency(net: Network) -> None:
