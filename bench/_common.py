@@ -70,6 +70,27 @@ def run(cmd: list[str], env: dict[str, str], timeout: float = 30.0) -> Ran:
     return Ran(elapsed, proc.stdout, proc.stderr)
 
 
+UP_TIMEOUT_S = 60.0
+
+
+def dial_addr(node: dict[str, Any]) -> str:
+    """The 127.0.0.1 multiaddr (with /p2p/<id>) of a node, from its `ecco up --json` document."""
+    addr = next((a for a in node["listenAddresses"] if "/ip4/127.0.0.1/" in a), node["listenAddresses"][0])
+    return addr if "/p2p/" in addr else f"{addr}/p2p/{node['peerId']}"
+
+
+def up_node(env: dict[str, str], name: str, capability: str, bootstrap: list[str], *extra: str) -> dict[str, Any]:
+    """`ecco up --name NAME --capability CAPABILITY [--bootstrap ADDR ...] EXTRA... --json`: its status document,
+    with `up_s` = the wall time of the `up` call."""
+    cmd = [*ecco_cli(), "up", "--name", name, "--capability", capability, *extra, "--json"]
+    for addr in bootstrap:
+        cmd += ["--bootstrap", addr]
+    ran = run(cmd, env, timeout=UP_TIMEOUT_S)
+    doc = ran.json()
+    doc["up_s"] = ran.seconds
+    return doc
+
+
 def stop_daemon(home: str, name: str) -> None:
     """Stop node `name` under `home`: `ecco node stop`; if that fails, SIGTERM then SIGKILL the pid in daemon.pid.
 
@@ -112,6 +133,16 @@ def read_json_line(proc: subprocess.Popen[bytes], deadline: float, who: str) -> 
     if not line:
         raise RuntimeError(f"{who} exited with status {proc.wait(timeout=5)} before answering")
     return json.loads(line)
+
+
+def cpu_s(pid: int) -> float:
+    """utime + stime of process `pid` (all its threads) so far, in seconds (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def machine() -> dict[str, Any]:

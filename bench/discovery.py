@@ -45,7 +45,7 @@ import tempfile
 import time
 from typing import Any
 
-from _common import clean_env, ecco_cli, pct, provenance, read_json_line, run, stop_daemon
+from _common import clean_env, cpu_s, dial_addr, ecco_cli, pct, provenance, read_json_line, run, stop_daemon, up_node
 
 NODES = 30
 RARE, COMMON = "rare-capability", "common"
@@ -57,7 +57,6 @@ QUERY_WORKERS = int(os.environ.get("BENCH_QUERY_WORKERS", "10"))
 STOP_WORKERS = 4
 EXIT_WAIT_S = 10.0
 FIND_REPEATS = 5
-UP_TIMEOUT_S = 60.0
 START_BUDGET_S = 120.0  # for starting the NODES daemons
 GOAL_S = 10.0
 GOAL_RSS_MB = 100.0
@@ -71,21 +70,6 @@ def bootstrap_of(i: int) -> list[int]:
     return sorted({i - 1, i // 2} - {i}) if i > 0 else []
 
 
-def dial_addr(node: dict[str, Any]) -> str:
-    addr = next((a for a in node["listenAddresses"] if "/ip4/127.0.0.1/" in a), node["listenAddresses"][0])
-    return addr if "/p2p/" in addr else f"{addr}/p2p/{node['peerId']}"
-
-
-def up(env: dict[str, str], name: str, capability: str, bootstrap: list[str]) -> dict[str, Any]:
-    cmd = [*ecco_cli(), "up", "--name", name, "--capability", capability, "--json"]
-    for addr in bootstrap:
-        cmd += ["--bootstrap", addr]
-    ran = run(cmd, env, timeout=UP_TIMEOUT_S)
-    doc = ran.json()
-    doc["up_s"] = ran.seconds
-    return doc
-
-
 def rss_kb(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status") as fh:
@@ -95,16 +79,6 @@ def rss_kb(pid: int) -> int | None:
     except OSError:
         return None
     return None
-
-
-def cpu_s(pid: int) -> float:
-    """utime + stime of process `pid` so far, in seconds (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def discover_cmd(name: str) -> list[str]:
@@ -181,8 +155,8 @@ def floor_rss_kb(env: dict[str, str]) -> int | None:
 
 def two_node_baseline(env: dict[str, str], home: str) -> dict[str, Any]:
     """`ecco peer find` (and one `peer discover`) on a node directly connected to the provider."""
-    plain = up(env, BASE_PLAIN, COMMON, [])
-    provider = up(env, BASE_PROVIDER, RARE, [dial_addr(plain)])
+    plain = up_node(env, BASE_PLAIN, COMMON, [])
+    provider = up_node(env, BASE_PROVIDER, RARE, [dial_addr(plain)])
     find_cmd = [*ecco_cli(), "peer", "find", "--name", RARE, "--json", "--node", BASE_PLAIN]
     times: list[float] = []
     for _ in range(FIND_REPEATS):
@@ -259,7 +233,9 @@ def main() -> int:
         for i, name in enumerate(names):
             if time.monotonic() - start_began > START_BUDGET_S:
                 raise RuntimeError(f"starting {NODES} nodes took over {START_BUDGET_S:g} s ({i} up)")
-            node = up(env, name, RARE if i == NODES - 1 else COMMON, [dial_addr(nodes[j]) for j in bootstrap_of(i)])
+            node = up_node(
+                env, name, RARE if i == NODES - 1 else COMMON, [dial_addr(nodes[j]) for j in bootstrap_of(i)]
+            )
             pids[name] = node["pid"]
             nodes.append(node)
         t0 = time.monotonic()  # the provider's `ecco up` has returned

@@ -26,6 +26,9 @@ from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, Identity, load_or_create
 from ecco.services.bridge_status import BridgeMonitor
+from ecco.services.consensus import Consensus
+from ecco.services.consensus_embeddings import PeerEmbeddings
+from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
@@ -155,6 +158,7 @@ async def run_daemon(
         reputation = ReputationBook(SqlReputationStore(engine), now_ms)
         await reputation.load()
         messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
+        consensus, verifier = _start_consensus(config, identity, messenger, discovery, events, cleanup)
         payments, agreements, registry = _start_payments(
             config, identity, engine, events, messenger, reputation, cleanup
         )
@@ -181,6 +185,8 @@ async def run_daemon(
             messenger=messenger,
             discovery=discovery,
             reputation=reputation,
+            consensus=consensus,
+            verifier=verifier,
             payments=payments,
             agreements=agreements,
             registry=registry,
@@ -279,6 +285,30 @@ async def _start_network(
         if isinstance(result, BaseException):
             log.warning("bootstrap peer unreachable", extra={"addr": addr, "error": str(result)})
     return messenger, discovery, transport
+
+
+def _start_consensus(
+    config: NodeConfig,
+    identity: Identity,
+    messenger: Messenger,
+    discovery: Discovery,
+    events: EventLog,
+    cleanup: contextlib.AsyncExitStack,
+) -> tuple[Consensus, Verifier]:
+    """Consensus over messaging and discovery; the node's own responder answers for include_self and synthesis.
+    Stopped before the messenger, so running queries end before their requests are cut off."""
+    from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
+
+    consensus = Consensus(
+        messenger,
+        discovery,
+        Ed25519Signer.from_identity(identity),
+        events,
+        parse_responder(config.responder),
+        embeddings=PeerEmbeddings(messenger, discovery),
+    )
+    cleanup.push_async_callback(consensus.stop)
+    return consensus, Ed25519Verifier()
 
 
 def _start_payments(

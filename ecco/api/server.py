@@ -98,6 +98,14 @@ def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, tok
             DiscoveryServicer(runtime.discovery, runtime.reputation), server
         )
         served.add("ecco.v1.DiscoveryService")
+    if runtime.consensus is not None and runtime.verifier is not None:
+        from ecco.api.consensus import ConsensusServicer
+        from ecco.v1 import consensus_service_pb2_grpc
+
+        consensus_service_pb2_grpc.add_ConsensusServiceServicer_to_server(
+            ConsensusServicer(runtime.consensus, runtime.verifier), server
+        )
+        served.add("ecco.v1.ConsensusService")
     if runtime.payments is not None and runtime.agreements is not None:
         from ecco.api.payment import PaymentServicer
         from ecco.v1 import payment_service_pb2_grpc

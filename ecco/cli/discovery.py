@@ -110,7 +110,7 @@ def _progress_line(progress: Any) -> str:
     return f"{line}: {progress.detail}" if progress.detail else line
 
 
-class _PhaseDisplay:
+class PhaseDisplay:
     """Progress per phase: a spinner while a phase runs and a line when it ends on a terminal, else one plain line
     per phase; nothing with --json."""
 
@@ -176,24 +176,53 @@ def _tier_name(tier: int) -> str | None:
     return common_pb2.ReputationTier.Name(tier).removeprefix("REPUTATION_TIER_").lower()
 
 
+def phase_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Adds --phases/--phase-timeout/--min-peers/--prefer-proximity (phased discovery: `peer discover`,
+    `consensus query`); the command gets them as `phases`, `phase_timeout_ms`, `min_peers`, `prefer_proximity`."""
+    for option in reversed(_PHASE_OPTIONS):
+        command = option(command)
+    return command
+
+
+_PHASE_OPTIONS = (
+    click.option(
+        "--phases",
+        help="The phases to run, in order, comma-separated: proximity, local, internet, fallback [all four].",
+    ),
+    click.option(
+        "--phase-timeout",
+        "phase_timeout_ms",
+        type=int,
+        help="Milliseconds a phase may wait for answers, 1 to 60000 [5000].",
+    ),
+    click.option("--min-peers", type=int, help="Stop after the phase in which at least this many peers matched [1]."),
+    click.option(
+        "--prefer-proximity",
+        type=click.Choice(["true", "false"], case_sensitive=False),
+        help="Run proximity first and rank proximity-found peers up [true].",
+    ),
+)
+
+
+def discovery_options_to_pb(options: Any, min_peers_given: bool = True) -> Any:
+    """A validated services DiscoveryOptions as the API message; with `min_peers_given` false, min_peers is left
+    0 so the node picks it (consensus raises it to --min-agents)."""
+    from ecco.v1 import common_pb2
+
+    return common_pb2.DiscoveryOptions(
+        phases=[common_pb2.DiscoveryPhase.Value(f"DISCOVERY_PHASE_{p.upper()}") for p in options.phases],
+        phase_timeout_ms=options.phase_timeout_ms,
+        min_peers=options.min_peers if min_peers_given else 0,
+        prefer_proximity=options.prefer_proximity,
+        bloom_tier=common_pb2.ReputationTier.Value(f"REPUTATION_TIER_{options.bloom_tier.upper()}")
+        if options.bloom_tier
+        else common_pb2.REPUTATION_TIER_UNSPECIFIED,
+    )
+
+
 @peer.command("discover")
 @capability_query_options
-@click.option(
-    "--phases",
-    help="The phases to run, in order, comma-separated: proximity, local, internet, fallback [all four].",
-)
-@click.option(
-    "--phase-timeout",
-    "phase_timeout_ms",
-    type=int,
-    help="Milliseconds a phase may wait for answers, 1 to 60000 [5000].",
-)
-@click.option("--min-peers", type=int, help="Stop after the phase in which at least this many peers matched [1].")
-@click.option(
-    "--prefer-proximity",
-    type=click.Choice(["true", "false"], case_sensitive=False),
-    help="Run proximity first and rank proximity-found peers up [true].",
-)
+@phase_options
 @click.option(
     "--bloom-tier",
     help="Keep only peers that our own or a gossiped reputation filter puts in this tier: elite, good or acceptable.",
@@ -221,20 +250,9 @@ def discover(
     from ecco.v1 import discovery_service_pb2 as pb
 
     options = DiscoveryOptions.from_flags(phases, phase_timeout_ms, min_peers, prefer_proximity, bloom_tier)
-    request = pb.DiscoverPeersRequest(
-        query=query,
-        options=common_pb2.DiscoveryOptions(
-            phases=[common_pb2.DiscoveryPhase.Value(f"DISCOVERY_PHASE_{p.upper()}") for p in options.phases],
-            phase_timeout_ms=options.phase_timeout_ms,
-            min_peers=options.min_peers,
-            prefer_proximity=options.prefer_proximity,
-            bloom_tier=common_pb2.ReputationTier.Value(f"REPUTATION_TIER_{options.bloom_tier.upper()}")
-            if options.bloom_tier
-            else common_pb2.REPUTATION_TIER_UNSPECIFIED,
-        ),
-    )
+    request = pb.DiscoverPeersRequest(query=query, options=discovery_options_to_pb(options))
     timeout_s = len(options.phases) * options.phase_timeout_ms / 1000 + CALL_MARGIN_S
-    display = _PhaseDisplay(json_output)
+    display = PhaseDisplay(json_output)
     skipped: list[dict[str, str]] = []
     result = None
     try:

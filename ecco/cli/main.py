@@ -9,6 +9,7 @@ import click
 from ecco import __version__
 from ecco.cli.admin import config, db
 from ecco.cli.bridge import webhook_bridge
+from ecco.cli.consensus import consensus
 from ecco.cli.discovery import ask, peer
 from ecco.cli.events import listen, stream
 from ecco.cli.messaging import connect, msg, peers, request, send
@@ -39,6 +40,7 @@ for command in (
     connect,
     peer,
     ask,
+    consensus,
     webhook_bridge,
     payment,
     register,

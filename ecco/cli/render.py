@@ -42,11 +42,14 @@ def event_dict(event: Message) -> dict[str, Any]:
     return doc
 
 
+def short_peer(peer_id: str) -> str:
+    """A peer id shortened for a one-line display: 12D3KooW…abcdef."""
+    return f"{peer_id[:8]}…{peer_id[-6:]}" if len(peer_id) > 16 else peer_id
+
+
 def event_line(event: dict[str, Any]) -> str:
     """One human-readable line per event."""
-    peer = event.get("peerId") or "-"
-    if len(peer) > 16:
-        peer = f"{peer[:8]}…{peer[-6:]}"
+    peer = short_peer(event.get("peerId") or "-")
     payload = json.dumps(event.get("payload"), ensure_ascii=False, separators=(",", ":"))
     return (
         f"#{event['cursor']:<6} {event.get('createTime', '')}  {event['type']:<22} {event['direction']:<8} "

@@ -243,7 +243,7 @@ class Discovery:
         cached = self._cache.get(peer_id)
         return cached.addresses if cached else ()
 
-    async def _reach(self, peer_id: str, timeout_s: float) -> None:
+    async def reach(self, peer_id: str, timeout_s: float) -> None:
         """Dial a peer heard of only through gossip, at an address it announced; failures surface on send."""
         if any(p.peer_id == peer_id for p in await self._transport.peers()):
             return
@@ -542,7 +542,7 @@ class Discovery:
                 break
             started = time.monotonic()
             try:
-                await self._reach(match.peer_id, min(remaining, CONNECT_TIMEOUT_S))
+                await self.reach(match.peer_id, min(remaining, CONNECT_TIMEOUT_S))
                 reply = await self._messenger.prompt(match.peer_id, prompt, deadline - time.monotonic())
             except EccoError as error:
                 last_error = error

@@ -276,7 +276,7 @@ class Messenger:
                 field="type",
             )
         if peer_id == self.peer_id:
-            raise InvalidArgument("a node cannot send a message to itself", Reason.INVALID_PEER_ID, field="peer_id")
+            return await self._answer_own_request(type, payload, message_id)
         message = sign_message(
             new_message(self.peer_id, peer_id, type, payload, id=validate_request_id(message_id) or None),
             self._signer,
@@ -290,9 +290,10 @@ class Messenger:
         return message
 
     async def request(
-        self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = ""
+        self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "", system: str = ""
     ) -> AsyncIterator[RequestEvent]:
-        """Send an agent-request and yield Sent, then any Chunk/Complete, then the Reply (the last item)."""
+        """Send an agent-request and yield Sent, then any Chunk/Complete, then the Reply (the last item).
+        A `system` instruction travels as `payload.system` (as in upstream's generation-request)."""
         validate_peer_id(peer_id)
         message_id = validate_request_id(message_id) or str(uuid.uuid4())
         if message_id in self._pending:
@@ -304,7 +305,8 @@ class Messenger:
         deadline = pending.started + timeout_s
         try:
             try:
-                sent = await self.send(peer_id, "agent-request", {"prompt": prompt}, message_id=message_id)
+                payload = {"prompt": prompt, "system": system} if system else {"prompt": prompt}
+                sent = await self.send(peer_id, "agent-request", payload, message_id=message_id)
             except EccoError as error:
                 if not isinstance(error, InvalidArgument):
                     await self._report(peer_id, False)
@@ -341,6 +343,55 @@ class Messenger:
         finally:
             self._pending.pop(message_id, None)
 
+    async def ask_own_harness(self, prompt: str, timeout_s: float, *, message_id: str, system: str = "") -> Reply:
+        """Put an agent-request to this node's own harness (consensus include-self on a node without a responder).
+        It is logged as an inbound agent-request from this node's own peer id, so the harness sees it like any
+        other; its reply, `send(<own peer id>, "agent-response", {"requestId": ...})`, is routed back here."""
+        validate_request_id(message_id)
+        pending = _Pending(self.peer_id, time.monotonic())
+        self._pending[message_id] = pending
+        payload = {"prompt": prompt, "system": system} if system else {"prompt": prompt}
+        request = sign_message(
+            new_message(self.peer_id, self.peer_id, "agent-request", payload, id=message_id), self._signer
+        )
+        try:
+            await self._events.append(
+                NewEvent(
+                    "agent-request", Direction.INBOUND, self.peer_id, request.id, request.id, _payload_json(request)
+                )
+            )
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    item = await pending.queue.get()
+                    if isinstance(item, EccoError):
+                        raise item
+                    if isinstance(item, Reply):
+                        return item
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"this node's harness did not answer within {timeout_s:g}s", Reason.REQUEST_TIMEOUT
+            ) from None
+        finally:
+            self._pending.pop(message_id, None)
+
+    async def _answer_own_request(self, type: str, payload: Any, message_id: str) -> Message:
+        """The harness's reply to a request this node put to its own harness; any other message to itself is
+        refused."""
+        message = new_message(self.peer_id, self.peer_id, type, payload, id=validate_request_id(message_id) or None)
+        pending = self._pending.get(request_id_of(message))
+        if type not in REPLY_TYPES or pending is None or pending.peer_id != self.peer_id:
+            raise InvalidArgument(
+                "a node cannot send a message to itself (except a reply to a request it put to its own harness)",
+                Reason.INVALID_PEER_ID,
+                field="peer_id",
+            )
+        message = sign_message(message, self._signer)
+        await self._events.append(
+            NewEvent(type, Direction.OUTBOUND, self.peer_id, message.id, request_id_of(message), _payload_json(message))
+        )
+        self._route_reply(message)
+        return message
+
     async def _report(self, peer_id: str, success: bool) -> None:
         if self._on_outcome is None:
             return
@@ -349,8 +400,10 @@ class Messenger:
         except Exception:
             log.warning("outcome callback failed", extra={"peer": peer_id}, exc_info=True)
 
-    async def prompt(self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "") -> Reply:
-        async for item in self.request(peer_id, prompt, timeout_s, message_id=message_id):
+    async def prompt(
+        self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "", system: str = ""
+    ) -> Reply:
+        async for item in self.request(peer_id, prompt, timeout_s, message_id=message_id, system=system):
             if isinstance(item, Reply):
                 return item
         raise AssertionError("a request always ends with a reply or an error")

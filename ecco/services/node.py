@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecco.services.bridge_status import BridgeMonitor
+from ecco.services.consensus import Consensus
+from ecco.services.crypto_ports import Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
@@ -46,6 +48,10 @@ class NodeRuntime:
     discovery: Discovery | None = None
     # The local reputation book; without it GetReputation/ListReputation answer UNIMPLEMENTED.
     reputation: ReputationBook | None = None
+    # Set once consensus runs (it needs messaging and discovery); without it ConsensusService answers UNIMPLEMENTED.
+    consensus: Consensus | None = None
+    # Checks Ed25519 signatures (consensus receipts); set together with consensus.
+    verifier: Verifier | None = None
     # Set once payments are wired (they need the messenger); without them PaymentService answers UNIMPLEMENTED.
     payments: Payments | None = None
     agreements: Agreements | None = None

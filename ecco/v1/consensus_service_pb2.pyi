@@ -39,6 +39,13 @@ class AggregationStrategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AGGREGATION_STRATEGY_SYNTHESIZED_CONSENSUS: _ClassVar[AggregationStrategy]
     AGGREGATION_STRATEGY_CUSTOM: _ClassVar[AggregationStrategy]
 
+class SimilarityMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SIMILARITY_METHOD_UNSPECIFIED: _ClassVar[SimilarityMethod]
+    SIMILARITY_METHOD_EXACT: _ClassVar[SimilarityMethod]
+    SIMILARITY_METHOD_TEXT_OVERLAP: _ClassVar[SimilarityMethod]
+    SIMILARITY_METHOD_PEER_EMBEDDING: _ClassVar[SimilarityMethod]
+
 class ConsensusAgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CONSENSUS_AGENT_STATUS_UNSPECIFIED: _ClassVar[ConsensusAgentStatus]
@@ -65,6 +72,10 @@ AGGREGATION_STRATEGY_FIRST_RESPONSE: AggregationStrategy
 AGGREGATION_STRATEGY_LONGEST: AggregationStrategy
 AGGREGATION_STRATEGY_SYNTHESIZED_CONSENSUS: AggregationStrategy
 AGGREGATION_STRATEGY_CUSTOM: AggregationStrategy
+SIMILARITY_METHOD_UNSPECIFIED: SimilarityMethod
+SIMILARITY_METHOD_EXACT: SimilarityMethod
+SIMILARITY_METHOD_TEXT_OVERLAP: SimilarityMethod
+SIMILARITY_METHOD_PEER_EMBEDDING: SimilarityMethod
 CONSENSUS_AGENT_STATUS_UNSPECIFIED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_SUCCEEDED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_FAILED: ConsensusAgentStatus
@@ -72,7 +83,7 @@ CONSENSUS_AGENT_STATUS_TIMED_OUT: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_UNREACHABLE: ConsensusAgentStatus
 
 class ConsensusOptions(_message.Message):
-    __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd")
+    __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd", "similarity", "similarity_threshold")
     DISCOVERY_MODE_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DISCOVERY_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +98,8 @@ class ConsensusOptions(_message.Message):
     INCLUDE_SELF_FIELD_NUMBER: _ClassVar[int]
     SYNTHESIZER_FIELD_NUMBER: _ClassVar[int]
     AGGREGATOR_CMD_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     discovery_mode: DiscoveryMode
     query: _common_pb2.CapabilityQuery
     discovery: _common_pb2.DiscoveryOptions
@@ -101,7 +114,19 @@ class ConsensusOptions(_message.Message):
     include_self: bool
     synthesizer: str
     aggregator_cmd: str
-    def __init__(self, discovery_mode: _Optional[_Union[DiscoveryMode, str]] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., discovery: _Optional[_Union[_common_pb2.DiscoveryOptions, _Mapping]] = ..., selection: _Optional[_Union[SelectionStrategy, str]] = ..., aggregation: _Optional[_Union[AggregationStrategy, str]] = ..., agent_count: _Optional[int] = ..., min_agents: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., consensus_threshold: _Optional[float] = ..., allow_partial: _Optional[bool] = ..., system_prompt: _Optional[str] = ..., include_self: _Optional[bool] = ..., synthesizer: _Optional[str] = ..., aggregator_cmd: _Optional[str] = ...) -> None: ...
+    similarity: SimilarityMethod
+    similarity_threshold: float
+    def __init__(self, discovery_mode: _Optional[_Union[DiscoveryMode, str]] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., discovery: _Optional[_Union[_common_pb2.DiscoveryOptions, _Mapping]] = ..., selection: _Optional[_Union[SelectionStrategy, str]] = ..., aggregation: _Optional[_Union[AggregationStrategy, str]] = ..., agent_count: _Optional[int] = ..., min_agents: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., consensus_threshold: _Optional[float] = ..., allow_partial: _Optional[bool] = ..., system_prompt: _Optional[str] = ..., include_self: _Optional[bool] = ..., synthesizer: _Optional[str] = ..., aggregator_cmd: _Optional[str] = ..., similarity: _Optional[_Union[SimilarityMethod, str]] = ..., similarity_threshold: _Optional[float] = ...) -> None: ...
+
+class ConsensusVote(_message.Message):
+    __slots__ = ("text", "peer_ids", "weight")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PEER_IDS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    peer_ids: _containers.RepeatedScalarFieldContainer[str]
+    weight: float
+    def __init__(self, text: _Optional[str] = ..., peer_ids: _Optional[_Iterable[str]] = ..., weight: _Optional[float] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
     __slots__ = ("request_id", "prompt", "options")
@@ -150,7 +175,7 @@ class ConsensusSelection(_message.Message):
     def __init__(self, candidate_count: _Optional[int] = ..., peer_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ConsensusAgentResponse(_message.Message):
-    __slots__ = ("peer_id", "text", "latency_ms", "status", "error", "message_id", "request_message_id", "match_score", "self_answer")
+    __slots__ = ("peer_id", "text", "latency_ms", "status", "error", "message_id", "request_message_id", "match_score", "self_answer", "message")
     PEER_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +185,7 @@ class ConsensusAgentResponse(_message.Message):
     REQUEST_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     MATCH_SCORE_FIELD_NUMBER: _ClassVar[int]
     SELF_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
     peer_id: str
     text: str
     latency_ms: int
@@ -169,7 +195,8 @@ class ConsensusAgentResponse(_message.Message):
     request_message_id: str
     match_score: float
     self_answer: bool
-    def __init__(self, peer_id: _Optional[str] = ..., text: _Optional[str] = ..., latency_ms: _Optional[int] = ..., status: _Optional[_Union[ConsensusAgentStatus, str]] = ..., error: _Optional[str] = ..., message_id: _Optional[str] = ..., request_message_id: _Optional[str] = ..., match_score: _Optional[float] = ..., self_answer: _Optional[bool] = ...) -> None: ...
+    message: _common_pb2.Message
+    def __init__(self, peer_id: _Optional[str] = ..., text: _Optional[str] = ..., latency_ms: _Optional[int] = ..., status: _Optional[_Union[ConsensusAgentStatus, str]] = ..., error: _Optional[str] = ..., message_id: _Optional[str] = ..., request_message_id: _Optional[str] = ..., match_score: _Optional[float] = ..., self_answer: _Optional[bool] = ..., message: _Optional[_Union[_common_pb2.Message, _Mapping]] = ...) -> None: ...
 
 class ConsensusRanking(_message.Message):
     __slots__ = ("peer_id", "score", "contribution")
@@ -196,7 +223,7 @@ class ConsensusMetrics(_message.Message):
     def __init__(self, total_agents: _Optional[int] = ..., successful_agents: _Optional[int] = ..., failed_agents: _Optional[int] = ..., average_latency_ms: _Optional[float] = ..., total_time_ms: _Optional[int] = ...) -> None: ...
 
 class ConsensusResult(_message.Message):
-    __slots__ = ("consensus_id", "text", "result_json", "achieved", "confidence", "agreement", "strategy", "responses", "rankings", "metrics", "receipt")
+    __slots__ = ("consensus_id", "text", "result_json", "achieved", "confidence", "agreement", "strategy", "responses", "rankings", "metrics", "receipt", "votes")
     CONSENSUS_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -208,6 +235,7 @@ class ConsensusResult(_message.Message):
     RANKINGS_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    VOTES_FIELD_NUMBER: _ClassVar[int]
     consensus_id: str
     text: str
     result_json: str
@@ -219,7 +247,8 @@ class ConsensusResult(_message.Message):
     rankings: _containers.RepeatedCompositeFieldContainer[ConsensusRanking]
     metrics: ConsensusMetrics
     receipt: ConsensusReceipt
-    def __init__(self, consensus_id: _Optional[str] = ..., text: _Optional[str] = ..., result_json: _Optional[str] = ..., achieved: _Optional[bool] = ..., confidence: _Optional[float] = ..., agreement: _Optional[int] = ..., strategy: _Optional[_Union[AggregationStrategy, str]] = ..., responses: _Optional[_Iterable[_Union[ConsensusAgentResponse, _Mapping]]] = ..., rankings: _Optional[_Iterable[_Union[ConsensusRanking, _Mapping]]] = ..., metrics: _Optional[_Union[ConsensusMetrics, _Mapping]] = ..., receipt: _Optional[_Union[ConsensusReceipt, _Mapping]] = ...) -> None: ...
+    votes: _containers.RepeatedCompositeFieldContainer[ConsensusVote]
+    def __init__(self, consensus_id: _Optional[str] = ..., text: _Optional[str] = ..., result_json: _Optional[str] = ..., achieved: _Optional[bool] = ..., confidence: _Optional[float] = ..., agreement: _Optional[int] = ..., strategy: _Optional[_Union[AggregationStrategy, str]] = ..., responses: _Optional[_Iterable[_Union[ConsensusAgentResponse, _Mapping]]] = ..., rankings: _Optional[_Iterable[_Union[ConsensusRanking, _Mapping]]] = ..., metrics: _Optional[_Union[ConsensusMetrics, _Mapping]] = ..., receipt: _Optional[_Union[ConsensusReceipt, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[ConsensusVote, _Mapping]]] = ...) -> None: ...
 
 class ConsensusReceipt(_message.Message):
     __slots__ = ("receipt_json", "consensus_id", "prompt_hash", "strategy", "selection", "parameters_json", "entries", "result_hash", "confidence", "achieved", "agreement", "signer_peer_id", "signer_public_key", "create_time", "signature")

@@ -75,7 +75,10 @@ class NodeHandle:
         return channel
 
 
-def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]]:
+def _start(
+    tcp: bool, token: str | None, configure: Callable[[NodeRuntime], None] | None = None
+) -> tuple[NodeHandle, Callable[[], None]]:
+    """`configure(runtime)` runs on the server loop before the servers start, e.g. to give the node a service."""
     state_dir = Path(tempfile.mkdtemp(prefix="ecco-a-", dir="/tmp"))
     os.chmod(state_dir, 0o700)
     socket_path = state_dir / "api.sock"
@@ -108,6 +111,8 @@ def _start(tcp: bool, token: str | None) -> tuple[NodeHandle, Callable[[], None]
             listen_addresses=lambda: [f"/ip4/127.0.0.1/tcp/4001/p2p/{PEER_ID}"],
             connected_peers=_two_peers,
         )
+        if configure is not None:
+            configure(runtime)
         servers = await start_servers(runtime, socket_path, "127.0.0.1:0" if tcp else "", token)
         runtime.api_tcp_address = servers.tcp_address
         await servers.set_serving(True)

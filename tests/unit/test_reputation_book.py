@@ -82,6 +82,16 @@ async def test_concurrent_records_are_all_counted(sql) -> None:
     assert entry.record.local_score == 30 and entry.score == 52
 
 
+async def test_outcomes_of_many_peers_at_once_are_each_recorded(sql) -> None:
+    """Concurrent outcomes share transactions (group commit); each caller still gets its own peer's record."""
+    store, _ = sql
+    peers = [f"12D3KooWpeer{i:02d}" for i in range(30)]
+    records = await asyncio.gather(*(store.record(peer, i % 3 != 0, 7) for i, peer in enumerate(peers)))
+    assert [r.peer_id for r in records] == peers
+    assert [r.local_score for r in records] == [-1 if i % 3 == 0 else 1 for i in range(30)]
+    assert [r.peer_id for r in await store.list()] == sorted(peers)
+
+
 async def test_list_filters_by_tier_best_first(sql) -> None:
     store, engine = sql
     async with engine.begin() as conn:

@@ -157,7 +157,8 @@ const (
 	// No choice: the result combines every response (`{"ensemble":true,"responses":[...],"summary":...}`).
 	// Confidence 1.
 	AggregationStrategy_AGGREGATION_STRATEGY_ENSEMBLE AggregationStrategy = 4
-	// Majority vote that fails with CONSENSUS_THRESHOLD_NOT_MET when confidence is below consensus_threshold.
+	// Majority vote whose result is achieved only when confidence reaches consensus_threshold. Below it the query
+	// still returns a result, with achieved=false and the votes (upstream failed with "Consensus threshold not met").
 	AggregationStrategy_AGGREGATION_STRATEGY_CONSENSUS_THRESHOLD AggregationStrategy = 5
 	// The response that arrived first. Confidence 1.
 	AggregationStrategy_AGGREGATION_STRATEGY_FIRST_RESPONSE AggregationStrategy = 6
@@ -225,6 +226,66 @@ func (AggregationStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{2}
 }
 
+// How consensus decides that two responses give the same answer.
+type SimilarityMethod int32
+
+const (
+	// Not set; SIMILARITY_METHOD_TEXT_OVERLAP applies.
+	SimilarityMethod_SIMILARITY_METHOD_UNSPECIFIED SimilarityMethod = 0
+	// Only identical response texts agree (upstream's vote without semantic similarity).
+	SimilarityMethod_SIMILARITY_METHOD_EXACT SimilarityMethod = 1
+	// Texts agree when 0.4 x Jaccard(word sets) + 0.6 x cosine(word counts) of their lowercased, whitespace-collapsed
+	// forms reaches similarity_threshold (1 when the normalised texts are equal).
+	SimilarityMethod_SIMILARITY_METHOD_TEXT_OVERLAP SimilarityMethod = 2
+	// Texts agree when the cosine of their embeddings reaches similarity_threshold (or their normalised forms are
+	// equal). The embeddings come from a peer announcing a capability of type `embedding`, asked with one
+	// `embedding-request`; no such peer fails with NO_PROVIDER_FOUND, no usable answer with AGGREGATOR_FAILED.
+	SimilarityMethod_SIMILARITY_METHOD_PEER_EMBEDDING SimilarityMethod = 3
+)
+
+// Enum value maps for SimilarityMethod.
+var (
+	SimilarityMethod_name = map[int32]string{
+		0: "SIMILARITY_METHOD_UNSPECIFIED",
+		1: "SIMILARITY_METHOD_EXACT",
+		2: "SIMILARITY_METHOD_TEXT_OVERLAP",
+		3: "SIMILARITY_METHOD_PEER_EMBEDDING",
+	}
+	SimilarityMethod_value = map[string]int32{
+		"SIMILARITY_METHOD_UNSPECIFIED":    0,
+		"SIMILARITY_METHOD_EXACT":          1,
+		"SIMILARITY_METHOD_TEXT_OVERLAP":   2,
+		"SIMILARITY_METHOD_PEER_EMBEDDING": 3,
+	}
+)
+
+func (x SimilarityMethod) Enum() *SimilarityMethod {
+	p := new(SimilarityMethod)
+	*p = x
+	return p
+}
+
+func (x SimilarityMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SimilarityMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecco_v1_consensus_service_proto_enumTypes[3].Descriptor()
+}
+
+func (SimilarityMethod) Type() protoreflect.EnumType {
+	return &file_ecco_v1_consensus_service_proto_enumTypes[3]
+}
+
+func (x SimilarityMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SimilarityMethod.Descriptor instead.
+func (SimilarityMethod) EnumDescriptor() ([]byte, []int) {
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{3}
+}
+
 // How one agent's part of a consensus query ended.
 type ConsensusAgentStatus int32
 
@@ -270,11 +331,11 @@ func (x ConsensusAgentStatus) String() string {
 }
 
 func (ConsensusAgentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_ecco_v1_consensus_service_proto_enumTypes[3].Descriptor()
+	return file_ecco_v1_consensus_service_proto_enumTypes[4].Descriptor()
 }
 
 func (ConsensusAgentStatus) Type() protoreflect.EnumType {
-	return &file_ecco_v1_consensus_service_proto_enumTypes[3]
+	return &file_ecco_v1_consensus_service_proto_enumTypes[4]
 }
 
 func (x ConsensusAgentStatus) Number() protoreflect.EnumNumber {
@@ -283,7 +344,7 @@ func (x ConsensusAgentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConsensusAgentStatus.Descriptor instead.
 func (ConsensusAgentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{3}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{4}
 }
 
 // Every parameter of a consensus query; shared by Query and StreamQuery.
@@ -303,8 +364,9 @@ type ConsensusOptions struct {
 	Aggregation AggregationStrategy `protobuf:"varint,5,opt,name=aggregation,proto3,enum=ecco.v1.AggregationStrategy" json:"aggregation,omitempty"`
 	// How many agents to ask (`--agent-count`); 0 means 3. Ignored by SELECTION_STRATEGY_ALL. At most 33.
 	AgentCount int32 `protobuf:"varint,6,opt,name=agent_count,json=agentCount,proto3" json:"agent_count,omitempty"`
-	// The fewest candidates and successful responses the query needs (`--min-agents`); 0 means 1. Also the agreement
-	// count `achieved` requires. Fewer candidates fail with INSUFFICIENT_AGENTS.
+	// The fewest candidates the query needs (`--min-agents`); 0 means 1. Fewer candidates fail with INSUFFICIENT_AGENTS
+	// (INVALID_ARGUMENT). Also the agreement `achieved` requires, and, when discovery.min_peers is unset, the number
+	// of peers phased discovery looks for before it stops.
 	MinAgents int32 `protobuf:"varint,7,opt,name=min_agents,json=minAgents,proto3" json:"min_agents,omitempty"`
 	// How long to wait for each agent's response, in milliseconds (`--timeout`); 0 means 60000. At most 3600000.
 	TimeoutMs int32 `protobuf:"varint,8,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
@@ -317,16 +379,22 @@ type ConsensusOptions struct {
 	// An instruction given to every agent along with the prompt, and to the synthesizer (`--system-prompt`).
 	// Empty means none.
 	SystemPrompt string `protobuf:"bytes,11,opt,name=system_prompt,json=systemPrompt,proto3" json:"system_prompt,omitempty"`
-	// Whether this node's own responder answers too, as an extra agent with match score 1 (`--include-self`).
-	// Ignored when the node has no responder. Unset means false.
+	// Whether this node answers too, as an extra agent with match score 1 (`--include-self`): its responder, or
+	// without one its harness, which sees an inbound `agent-request` from this node's own peer id and answers it by
+	// sending the `agent-response` to that id. Unset means false.
 	IncludeSelf *bool `protobuf:"varint,12,opt,name=include_self,json=includeSelf,proto3,oneof" json:"include_self,omitempty"`
 	// Who writes the SYNTHESIZED_CONSENSUS answer: "self" (this node's responder) or a peer id. Empty means "self".
 	Synthesizer string `protobuf:"bytes,13,opt,name=synthesizer,proto3" json:"synthesizer,omitempty"`
 	// The shell command CUSTOM aggregation runs: it reads the successful responses as a JSON array on stdin and
 	// prints an aggregated result JSON object on stdout. Required for CUSTOM, otherwise must be empty.
 	AggregatorCmd string `protobuf:"bytes,14,opt,name=aggregator_cmd,json=aggregatorCmd,proto3" json:"aggregator_cmd,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// How responses are compared when votes are counted (`--similarity`). Unset means SIMILARITY_METHOD_TEXT_OVERLAP.
+	Similarity SimilarityMethod `protobuf:"varint,15,opt,name=similarity,proto3,enum=ecco.v1.SimilarityMethod" json:"similarity,omitempty"`
+	// The similarity, 0 to 1, at which two responses count as the same answer (`--similarity-threshold`); single
+	// linkage clustering joins every pair at or above it. Unset means 0.75. Ignored by SIMILARITY_METHOD_EXACT.
+	SimilarityThreshold *float64 `protobuf:"fixed64,16,opt,name=similarity_threshold,json=similarityThreshold,proto3,oneof" json:"similarity_threshold,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ConsensusOptions) Reset() {
@@ -457,12 +525,91 @@ func (x *ConsensusOptions) GetAggregatorCmd() string {
 	return ""
 }
 
+func (x *ConsensusOptions) GetSimilarity() SimilarityMethod {
+	if x != nil {
+		return x.Similarity
+	}
+	return SimilarityMethod_SIMILARITY_METHOD_UNSPECIFIED
+}
+
+func (x *ConsensusOptions) GetSimilarityThreshold() float64 {
+	if x != nil && x.SimilarityThreshold != nil {
+		return *x.SimilarityThreshold
+	}
+	return 0
+}
+
+// One group of agreeing responses in a vote.
+type ConsensusVote struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The group's representative text: its first member's response.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// The peer ids of the agents whose responses are in the group, in arrival order.
+	PeerIds []string `protobuf:"bytes,2,rep,name=peer_ids,json=peerIds,proto3" json:"peer_ids,omitempty"`
+	// The group's weight: its size for majority votes, the summed vote weights for weighted votes.
+	Weight        float64 `protobuf:"fixed64,3,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsensusVote) Reset() {
+	*x = ConsensusVote{}
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsensusVote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsensusVote) ProtoMessage() {}
+
+func (x *ConsensusVote) ProtoReflect() protoreflect.Message {
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsensusVote.ProtoReflect.Descriptor instead.
+func (*ConsensusVote) Descriptor() ([]byte, []int) {
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConsensusVote) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ConsensusVote) GetPeerIds() []string {
+	if x != nil {
+		return x.PeerIds
+	}
+	return nil
+}
+
+func (x *ConsensusVote) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 // Request for ConsensusService.Query.
 type QueryRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// An idempotency key chosen by the client (a UUID is recommended). A repeat with the same id asks no agent again
 	// and returns the stored result (or waits for the original query when it is still running); a repeat with
 	// different fields fails with IDEMPOTENCY_CONFLICT. Empty means the node makes one, so repeats are not recognised.
+	// The node remembers its last 256 queries, in memory (not across a restart).
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The prompt every selected agent receives; must not be empty.
 	Prompt string `protobuf:"bytes,2,opt,name=prompt,proto3" json:"prompt,omitempty"`
@@ -474,7 +621,7 @@ type QueryRequest struct {
 
 func (x *QueryRequest) Reset() {
 	*x = QueryRequest{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[1]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +633,7 @@ func (x *QueryRequest) String() string {
 func (*QueryRequest) ProtoMessage() {}
 
 func (x *QueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[1]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +646,7 @@ func (x *QueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRequest.ProtoReflect.Descriptor instead.
 func (*QueryRequest) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{1}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *QueryRequest) GetRequestId() string {
@@ -534,7 +681,7 @@ type QueryResponse struct {
 
 func (x *QueryResponse) Reset() {
 	*x = QueryResponse{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[2]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +693,7 @@ func (x *QueryResponse) String() string {
 func (*QueryResponse) ProtoMessage() {}
 
 func (x *QueryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[2]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +706,7 @@ func (x *QueryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResponse.ProtoReflect.Descriptor instead.
 func (*QueryResponse) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{2}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *QueryResponse) GetResult() *ConsensusResult {
@@ -575,6 +722,8 @@ type StreamQueryRequest struct {
 	// An idempotency key chosen by the client (a UUID is recommended). A repeat with the same id asks no agent again;
 	// it replays the stored stream (following the original query when it is still running). A repeat with different
 	// fields fails with IDEMPOTENCY_CONFLICT. Empty means the node makes one, so repeats are not recognised.
+	// The node remembers its last 256 queries, in memory (not across a restart). A query whose client goes away
+	// runs to its end.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The prompt every selected agent receives; must not be empty.
 	Prompt string `protobuf:"bytes,2,opt,name=prompt,proto3" json:"prompt,omitempty"`
@@ -586,7 +735,7 @@ type StreamQueryRequest struct {
 
 func (x *StreamQueryRequest) Reset() {
 	*x = StreamQueryRequest{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[3]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +747,7 @@ func (x *StreamQueryRequest) String() string {
 func (*StreamQueryRequest) ProtoMessage() {}
 
 func (x *StreamQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[3]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +760,7 @@ func (x *StreamQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamQueryRequest.ProtoReflect.Descriptor instead.
 func (*StreamQueryRequest) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{3}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StreamQueryRequest) GetRequestId() string {
@@ -654,7 +803,7 @@ type StreamQueryResponse struct {
 
 func (x *StreamQueryResponse) Reset() {
 	*x = StreamQueryResponse{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[4]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +815,7 @@ func (x *StreamQueryResponse) String() string {
 func (*StreamQueryResponse) ProtoMessage() {}
 
 func (x *StreamQueryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[4]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +828,7 @@ func (x *StreamQueryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamQueryResponse.ProtoReflect.Descriptor instead.
 func (*StreamQueryResponse) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{4}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StreamQueryResponse) GetEvent() isStreamQueryResponse_Event {
@@ -770,7 +919,7 @@ type ConsensusSelection struct {
 
 func (x *ConsensusSelection) Reset() {
 	*x = ConsensusSelection{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[5]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +931,7 @@ func (x *ConsensusSelection) String() string {
 func (*ConsensusSelection) ProtoMessage() {}
 
 func (x *ConsensusSelection) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[5]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +944,7 @@ func (x *ConsensusSelection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusSelection.ProtoReflect.Descriptor instead.
 func (*ConsensusSelection) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{5}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConsensusSelection) GetCandidateCount() int32 {
@@ -832,14 +981,17 @@ type ConsensusAgentResponse struct {
 	// The agent's match score for the query, 0 to 1.
 	MatchScore float64 `protobuf:"fixed64,8,opt,name=match_score,json=matchScore,proto3" json:"match_score,omitempty"`
 	// Whether this is this node's own answer (include_self).
-	SelfAnswer    bool `protobuf:"varint,9,opt,name=self_answer,json=selfAnswer,proto3" json:"self_answer,omitempty"`
+	SelfAnswer bool `protobuf:"varint,9,opt,name=self_answer,json=selfAnswer,proto3" json:"self_answer,omitempty"`
+	// The agent's signed `agent-response` message (for include_self: one this node signed); unset when none arrived.
+	// The receipt commits to it; `ecco consensus verify` checks it.
+	Message       *Message `protobuf:"bytes,10,opt,name=message,proto3" json:"message,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsensusAgentResponse) Reset() {
 	*x = ConsensusAgentResponse{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[6]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +1003,7 @@ func (x *ConsensusAgentResponse) String() string {
 func (*ConsensusAgentResponse) ProtoMessage() {}
 
 func (x *ConsensusAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[6]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +1016,7 @@ func (x *ConsensusAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusAgentResponse.ProtoReflect.Descriptor instead.
 func (*ConsensusAgentResponse) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{6}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConsensusAgentResponse) GetPeerId() string {
@@ -930,6 +1082,13 @@ func (x *ConsensusAgentResponse) GetSelfAnswer() bool {
 	return false
 }
 
+func (x *ConsensusAgentResponse) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
 // An agent's place in the result ranking.
 type ConsensusRanking struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -945,7 +1104,7 @@ type ConsensusRanking struct {
 
 func (x *ConsensusRanking) Reset() {
 	*x = ConsensusRanking{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[7]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1116,7 @@ func (x *ConsensusRanking) String() string {
 func (*ConsensusRanking) ProtoMessage() {}
 
 func (x *ConsensusRanking) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[7]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1129,7 @@ func (x *ConsensusRanking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusRanking.ProtoReflect.Descriptor instead.
 func (*ConsensusRanking) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{7}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConsensusRanking) GetPeerId() string {
@@ -1013,7 +1172,7 @@ type ConsensusMetrics struct {
 
 func (x *ConsensusMetrics) Reset() {
 	*x = ConsensusMetrics{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[8]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1184,7 @@ func (x *ConsensusMetrics) String() string {
 func (*ConsensusMetrics) ProtoMessage() {}
 
 func (x *ConsensusMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[8]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1197,7 @@ func (x *ConsensusMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusMetrics.ProtoReflect.Descriptor instead.
 func (*ConsensusMetrics) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{8}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ConsensusMetrics) GetTotalAgents() int32 {
@@ -1085,7 +1244,8 @@ type ConsensusResult struct {
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// The result as JSON: a string for plain results, an object for ensemble, synthesized and custom results.
 	ResultJson string `protobuf:"bytes,3,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
-	// Whether consensus was reached: agreement is at least min_agents.
+	// Whether consensus was reached: agreement is at least min_agents (upstream), and for CONSENSUS_THRESHOLD also
+	// confidence is at least consensus_threshold.
 	Achieved bool `protobuf:"varint,4,opt,name=achieved,proto3" json:"achieved,omitempty"`
 	// The strategy's confidence in the result, 0 to 1 (e.g. the winning share of votes).
 	Confidence float64 `protobuf:"fixed64,5,opt,name=confidence,proto3" json:"confidence,omitempty"`
@@ -1100,14 +1260,16 @@ type ConsensusResult struct {
 	// Counts and timings.
 	Metrics *ConsensusMetrics `protobuf:"bytes,10,opt,name=metrics,proto3" json:"metrics,omitempty"`
 	// The signed receipt that proves which responses produced the result.
-	Receipt       *ConsensusReceipt `protobuf:"bytes,11,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	Receipt *ConsensusReceipt `protobuf:"bytes,11,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	// The vote groups, largest first, for MAJORITY_VOTE, WEIGHTED_VOTE and CONSENSUS_THRESHOLD; empty otherwise.
+	Votes         []*ConsensusVote `protobuf:"bytes,12,rep,name=votes,proto3" json:"votes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsensusResult) Reset() {
 	*x = ConsensusResult{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[9]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1119,7 +1281,7 @@ func (x *ConsensusResult) String() string {
 func (*ConsensusResult) ProtoMessage() {}
 
 func (x *ConsensusResult) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[9]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1132,7 +1294,7 @@ func (x *ConsensusResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusResult.ProtoReflect.Descriptor instead.
 func (*ConsensusResult) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{9}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConsensusResult) GetConsensusId() string {
@@ -1212,6 +1374,13 @@ func (x *ConsensusResult) GetReceipt() *ConsensusReceipt {
 	return nil
 }
 
+func (x *ConsensusResult) GetVotes() []*ConsensusVote {
+	if x != nil {
+		return x.Votes
+	}
+	return nil
+}
+
 // A signed, verifiable record of a consensus query, made by the querying node. It commits to the prompt, the
 // parameters, each aggregated response and the result by hash; the responses themselves are not included.
 type ConsensusReceipt struct {
@@ -1254,7 +1423,7 @@ type ConsensusReceipt struct {
 
 func (x *ConsensusReceipt) Reset() {
 	*x = ConsensusReceipt{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[10]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1435,7 @@ func (x *ConsensusReceipt) String() string {
 func (*ConsensusReceipt) ProtoMessage() {}
 
 func (x *ConsensusReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[10]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1448,7 @@ func (x *ConsensusReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusReceipt.ProtoReflect.Descriptor instead.
 func (*ConsensusReceipt) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{10}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ConsensusReceipt) GetReceiptJson() string {
@@ -1408,7 +1577,7 @@ type ConsensusReceiptEntry struct {
 
 func (x *ConsensusReceiptEntry) Reset() {
 	*x = ConsensusReceiptEntry{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[11]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1589,7 @@ func (x *ConsensusReceiptEntry) String() string {
 func (*ConsensusReceiptEntry) ProtoMessage() {}
 
 func (x *ConsensusReceiptEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[11]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1602,7 @@ func (x *ConsensusReceiptEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsensusReceiptEntry.ProtoReflect.Descriptor instead.
 func (*ConsensusReceiptEntry) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{11}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConsensusReceiptEntry) GetPeerId() string {
@@ -1483,8 +1652,8 @@ type VerifyReceiptRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The receipt as JSON (ConsensusReceipt.receipt_json).
 	ReceiptJson string `protobuf:"bytes,1,opt,name=receipt_json,json=receiptJson,proto3" json:"receipt_json,omitempty"`
-	// The responders' signed `agent-response` messages, to check their signatures and response hashes. A message not
-	// given here is looked up by id in this node's event log; one found in neither is reported as a problem.
+	// The responders' signed `agent-response` messages (ConsensusAgentResponse.message), to check their signatures
+	// and response hashes. An entry whose message is not given here is reported as a problem.
 	Responses     []*Message `protobuf:"bytes,2,rep,name=responses,proto3" json:"responses,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1492,7 +1661,7 @@ type VerifyReceiptRequest struct {
 
 func (x *VerifyReceiptRequest) Reset() {
 	*x = VerifyReceiptRequest{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[12]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1504,7 +1673,7 @@ func (x *VerifyReceiptRequest) String() string {
 func (*VerifyReceiptRequest) ProtoMessage() {}
 
 func (x *VerifyReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[12]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1517,7 +1686,7 @@ func (x *VerifyReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyReceiptRequest.ProtoReflect.Descriptor instead.
 func (*VerifyReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{12}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VerifyReceiptRequest) GetReceiptJson() string {
@@ -1554,7 +1723,7 @@ type VerifyReceiptResponse struct {
 
 func (x *VerifyReceiptResponse) Reset() {
 	*x = VerifyReceiptResponse{}
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[13]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1735,7 @@ func (x *VerifyReceiptResponse) String() string {
 func (*VerifyReceiptResponse) ProtoMessage() {}
 
 func (x *VerifyReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecco_v1_consensus_service_proto_msgTypes[13]
+	mi := &file_ecco_v1_consensus_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1748,7 @@ func (x *VerifyReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyReceiptResponse.ProtoReflect.Descriptor instead.
 func (*VerifyReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{13}
+	return file_ecco_v1_consensus_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VerifyReceiptResponse) GetVerified() bool {
@@ -1621,7 +1790,7 @@ var File_ecco_v1_consensus_service_proto protoreflect.FileDescriptor
 
 const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fecco/v1/consensus_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x05\n" +
+	"\x1fecco/v1/consensus_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x06\n" +
 	"\x10ConsensusOptions\x12=\n" +
 	"\x0ediscovery_mode\x18\x01 \x01(\x0e2\x16.ecco.v1.DiscoveryModeR\rdiscoveryMode\x12.\n" +
 	"\x05query\x18\x02 \x01(\v2\x18.ecco.v1.CapabilityQueryR\x05query\x127\n" +
@@ -1640,10 +1809,19 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\rsystem_prompt\x18\v \x01(\tR\fsystemPrompt\x12&\n" +
 	"\finclude_self\x18\f \x01(\bH\x02R\vincludeSelf\x88\x01\x01\x12 \n" +
 	"\vsynthesizer\x18\r \x01(\tR\vsynthesizer\x12%\n" +
-	"\x0eaggregator_cmd\x18\x0e \x01(\tR\raggregatorCmdB\x16\n" +
+	"\x0eaggregator_cmd\x18\x0e \x01(\tR\raggregatorCmd\x129\n" +
+	"\n" +
+	"similarity\x18\x0f \x01(\x0e2\x19.ecco.v1.SimilarityMethodR\n" +
+	"similarity\x126\n" +
+	"\x14similarity_threshold\x18\x10 \x01(\x01H\x03R\x13similarityThreshold\x88\x01\x01B\x16\n" +
 	"\x14_consensus_thresholdB\x10\n" +
 	"\x0e_allow_partialB\x0f\n" +
-	"\r_include_self\"z\n" +
+	"\r_include_selfB\x17\n" +
+	"\x15_similarity_threshold\"V\n" +
+	"\rConsensusVote\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
+	"\bpeer_ids\x18\x02 \x03(\tR\apeerIds\x12\x16\n" +
+	"\x06weight\x18\x03 \x01(\x01R\x06weight\"z\n" +
 	"\fQueryRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
@@ -1664,7 +1842,7 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\x05event\"X\n" +
 	"\x12ConsensusSelection\x12'\n" +
 	"\x0fcandidate_count\x18\x01 \x01(\x05R\x0ecandidateCount\x12\x19\n" +
-	"\bpeer_ids\x18\x02 \x03(\tR\apeerIds\"\xc0\x02\n" +
+	"\bpeer_ids\x18\x02 \x03(\tR\apeerIds\"\xec\x02\n" +
 	"\x16ConsensusAgentResponse\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1d\n" +
@@ -1678,7 +1856,9 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\vmatch_score\x18\b \x01(\x01R\n" +
 	"matchScore\x12\x1f\n" +
 	"\vself_answer\x18\t \x01(\bR\n" +
-	"selfAnswer\"e\n" +
+	"selfAnswer\x12*\n" +
+	"\amessage\x18\n" +
+	" \x01(\v2\x10.ecco.v1.MessageR\amessage\"e\n" +
 	"\x10ConsensusRanking\x12\x17\n" +
 	"\apeer_id\x18\x01 \x01(\tR\x06peerId\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\"\n" +
@@ -1688,7 +1868,7 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\x11successful_agents\x18\x02 \x01(\x05R\x10successfulAgents\x12#\n" +
 	"\rfailed_agents\x18\x03 \x01(\x05R\ffailedAgents\x12,\n" +
 	"\x12average_latency_ms\x18\x04 \x01(\x01R\x10averageLatencyMs\x12\"\n" +
-	"\rtotal_time_ms\x18\x05 \x01(\x03R\vtotalTimeMs\"\xdd\x03\n" +
+	"\rtotal_time_ms\x18\x05 \x01(\x03R\vtotalTimeMs\"\x8b\x04\n" +
 	"\x0fConsensusResult\x12!\n" +
 	"\fconsensus_id\x18\x01 \x01(\tR\vconsensusId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1f\n" +
@@ -1704,7 +1884,8 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\brankings\x18\t \x03(\v2\x19.ecco.v1.ConsensusRankingR\brankings\x123\n" +
 	"\ametrics\x18\n" +
 	" \x01(\v2\x19.ecco.v1.ConsensusMetricsR\ametrics\x123\n" +
-	"\areceipt\x18\v \x01(\v2\x19.ecco.v1.ConsensusReceiptR\areceipt\"\xf8\x04\n" +
+	"\areceipt\x18\v \x01(\v2\x19.ecco.v1.ConsensusReceiptR\areceipt\x12,\n" +
+	"\x05votes\x18\f \x03(\v2\x16.ecco.v1.ConsensusVoteR\x05votes\"\xf8\x04\n" +
 	"\x10ConsensusReceipt\x12!\n" +
 	"\freceipt_json\x18\x01 \x01(\tR\vreceiptJson\x12!\n" +
 	"\fconsensus_id\x18\x02 \x01(\tR\vconsensusId\x12\x1f\n" +
@@ -1767,7 +1948,12 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"#AGGREGATION_STRATEGY_FIRST_RESPONSE\x10\x06\x12 \n" +
 	"\x1cAGGREGATION_STRATEGY_LONGEST\x10\a\x12.\n" +
 	"*AGGREGATION_STRATEGY_SYNTHESIZED_CONSENSUS\x10\b\x12\x1f\n" +
-	"\x1bAGGREGATION_STRATEGY_CUSTOM\x10\t*\xd5\x01\n" +
+	"\x1bAGGREGATION_STRATEGY_CUSTOM\x10\t*\x9c\x01\n" +
+	"\x10SimilarityMethod\x12!\n" +
+	"\x1dSIMILARITY_METHOD_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17SIMILARITY_METHOD_EXACT\x10\x01\x12\"\n" +
+	"\x1eSIMILARITY_METHOD_TEXT_OVERLAP\x10\x02\x12$\n" +
+	" SIMILARITY_METHOD_PEER_EMBEDDING\x10\x03*\xd5\x01\n" +
 	"\x14ConsensusAgentStatus\x12&\n" +
 	"\"CONSENSUS_AGENT_STATUS_UNSPECIFIED\x10\x00\x12$\n" +
 	" CONSENSUS_AGENT_STATUS_SUCCEEDED\x10\x01\x12!\n" +
@@ -1792,68 +1978,73 @@ func file_ecco_v1_consensus_service_proto_rawDescGZIP() []byte {
 	return file_ecco_v1_consensus_service_proto_rawDescData
 }
 
-var file_ecco_v1_consensus_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ecco_v1_consensus_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_ecco_v1_consensus_service_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_ecco_v1_consensus_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_ecco_v1_consensus_service_proto_goTypes = []any{
 	(DiscoveryMode)(0),             // 0: ecco.v1.DiscoveryMode
 	(SelectionStrategy)(0),         // 1: ecco.v1.SelectionStrategy
 	(AggregationStrategy)(0),       // 2: ecco.v1.AggregationStrategy
-	(ConsensusAgentStatus)(0),      // 3: ecco.v1.ConsensusAgentStatus
-	(*ConsensusOptions)(nil),       // 4: ecco.v1.ConsensusOptions
-	(*QueryRequest)(nil),           // 5: ecco.v1.QueryRequest
-	(*QueryResponse)(nil),          // 6: ecco.v1.QueryResponse
-	(*StreamQueryRequest)(nil),     // 7: ecco.v1.StreamQueryRequest
-	(*StreamQueryResponse)(nil),    // 8: ecco.v1.StreamQueryResponse
-	(*ConsensusSelection)(nil),     // 9: ecco.v1.ConsensusSelection
-	(*ConsensusAgentResponse)(nil), // 10: ecco.v1.ConsensusAgentResponse
-	(*ConsensusRanking)(nil),       // 11: ecco.v1.ConsensusRanking
-	(*ConsensusMetrics)(nil),       // 12: ecco.v1.ConsensusMetrics
-	(*ConsensusResult)(nil),        // 13: ecco.v1.ConsensusResult
-	(*ConsensusReceipt)(nil),       // 14: ecco.v1.ConsensusReceipt
-	(*ConsensusReceiptEntry)(nil),  // 15: ecco.v1.ConsensusReceiptEntry
-	(*VerifyReceiptRequest)(nil),   // 16: ecco.v1.VerifyReceiptRequest
-	(*VerifyReceiptResponse)(nil),  // 17: ecco.v1.VerifyReceiptResponse
-	(*CapabilityQuery)(nil),        // 18: ecco.v1.CapabilityQuery
-	(*DiscoveryOptions)(nil),       // 19: ecco.v1.DiscoveryOptions
-	(*DiscoveryProgress)(nil),      // 20: ecco.v1.DiscoveryProgress
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
-	(*Message)(nil),                // 22: ecco.v1.Message
+	(SimilarityMethod)(0),          // 3: ecco.v1.SimilarityMethod
+	(ConsensusAgentStatus)(0),      // 4: ecco.v1.ConsensusAgentStatus
+	(*ConsensusOptions)(nil),       // 5: ecco.v1.ConsensusOptions
+	(*ConsensusVote)(nil),          // 6: ecco.v1.ConsensusVote
+	(*QueryRequest)(nil),           // 7: ecco.v1.QueryRequest
+	(*QueryResponse)(nil),          // 8: ecco.v1.QueryResponse
+	(*StreamQueryRequest)(nil),     // 9: ecco.v1.StreamQueryRequest
+	(*StreamQueryResponse)(nil),    // 10: ecco.v1.StreamQueryResponse
+	(*ConsensusSelection)(nil),     // 11: ecco.v1.ConsensusSelection
+	(*ConsensusAgentResponse)(nil), // 12: ecco.v1.ConsensusAgentResponse
+	(*ConsensusRanking)(nil),       // 13: ecco.v1.ConsensusRanking
+	(*ConsensusMetrics)(nil),       // 14: ecco.v1.ConsensusMetrics
+	(*ConsensusResult)(nil),        // 15: ecco.v1.ConsensusResult
+	(*ConsensusReceipt)(nil),       // 16: ecco.v1.ConsensusReceipt
+	(*ConsensusReceiptEntry)(nil),  // 17: ecco.v1.ConsensusReceiptEntry
+	(*VerifyReceiptRequest)(nil),   // 18: ecco.v1.VerifyReceiptRequest
+	(*VerifyReceiptResponse)(nil),  // 19: ecco.v1.VerifyReceiptResponse
+	(*CapabilityQuery)(nil),        // 20: ecco.v1.CapabilityQuery
+	(*DiscoveryOptions)(nil),       // 21: ecco.v1.DiscoveryOptions
+	(*DiscoveryProgress)(nil),      // 22: ecco.v1.DiscoveryProgress
+	(*Message)(nil),                // 23: ecco.v1.Message
+	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
 }
 var file_ecco_v1_consensus_service_proto_depIdxs = []int32{
 	0,  // 0: ecco.v1.ConsensusOptions.discovery_mode:type_name -> ecco.v1.DiscoveryMode
-	18, // 1: ecco.v1.ConsensusOptions.query:type_name -> ecco.v1.CapabilityQuery
-	19, // 2: ecco.v1.ConsensusOptions.discovery:type_name -> ecco.v1.DiscoveryOptions
+	20, // 1: ecco.v1.ConsensusOptions.query:type_name -> ecco.v1.CapabilityQuery
+	21, // 2: ecco.v1.ConsensusOptions.discovery:type_name -> ecco.v1.DiscoveryOptions
 	1,  // 3: ecco.v1.ConsensusOptions.selection:type_name -> ecco.v1.SelectionStrategy
 	2,  // 4: ecco.v1.ConsensusOptions.aggregation:type_name -> ecco.v1.AggregationStrategy
-	4,  // 5: ecco.v1.QueryRequest.options:type_name -> ecco.v1.ConsensusOptions
-	13, // 6: ecco.v1.QueryResponse.result:type_name -> ecco.v1.ConsensusResult
-	4,  // 7: ecco.v1.StreamQueryRequest.options:type_name -> ecco.v1.ConsensusOptions
-	20, // 8: ecco.v1.StreamQueryResponse.discovery:type_name -> ecco.v1.DiscoveryProgress
-	9,  // 9: ecco.v1.StreamQueryResponse.selection:type_name -> ecco.v1.ConsensusSelection
-	10, // 10: ecco.v1.StreamQueryResponse.agent_response:type_name -> ecco.v1.ConsensusAgentResponse
-	13, // 11: ecco.v1.StreamQueryResponse.result:type_name -> ecco.v1.ConsensusResult
-	3,  // 12: ecco.v1.ConsensusAgentResponse.status:type_name -> ecco.v1.ConsensusAgentStatus
-	2,  // 13: ecco.v1.ConsensusResult.strategy:type_name -> ecco.v1.AggregationStrategy
-	10, // 14: ecco.v1.ConsensusResult.responses:type_name -> ecco.v1.ConsensusAgentResponse
-	11, // 15: ecco.v1.ConsensusResult.rankings:type_name -> ecco.v1.ConsensusRanking
-	12, // 16: ecco.v1.ConsensusResult.metrics:type_name -> ecco.v1.ConsensusMetrics
-	14, // 17: ecco.v1.ConsensusResult.receipt:type_name -> ecco.v1.ConsensusReceipt
-	2,  // 18: ecco.v1.ConsensusReceipt.strategy:type_name -> ecco.v1.AggregationStrategy
-	1,  // 19: ecco.v1.ConsensusReceipt.selection:type_name -> ecco.v1.SelectionStrategy
-	15, // 20: ecco.v1.ConsensusReceipt.entries:type_name -> ecco.v1.ConsensusReceiptEntry
-	21, // 21: ecco.v1.ConsensusReceipt.create_time:type_name -> google.protobuf.Timestamp
-	22, // 22: ecco.v1.VerifyReceiptRequest.responses:type_name -> ecco.v1.Message
-	5,  // 23: ecco.v1.ConsensusService.Query:input_type -> ecco.v1.QueryRequest
-	7,  // 24: ecco.v1.ConsensusService.StreamQuery:input_type -> ecco.v1.StreamQueryRequest
-	16, // 25: ecco.v1.ConsensusService.VerifyReceipt:input_type -> ecco.v1.VerifyReceiptRequest
-	6,  // 26: ecco.v1.ConsensusService.Query:output_type -> ecco.v1.QueryResponse
-	8,  // 27: ecco.v1.ConsensusService.StreamQuery:output_type -> ecco.v1.StreamQueryResponse
-	17, // 28: ecco.v1.ConsensusService.VerifyReceipt:output_type -> ecco.v1.VerifyReceiptResponse
-	26, // [26:29] is the sub-list for method output_type
-	23, // [23:26] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	3,  // 5: ecco.v1.ConsensusOptions.similarity:type_name -> ecco.v1.SimilarityMethod
+	5,  // 6: ecco.v1.QueryRequest.options:type_name -> ecco.v1.ConsensusOptions
+	15, // 7: ecco.v1.QueryResponse.result:type_name -> ecco.v1.ConsensusResult
+	5,  // 8: ecco.v1.StreamQueryRequest.options:type_name -> ecco.v1.ConsensusOptions
+	22, // 9: ecco.v1.StreamQueryResponse.discovery:type_name -> ecco.v1.DiscoveryProgress
+	11, // 10: ecco.v1.StreamQueryResponse.selection:type_name -> ecco.v1.ConsensusSelection
+	12, // 11: ecco.v1.StreamQueryResponse.agent_response:type_name -> ecco.v1.ConsensusAgentResponse
+	15, // 12: ecco.v1.StreamQueryResponse.result:type_name -> ecco.v1.ConsensusResult
+	4,  // 13: ecco.v1.ConsensusAgentResponse.status:type_name -> ecco.v1.ConsensusAgentStatus
+	23, // 14: ecco.v1.ConsensusAgentResponse.message:type_name -> ecco.v1.Message
+	2,  // 15: ecco.v1.ConsensusResult.strategy:type_name -> ecco.v1.AggregationStrategy
+	12, // 16: ecco.v1.ConsensusResult.responses:type_name -> ecco.v1.ConsensusAgentResponse
+	13, // 17: ecco.v1.ConsensusResult.rankings:type_name -> ecco.v1.ConsensusRanking
+	14, // 18: ecco.v1.ConsensusResult.metrics:type_name -> ecco.v1.ConsensusMetrics
+	16, // 19: ecco.v1.ConsensusResult.receipt:type_name -> ecco.v1.ConsensusReceipt
+	6,  // 20: ecco.v1.ConsensusResult.votes:type_name -> ecco.v1.ConsensusVote
+	2,  // 21: ecco.v1.ConsensusReceipt.strategy:type_name -> ecco.v1.AggregationStrategy
+	1,  // 22: ecco.v1.ConsensusReceipt.selection:type_name -> ecco.v1.SelectionStrategy
+	17, // 23: ecco.v1.ConsensusReceipt.entries:type_name -> ecco.v1.ConsensusReceiptEntry
+	24, // 24: ecco.v1.ConsensusReceipt.create_time:type_name -> google.protobuf.Timestamp
+	23, // 25: ecco.v1.VerifyReceiptRequest.responses:type_name -> ecco.v1.Message
+	7,  // 26: ecco.v1.ConsensusService.Query:input_type -> ecco.v1.QueryRequest
+	9,  // 27: ecco.v1.ConsensusService.StreamQuery:input_type -> ecco.v1.StreamQueryRequest
+	18, // 28: ecco.v1.ConsensusService.VerifyReceipt:input_type -> ecco.v1.VerifyReceiptRequest
+	8,  // 29: ecco.v1.ConsensusService.Query:output_type -> ecco.v1.QueryResponse
+	10, // 30: ecco.v1.ConsensusService.StreamQuery:output_type -> ecco.v1.StreamQueryResponse
+	19, // 31: ecco.v1.ConsensusService.VerifyReceipt:output_type -> ecco.v1.VerifyReceiptResponse
+	29, // [29:32] is the sub-list for method output_type
+	26, // [26:29] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_ecco_v1_consensus_service_proto_init() }
@@ -1863,7 +2054,7 @@ func file_ecco_v1_consensus_service_proto_init() {
 	}
 	file_ecco_v1_common_proto_init()
 	file_ecco_v1_consensus_service_proto_msgTypes[0].OneofWrappers = []any{}
-	file_ecco_v1_consensus_service_proto_msgTypes[4].OneofWrappers = []any{
+	file_ecco_v1_consensus_service_proto_msgTypes[5].OneofWrappers = []any{
 		(*StreamQueryResponse_Discovery)(nil),
 		(*StreamQueryResponse_Selection)(nil),
 		(*StreamQueryResponse_AgentResponse)(nil),
@@ -1874,8 +2065,8 @@ func file_ecco_v1_consensus_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecco_v1_consensus_service_proto_rawDesc), len(file_ecco_v1_consensus_service_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   14,
+			NumEnums:      5,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

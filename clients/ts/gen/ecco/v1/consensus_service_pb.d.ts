@@ -63,8 +63,9 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
   agentCount: number;
 
   /**
-   * The fewest candidates and successful responses the query needs (`--min-agents`); 0 means 1. Also the agreement
-   * count `achieved` requires. Fewer candidates fail with INSUFFICIENT_AGENTS.
+   * The fewest candidates the query needs (`--min-agents`); 0 means 1. Fewer candidates fail with INSUFFICIENT_AGENTS
+   * (INVALID_ARGUMENT). Also the agreement `achieved` requires, and, when discovery.min_peers is unset, the number
+   * of peers phased discovery looks for before it stops.
    *
    * @generated from field: int32 min_agents = 7;
    */
@@ -102,8 +103,9 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
   systemPrompt: string;
 
   /**
-   * Whether this node's own responder answers too, as an extra agent with match score 1 (`--include-self`).
-   * Ignored when the node has no responder. Unset means false.
+   * Whether this node answers too, as an extra agent with match score 1 (`--include-self`): its responder, or
+   * without one its harness, which sees an inbound `agent-request` from this node's own peer id and answers it by
+   * sending the `agent-response` to that id. Unset means false.
    *
    * @generated from field: optional bool include_self = 12;
    */
@@ -123,6 +125,21 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
    * @generated from field: string aggregator_cmd = 14;
    */
   aggregatorCmd: string;
+
+  /**
+   * How responses are compared when votes are counted (`--similarity`). Unset means SIMILARITY_METHOD_TEXT_OVERLAP.
+   *
+   * @generated from field: ecco.v1.SimilarityMethod similarity = 15;
+   */
+  similarity: SimilarityMethod;
+
+  /**
+   * The similarity, 0 to 1, at which two responses count as the same answer (`--similarity-threshold`); single
+   * linkage clustering joins every pair at or above it. Unset means 0.75. Ignored by SIMILARITY_METHOD_EXACT.
+   *
+   * @generated from field: optional double similarity_threshold = 16;
+   */
+  similarityThreshold?: number | undefined;
 };
 
 /**
@@ -130,6 +147,40 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
  * Use `create(ConsensusOptionsSchema)` to create a new message.
  */
 export declare const ConsensusOptionsSchema: GenMessage<ConsensusOptions>;
+
+/**
+ * One group of agreeing responses in a vote.
+ *
+ * @generated from message ecco.v1.ConsensusVote
+ */
+export declare type ConsensusVote = Message<"ecco.v1.ConsensusVote"> & {
+  /**
+   * The group's representative text: its first member's response.
+   *
+   * @generated from field: string text = 1;
+   */
+  text: string;
+
+  /**
+   * The peer ids of the agents whose responses are in the group, in arrival order.
+   *
+   * @generated from field: repeated string peer_ids = 2;
+   */
+  peerIds: string[];
+
+  /**
+   * The group's weight: its size for majority votes, the summed vote weights for weighted votes.
+   *
+   * @generated from field: double weight = 3;
+   */
+  weight: number;
+};
+
+/**
+ * Describes the message ecco.v1.ConsensusVote.
+ * Use `create(ConsensusVoteSchema)` to create a new message.
+ */
+export declare const ConsensusVoteSchema: GenMessage<ConsensusVote>;
 
 /**
  * Request for ConsensusService.Query.
@@ -141,6 +192,7 @@ export declare type QueryRequest = Message<"ecco.v1.QueryRequest"> & {
    * An idempotency key chosen by the client (a UUID is recommended). A repeat with the same id asks no agent again
    * and returns the stored result (or waits for the original query when it is still running); a repeat with
    * different fields fails with IDEMPOTENCY_CONFLICT. Empty means the node makes one, so repeats are not recognised.
+   * The node remembers its last 256 queries, in memory (not across a restart).
    *
    * @generated from field: string request_id = 1;
    */
@@ -197,6 +249,8 @@ export declare type StreamQueryRequest = Message<"ecco.v1.StreamQueryRequest"> &
    * An idempotency key chosen by the client (a UUID is recommended). A repeat with the same id asks no agent again;
    * it replays the stored stream (following the original query when it is still running). A repeat with different
    * fields fails with IDEMPOTENCY_CONFLICT. Empty means the node makes one, so repeats are not recognised.
+   * The node remembers its last 256 queries, in memory (not across a restart). A query whose client goes away
+   * runs to its end.
    *
    * @generated from field: string request_id = 1;
    */
@@ -371,6 +425,14 @@ export declare type ConsensusAgentResponse = Message<"ecco.v1.ConsensusAgentResp
    * @generated from field: bool self_answer = 9;
    */
   selfAnswer: boolean;
+
+  /**
+   * The agent's signed `agent-response` message (for include_self: one this node signed); unset when none arrived.
+   * The receipt commits to it; `ecco consensus verify` checks it.
+   *
+   * @generated from field: ecco.v1.Message message = 10;
+   */
+  message?: Message$1 | undefined;
 };
 
 /**
@@ -489,7 +551,8 @@ export declare type ConsensusResult = Message<"ecco.v1.ConsensusResult"> & {
   resultJson: string;
 
   /**
-   * Whether consensus was reached: agreement is at least min_agents.
+   * Whether consensus was reached: agreement is at least min_agents (upstream), and for CONSENSUS_THRESHOLD also
+   * confidence is at least consensus_threshold.
    *
    * @generated from field: bool achieved = 4;
    */
@@ -543,6 +606,13 @@ export declare type ConsensusResult = Message<"ecco.v1.ConsensusResult"> & {
    * @generated from field: ecco.v1.ConsensusReceipt receipt = 11;
    */
   receipt?: ConsensusReceipt | undefined;
+
+  /**
+   * The vote groups, largest first, for MAJORITY_VOTE, WEIGHTED_VOTE and CONSENSUS_THRESHOLD; empty otherwise.
+   *
+   * @generated from field: repeated ecco.v1.ConsensusVote votes = 12;
+   */
+  votes: ConsensusVote[];
 };
 
 /**
@@ -741,8 +811,8 @@ export declare type VerifyReceiptRequest = Message<"ecco.v1.VerifyReceiptRequest
   receiptJson: string;
 
   /**
-   * The responders' signed `agent-response` messages, to check their signatures and response hashes. A message not
-   * given here is looked up by id in this node's event log; one found in neither is reported as a problem.
+   * The responders' signed `agent-response` messages (ConsensusAgentResponse.message), to check their signatures
+   * and response hashes. An entry whose message is not given here is reported as a problem.
    *
    * @generated from field: repeated ecco.v1.Message responses = 2;
    */
@@ -936,7 +1006,8 @@ export enum AggregationStrategy {
   ENSEMBLE = 4,
 
   /**
-   * Majority vote that fails with CONSENSUS_THRESHOLD_NOT_MET when confidence is below consensus_threshold.
+   * Majority vote whose result is achieved only when confidence reaches consensus_threshold. Below it the query
+   * still returns a result, with achieved=false and the votes (upstream failed with "Consensus threshold not met").
    *
    * @generated from enum value: AGGREGATION_STRATEGY_CONSENSUS_THRESHOLD = 5;
    */
@@ -976,6 +1047,49 @@ export enum AggregationStrategy {
  * Describes the enum ecco.v1.AggregationStrategy.
  */
 export declare const AggregationStrategySchema: GenEnum<AggregationStrategy>;
+
+/**
+ * How consensus decides that two responses give the same answer.
+ *
+ * @generated from enum ecco.v1.SimilarityMethod
+ */
+export enum SimilarityMethod {
+  /**
+   * Not set; SIMILARITY_METHOD_TEXT_OVERLAP applies.
+   *
+   * @generated from enum value: SIMILARITY_METHOD_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Only identical response texts agree (upstream's vote without semantic similarity).
+   *
+   * @generated from enum value: SIMILARITY_METHOD_EXACT = 1;
+   */
+  EXACT = 1,
+
+  /**
+   * Texts agree when 0.4 x Jaccard(word sets) + 0.6 x cosine(word counts) of their lowercased, whitespace-collapsed
+   * forms reaches similarity_threshold (1 when the normalised texts are equal).
+   *
+   * @generated from enum value: SIMILARITY_METHOD_TEXT_OVERLAP = 2;
+   */
+  TEXT_OVERLAP = 2,
+
+  /**
+   * Texts agree when the cosine of their embeddings reaches similarity_threshold (or their normalised forms are
+   * equal). The embeddings come from a peer announcing a capability of type `embedding`, asked with one
+   * `embedding-request`; no such peer fails with NO_PROVIDER_FOUND, no usable answer with AGGREGATOR_FAILED.
+   *
+   * @generated from enum value: SIMILARITY_METHOD_PEER_EMBEDDING = 3;
+   */
+  PEER_EMBEDDING = 3,
+}
+
+/**
+ * Describes the enum ecco.v1.SimilarityMethod.
+ */
+export declare const SimilarityMethodSchema: GenEnum<SimilarityMethod>;
 
 /**
  * How one agent's part of a consensus query ended.
