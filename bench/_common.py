@@ -40,6 +40,7 @@ def clean_env(home: str) -> dict[str, str]:
     env["ECCO_HOME"] = home
     env["ECCO_LISTEN"] = "/ip4/127.0.0.1/tcp/0"  # loopback only; the daemon default is every interface
     env["ECCO_MDNS"] = "false"  # mDNS multicasts on every interface
+    env["ECCO_DHT"] = os.environ.get("BENCH_DHT", "true")
     return env
 
 

@@ -1,8 +1,9 @@
 """Capability discovery over gossip: announce our capabilities, cache everyone else's, answer and ask queries.
 
-Announcements are signed and re-sent on start, on every new connection and periodically, because gossip delivers
-at most once and late joiners miss earlier messages; with a DHT, our capabilities are also provider records under
-upstream's keys, re-provided on the same schedule. `find` follows upstream `findPeers`: match the local cache; with
+Announcements are signed and gossiped on start and periodically, because gossip delivers at most once and late
+joiners miss earlier messages; a newly connected peer gets them at once in a direct signed message. With a DHT, our
+capabilities are also provider records under upstream's keys, provided until they reach a peer, then renewed every
+10 minutes. `find` follows upstream `findPeers`: match the local cache; with
 matches, also ask the network on `ecco:capability-request`; without, look up DHT providers, then wait
 (event-driven, bounded) for a gossip answer. `discover` is upstream's phased discovery (§7.3): proximity, local,
 internet and fallback phases in order, accumulating unique matches until `min_peers` matched, then ranked as in §7.4.
@@ -27,7 +28,7 @@ from ecco.services.capabilities import DEFAULT_TYPE
 from ecco.services.capability_keys import lookup_key, provided_keys
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
-from ecco.services.envelope import canonical_json, now_ms
+from ecco.services.envelope import Message, canonical_json, now_ms
 from ecco.services.events import EventLog
 from ecco.services.matching import CapabilityMatch, CapabilityQuery, match_peers
 from ecco.services.messaging import Messenger, Reply
@@ -55,6 +56,9 @@ MAX_CACHED_PEERS = 10_000
 DEFAULT_ASK_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 5.0
 PROVIDE_TIMEOUT_S = 30.0
+REPROVIDE_INTERVAL_S = 600.0
+"""Provider records live for hours (48 h in py-libp2p), so once they reached peers they are renewed every 10
+minutes, not on every connection: with 30 nodes, providing on each new connection kept the machine busy."""
 PROXIMITY_PING_TIMEOUT_S = 1.0
 MAX_DHT_PROVIDERS = 100
 """Upstream's `findProviders` limit."""
@@ -200,6 +204,7 @@ class Discovery:
         self._provider_task: asyncio.Task[None] | None = None
         self._provide_again = False
         self._records_reached_peers = False
+        self._provided_at = -REPROVIDE_INTERVAL_S
         self._events = events
         self._reputation_of = reputation_of or (lambda _peer_id: 0.0)
         self._signer = signer
@@ -224,6 +229,7 @@ class Discovery:
         self._transport.subscribe(TOPIC_CAPABILITY_REQUEST, self._on_gossip)
         self._transport.subscribe(TOPIC_CAPABILITY_RESPONSE, self._on_gossip)
         self._messenger.add_connection_listener(self._on_peer_connected)
+        self._messenger.add_message_handler(announcements.RESPONSE, self._on_direct_capabilities)
         self._announcer = asyncio.ensure_future(self._announce_periodically())
         self.filters.start()
 
@@ -262,12 +268,14 @@ class Discovery:
     async def announce(self) -> None:
         if not self._capabilities:
             return
-        self._provide_soon()
+        if not self._records_reached_peers or time.monotonic() - self._provided_at >= REPROVIDE_INTERVAL_S:
+            self._provide_soon()
         doc = announcements.announcement(self._signer, self._capabilities, now_ms(), self._transport.listen_addrs())
         await self._publish(TOPIC_CAPABILITIES, doc)
 
     def _provide_soon(self) -> None:
-        """(Re)publish our provider records in the background; calls while a round runs coalesce into one more."""
+        """Publish our provider records in the background (until they reach a peer, at each announcement; then
+        every REPROVIDE_INTERVAL_S); calls while a round runs coalesce into one more."""
         if self._routing is None:
             return
         if self._provider_task is not None and not self._provider_task.done():
@@ -287,6 +295,8 @@ class Discovery:
             if reached and not self._records_reached_peers and self._events is not None:
                 await self._events.record("capabilities-provided", {"keys": len(keys), "keysReachingPeers": reached})
             self._records_reached_peers = reached > 0
+            if reached:
+                self._provided_at = time.monotonic()
             if not self._provide_again:
                 return
 
@@ -302,7 +312,24 @@ class Discovery:
             await asyncio.sleep(ANNOUNCE_INTERVAL_S)  # a schedule, not a wait for a condition
 
     async def _on_peer_connected(self, peer_id: str) -> None:
-        await self.announce()
+        """Tell a newly connected peer our capabilities directly: a signed `capability-response` in a direct
+        message. Upstream publishes a gossip announcement on every connection instead, but that floods every node,
+        and a DHT lookup connects a node to dozens of peers at once: with 30 nodes, joins slowed to seconds each."""
+        if not self._capabilities:
+            return
+        if not self._records_reached_peers:
+            self._provide_soon()
+        doc = announcements.response(self._signer, str(uuid.uuid4()), self._capabilities, now_ms())
+        try:
+            await self._messenger.send(peer_id, announcements.RESPONSE, doc)
+        except EccoError as error:
+            log.info("could not tell a new peer our capabilities", extra={"peer": peer_id, "reason": str(error.reason)})
+
+    async def _on_direct_capabilities(self, message: Message) -> None:
+        """A peer's capabilities sent straight to us (see `_on_peer_connected`): only its own, signed."""
+        if not isinstance(message.payload, dict) or message.payload.get("type") != announcements.RESPONSE:
+            return
+        await self._accept(message.from_, message.payload, signer=message.from_)
 
     async def find(self, query: CapabilityQuery, timeout_s: float = GOSSIP_QUERY_TIMEOUT_S) -> list[CapabilityMatch]:
         """Matching peers, best first (upstream `findPeers`): the local cache (and a gossip query for more); without
@@ -347,8 +374,12 @@ class Discovery:
             if not cached.addresses and record.addrs:
                 self._cache[record.peer_id] = replace(cached, addresses=record.addrs)
             return  # its own signed announcement says more than the query that found it
-        synthetic = {k: capability[k] for k in ("type", "name", "version") if capability.get(k)}
-        synthetic.setdefault("type", DEFAULT_TYPE)
+        synthetic = {
+            "type": str(capability.get("type") or DEFAULT_TYPE),
+            "name": str(capability.get("name") or ""),
+            "version": str(capability.get("version") or ""),
+            "metadata": {},
+        }
         known = list(cached.capabilities) if cached else []
         if synthetic not in known:
             known = [*known, synthetic][-MAX_SYNTHETIC_CAPABILITIES:]
@@ -567,9 +598,21 @@ class Discovery:
 
     async def _on_gossip(self, sender: str, data: bytes) -> None:
         try:
-            event = announcements.accept_event(json.loads(data), self._verifier, now_ms())
+            doc = json.loads(data)
+        except (ValueError, RecursionError) as rejection:
+            log.info("dropped capability event", extra={"sender": sender, "detail": str(rejection)})
+            return
+        await self._accept(sender, doc)
+
+    async def _accept(self, sender: str, doc: Any, signer: str | None = None) -> None:
+        """Verify a capability event and act on it; with `signer`, only an event that peer signed counts."""
+        try:
+            event = announcements.accept_event(doc, self._verifier, now_ms())
         except (EccoError, ValueError, RecursionError) as rejection:
             log.info("dropped capability event", extra={"sender": sender, "detail": str(rejection)})
+            return
+        if signer is not None and event.signer_id != signer:
+            log.info("dropped capability event signed by another peer", extra={"sender": sender})
             return
         if isinstance(event, announcements.CapabilityRequest):
             await self._answer(event)

@@ -113,6 +113,9 @@ class NoMessenger:
     def add_connection_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
         pass
 
+    def add_message_handler(self, type: str, handler: Callable[[Any], Awaitable[None]]) -> None:
+        pass
+
 
 @dataclass
 class Node:
@@ -285,7 +288,10 @@ async def test_internet_phase_finds_providers_known_only_from_the_dht(net: Netwo
     assert states(progress) == [("internet", "started"), ("internet", "completed")]
     assert found(result) == [(silent.peer_id, "internet", False)]
     # The peer is cached with the capability the query asked for, and dialable at the record's address.
-    assert user.discovery.capabilities_of(silent.peer_id) == ({"type": "agent", "name": "translate"},)
+    assert user.discovery.capabilities_of(silent.peer_id) == (
+        {"type": "agent", "name": "translate", "version": "", "metadata": {}},
+    )
+    assert discovery_result_to_pb(result).peers[0].match.peer.capabilities[0].name == "translate"
     assert user.discovery.addresses_of(silent.peer_id) == (f"/ip4/127.0.0.1/tcp/1/p2p/{silent.peer_id}",)
 
 
