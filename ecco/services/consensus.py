@@ -52,7 +52,7 @@ from ecco.services.consensus_options import (
 from ecco.services.consensus_receipt import sign_receipt
 from ecco.services.consensus_selection import Candidate, LoadTracker, select
 from ecco.services.crypto_ports import Signer
-from ecco.services.discovery import Discovery, DiscoveryResult, PhaseProgress
+from ecco.services.discovery import CONNECT_TIMEOUT_S, Discovery, DiscoveryResult, PhaseProgress
 from ecco.services.envelope import Message, new_message, now_ms, sign_message
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger, validate_peer_id, validate_request_id
@@ -60,7 +60,6 @@ from ecco.services.responders import Responder, ResponderFailed
 
 log = logging.getLogger("ecco.consensus")
 
-REACH_TIMEOUT_S = 5.0
 MAX_STORED_RUNS = 256
 UNREACHABLE_REASONS = frozenset({Reason.PEER_UNREACHABLE, Reason.PEER_NOT_FOUND})
 
@@ -257,9 +256,7 @@ class Consensus:
 
     # ------------------------------------------------------------------------------------------------ the query
 
-    async def _query(
-        self, consensus_id: str, prompt: str, options: ConsensusOptions
-    ) -> AsyncIterator[PhaseProgress | Selected | AgentAnswer | ConsensusOutcome]:
+    async def _query(self, consensus_id: str, prompt: str, options: ConsensusOptions) -> AsyncIterator[ConsensusEvent]:
         started = time.monotonic()
         candidates: list[Candidate] = []
         if options.mode == DiscoveryMode.PHASED:
@@ -344,7 +341,7 @@ class Consensus:
                 len(successes),
                 len(answers) - len(successes),
                 sum(latencies) / len(latencies),
-                int((time.monotonic() - started) * 1000),
+                _ms(started),
             ),
             receipt,
         )
@@ -412,7 +409,7 @@ class Consensus:
         began = time.monotonic()
         status, text, error, message = AgentStatus.FAILED, "", "", None
         try:
-            await self._discovery.reach(peer, min(timeout_s, REACH_TIMEOUT_S))
+            await self._discovery.reach(peer, min(timeout_s, CONNECT_TIMEOUT_S))
             reply = await self._messenger.prompt(
                 peer,
                 prompt,
@@ -431,7 +428,7 @@ class Consensus:
                 status = AgentStatus.TIMED_OUT
             elif failure.reason in UNREACHABLE_REASONS or failure.code == "UNAVAILABLE":
                 status = AgentStatus.UNREACHABLE
-        latency = int((time.monotonic() - began) * 1000)
+        latency = _ms(began)
         self.loads.finished(peer, latency, status == AgentStatus.SUCCEEDED)
         return AgentAnswer(peer, status, text, error, latency, candidate.match_score, message_id, message)
 
@@ -507,7 +504,7 @@ class Consensus:
         async def by_peer(synthesis: str) -> str:
             peer = options.synthesizer
             try:
-                await self._discovery.reach(peer, REACH_TIMEOUT_S)
+                await self._discovery.reach(peer, CONNECT_TIMEOUT_S)
                 reply = await self._messenger.prompt(
                     peer, synthesis, options.timeout_ms / 1000, system=SYNTHESIS_SYSTEM_PROMPT
                 )

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecco.errors import Aborted, EccoError, NotFound, Reason
-from ecco.services.discovery import Discovery
+from ecco.services.discovery import CONNECT_TIMEOUT_S, Discovery
 from ecco.services.envelope import Message
 from ecco.services.matching import CapabilityQuery
 from ecco.services.messaging import Messenger
 
 EMBEDDING_QUERY = CapabilityQuery.from_raw({"requiredCapabilities": [{"type": "embedding"}]})
 MAX_PROVIDERS_TRIED = 3
-REACH_TIMEOUT_S = 5.0
 MAX_DIMENSIONS = 65_536
 
 
@@ -141,7 +140,7 @@ class PeerEmbeddings:
         request_id = str(uuid.uuid4())
         collector = self._pending[request_id] = Collector(peer_id, len(texts))
         try:
-            await self._discovery.reach(peer_id, min(REACH_TIMEOUT_S, timeout_s))
+            await self._discovery.reach(peer_id, min(CONNECT_TIMEOUT_S, timeout_s))
             await self._messenger.send(
                 peer_id, "embedding-request", {"type": "embedding-request", "requestId": request_id, "texts": texts}
             )
