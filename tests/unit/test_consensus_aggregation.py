@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from ecco.errors import EccoError, Reason
+from ecco.services import consensus_aggregation
 from ecco.services.consensus_aggregation import (
     AgentAnswer,
     AgentStatus,
@@ -144,3 +145,13 @@ def test_custom_aggregator_runs_a_command_with_the_responses_on_stdin() -> None:
     assert failure.value.reason == Reason.AGGREGATOR_FAILED
     assert failure.value.message == "the custom aggregator exited with status 4: broken"
     assert json.loads(parse_aggregator_output('{"result": [1], "confidence": 0}', 1).text) == [1]
+
+
+def test_a_custom_aggregator_that_runs_too_long_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(consensus_aggregation, "AGGREGATOR_TIMEOUT_S", 0.2)
+    with pytest.raises(EccoError) as failure:
+        run(VOTES[:2], Aggregation.CUSTOM, aggregator_cmd="exec sleep 30")
+    assert (failure.value.reason, failure.value.message) == (
+        Reason.AGGREGATOR_FAILED,
+        "the custom aggregator took longer than 0.2s",
+    )

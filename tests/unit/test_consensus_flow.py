@@ -14,13 +14,20 @@ import pytest
 from ecco.errors import DeadlineExceeded, EccoError, Reason, Unavailable
 from ecco.services.consensus import Consensus, ConsensusOutcome, Selected
 from ecco.services.consensus_aggregation import AgentAnswer, AgentStatus
-from ecco.services.consensus_options import Aggregation, ConsensusOptions, DiscoveryMode, Selection
+from ecco.services.consensus_options import (
+    MAX_PROMPT_CHARS,
+    Aggregation,
+    ConsensusOptions,
+    DiscoveryMode,
+    Selection,
+    Similarity,
+)
 from ecco.services.consensus_receipt import verify_receipt
 from ecco.services.envelope import new_message, sign_message
 from ecco.services.events import EventLog
 from ecco.services.matching import CapabilityMatch, CapabilityQuery
 from ecco.services.messaging import Reply
-from ecco.services.responders import EchoResponder
+from ecco.services.responders import EchoResponder, ResponderFailed
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 from tests.unit.conftest import FakeEventStore
 
@@ -187,3 +194,59 @@ async def test_a_query_outlives_a_caller_that_stops_following() -> None:
     ]
     assert isinstance(rejoined[-1], ConsensusOutcome) and isinstance(rejoined[1], AgentAnswer)
     await consensus.stop()
+
+
+@pytest.mark.parametrize(
+    ("synthesizer", "problem"),
+    [("gone", "did not answer: peer"), ("broken", "answered with an error: the responder command exited")],
+)
+async def test_a_peer_synthesizer_that_fails_aborts_naming_it(synthesizer: str, problem: str) -> None:
+    consensus, _, _ = await _consensus(["a"])
+    options = _options(aggregation=Aggregation.SYNTHESIZED_CONSENSUS, synthesizer=pid(synthesizer))
+    with pytest.raises(EccoError) as failure:
+        await _collect(consensus, "Q", options)
+    assert (failure.value.reason, failure.value.field) == (Reason.AGGREGATOR_FAILED, "--synthesizer")
+    assert f"the synthesizer {pid(synthesizer)} {problem}" in failure.value.message
+
+
+class _FailingResponder:
+    """Answers the agents' prompt, fails the synthesis prompt."""
+
+    streams = False
+
+    async def respond(self, prompt: str) -> AsyncIterator[str]:
+        if prompt.startswith("Original question:"):
+            raise ResponderFailed("no model loaded")
+        yield "Paris"
+
+
+async def test_a_self_synthesizer_that_fails_aborts() -> None:
+    consensus, _, _ = await _consensus(["a"], responder=_FailingResponder())
+    with pytest.raises(EccoError) as failure:
+        await _collect(consensus, "Q", _options(aggregation=Aggregation.SYNTHESIZED_CONSENSUS))
+    assert (failure.value.reason, failure.value.field) == (Reason.AGGREGATOR_FAILED, "--synthesizer")
+    assert failure.value.message == "this node's responder could not synthesize: no model loaded"
+
+
+async def test_a_too_long_prompt_and_peer_embedding_without_an_embedder_are_refused() -> None:
+    consensus, _, _ = await _consensus(["a", "b"])
+    with pytest.raises(EccoError) as failure:
+        consensus.run("x" * (MAX_PROMPT_CHARS + 1), _options())
+    assert (failure.value.reason, failure.value.field) == (Reason.INVALID_ARGUMENT, "prompt")
+    with pytest.raises(EccoError) as failure:
+        await _collect(consensus, "Q", _options(similarity=Similarity.PEER_EMBEDDING))
+    assert (failure.value.reason, failure.value.field) == (Reason.NO_PROVIDER_FOUND, "--similarity")
+
+
+async def test_an_unexpected_failure_is_internal_and_logged() -> None:
+    consensus, _, store = await _consensus(["a"])
+
+    async def broken_find(query: CapabilityQuery) -> list[CapabilityMatch]:
+        raise RuntimeError("boom")
+
+    consensus._discovery.find = broken_find  # type: ignore[method-assign]
+    with pytest.raises(EccoError) as failure:
+        await _collect(consensus, "Q", _options(), request_id="req-3")
+    assert (failure.value.code, failure.value.reason) == ("INTERNAL", Reason.INTERNAL)
+    (record,) = store.records
+    assert record.type == "consensus-completed" and json.loads(record.payload_json)["error"] == "INTERNAL"
