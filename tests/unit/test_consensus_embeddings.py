@@ -81,7 +81,7 @@ class _Discovery:
 async def test_the_next_provider_is_tried_and_failures_are_named() -> None:
     messenger = _Messenger({"good": [{"embeddings": [[1.0], [2.0]]}], "bad": [{"embeddings": [[1.0]]}]})
     embeddings = PeerEmbeddings(messenger, _Discovery(["bad", "silent", "good"]))  # type: ignore[arg-type]
-    assert await embeddings.embed(["a", "b"], 3) == [[1.0], [2.0]]  # "silent" gets 1.5 s of the 3
+    assert await embeddings.embed(["a", "b"], 0.6) == [[1.0], [2.0]]  # "silent" gets 0.3 s of the 0.6
 
     failing = PeerEmbeddings(messenger, _Discovery(["bad"]))  # type: ignore[arg-type]
     with pytest.raises(EccoError) as failure:
