@@ -103,6 +103,8 @@ def test_a_missed_threshold_is_a_result_not_an_error(client: NodeClient) -> None
     [
         ({"consensus_threshold": 1.01}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "--consensus-threshold"),
         ({"agent_count": -1}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "--agent-count"),
+        ({"min_agents": -1}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "--min-agents"),
+        ({"similarity": 42}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "--similarity"),
         ({"min_agents": 5}, "INVALID_ARGUMENT", "INSUFFICIENT_AGENTS", "--min-agents"),
         ({"selection": 42}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "--selection"),
         ({"aggregation": 42}, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "--aggregation"),
@@ -154,3 +156,16 @@ def test_a_node_without_consensus_answers_unimplemented(node: NodeHandle) -> Non
     with pytest.raises(grpc.RpcError) as failure:
         consensus_service_pb2_grpc.ConsensusServiceStub(channel).Query(pb.QueryRequest(prompt="x"), timeout=5)
     assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_verify_receipt_refuses_a_response_whose_payload_is_not_json(client: NodeClient) -> None:
+    stub = client.stub("ConsensusService")
+    broken = common_pb2.Message(id="m-1", type="agent-response", payload_json="{")
+    with pytest.raises(EccoError) as failure:
+        client.call(stub.VerifyReceipt, pb.VerifyReceiptRequest(receipt_json="{}", responses=[broken]))
+    assert (failure.value.code, str(failure.value.reason), failure.value.field) == (
+        "INVALID_ARGUMENT",
+        "INVALID_PAYLOAD",
+        "responses",
+    )
+    assert failure.value.message == "responses[0].payload_json is not valid JSON"
