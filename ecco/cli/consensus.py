@@ -162,10 +162,15 @@ def _agents(count: int) -> str:
     return f"{count} agent{'' if count == 1 else 's'}"
 
 
+def _enum_name(enum: Any, prefix: str, number: int) -> str:
+    """The upstream name of a proto enum value: the inverse of `_enum_value`."""
+    return str(enum.Name(number)).removeprefix(f"{prefix}_").lower().replace("_", "-")
+
+
 def _status_name(status: int) -> str:
     from ecco.v1 import consensus_service_pb2 as pb
 
-    return pb.ConsensusAgentStatus.Name(status).removeprefix("CONSENSUS_AGENT_STATUS_").lower().replace("_", "-")
+    return _enum_name(pb.ConsensusAgentStatus, "CONSENSUS_AGENT_STATUS", status)
 
 
 class _AgentDisplay:
@@ -241,6 +246,7 @@ def _message_dict(message: Any) -> dict[str, Any]:
 
 def result_document(result: Any) -> dict[str, Any]:
     from ecco.cli.render import to_dict
+    from ecco.v1 import consensus_service_pb2 as pb
 
     metrics = to_dict(result.metrics)
     metrics["totalTimeMs"] = int(metrics.get("totalTimeMs", 0))
@@ -251,7 +257,7 @@ def result_document(result: Any) -> dict[str, Any]:
         "achieved": result.achieved,
         "confidence": result.confidence,
         "agreement": result.agreement,
-        "strategy": to_dict(result)["strategy"].removeprefix("AGGREGATION_STRATEGY_").lower().replace("_", "-"),
+        "strategy": _enum_name(pb.AggregationStrategy, "AGGREGATION_STRATEGY", result.strategy),
         "votes": [{"text": v.text, "peerIds": list(v.peer_ids), "weight": v.weight} for v in result.votes],
         "responses": [
             {
