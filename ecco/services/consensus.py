@@ -258,7 +258,6 @@ class Consensus:
 
     async def _query(self, consensus_id: str, prompt: str, options: ConsensusOptions) -> AsyncIterator[ConsensusEvent]:
         started = time.monotonic()
-        candidates: list[Candidate] = []
         if options.mode == DiscoveryMode.PHASED:
             result: DiscoveryResult | None = None
             async for event in self._discovery.discover(options.query, options.discovery):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -139,7 +140,7 @@ def consensus_threshold(
     min_agents responded."""
     vote = majority_vote(answers, options, vectors)
     met = vote.confidence >= options.consensus_threshold and len(answers) >= options.min_agents
-    return Aggregate(vote.text, vote.result, vote.confidence, vote.agreement, vote.votes, met)
+    return dataclasses.replace(vote, threshold_met=met)
 
 
 def ensemble(answers: Sequence[AgentAnswer]) -> Aggregate:

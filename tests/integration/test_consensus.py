@@ -98,8 +98,9 @@ def cluster() -> Iterator[Cluster]:
             assert len(found) >= count, found
         yield Cluster(ecco, {name: node["peerId"] for name, node in nodes.items()})
     finally:
-        for pid_file in home.glob("nodes/*/daemon.pid"):
-            ecco("node", "stop", "--node", pid_file.parent.name)
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            names = [pid_file.parent.name for pid_file in home.glob("nodes/*/daemon.pid")]
+            list(pool.map(lambda name: ecco("node", "stop", "--node", name), names))
         ecco.kill_all()
         shutil.rmtree(home, ignore_errors=True)
 
