@@ -308,7 +308,7 @@ class Consensus:
             successes,
             options,
             prompt,
-            performance=lambda peer: self.loads.of(peer).performance_score(),
+            performance=lambda peer: self.loads.peek(peer).performance_score(),
             synthesize=self._synthesizer(options),
             embed=self._embedder(options),
         )

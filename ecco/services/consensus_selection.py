@@ -57,6 +57,12 @@ class LoadTracker:
             load = self._loads[peer_id] = PeerLoad()
         return load
 
+    def peek(self, peer_id: str) -> PeerLoad:
+        """The peer's load for reading: a fresh one, not tracked, for a peer never asked (selecting among
+        candidates or weighing answers does not make a peer take a slot, or push a tracked one out)."""
+        load = self._loads.get(peer_id)
+        return PeerLoad() if load is None else load
+
     def started(self, peer_id: str, now_ms: int) -> None:
         load = self.of(peer_id)
         load.active_requests += 1
@@ -85,7 +91,7 @@ def select(
         return list(candidates[:agent_count])
     if strategy == Selection.ROUND_ROBIN:
         # sorted() is stable: peers asked equally recently keep their ranked order
-        return sorted(candidates, key=lambda c: loads.of(c.peer_id).last_request_ms)[:agent_count]
+        return sorted(candidates, key=lambda c: loads.peek(c.peer_id).last_request_ms)[:agent_count]
     if strategy == Selection.RANDOM:
         shuffled = list(candidates)
         _random.shuffle(shuffled)  # Fisher-Yates driven by the OS CSPRNG
@@ -99,7 +105,7 @@ def _weighted(candidates: Sequence[Candidate], agent_count: int, loads: LoadTrac
     chosen: list[Candidate] = []
     while pool and len(chosen) < agent_count:
         weights = [
-            c.match_score * (1 - LOAD_WEIGHT) + LOAD_WEIGHT / (loads.of(c.peer_id).active_requests + 1) for c in pool
+            c.match_score * (1 - LOAD_WEIGHT) + LOAD_WEIGHT / (loads.peek(c.peer_id).active_requests + 1) for c in pool
         ]
         total = sum(weights)
         if total <= 0:

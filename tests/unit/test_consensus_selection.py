@@ -60,3 +60,12 @@ def test_load_state_counts_and_averages() -> None:
     assert load.average_latency_ms == 0.8 * 100 + 0.2 * 200
     assert PeerLoad().performance_score() == 0.5
     assert load.performance_score() == (50 * 0.5 + 30 * 0.5 + 20 * (1 - 120 / 10_000)) / 100
+
+
+def test_selecting_does_not_track_peers_never_asked() -> None:
+    loads = LoadTracker()
+    loads.started("peer-0", 5)
+    for strategy in (Selection.ROUND_ROBIN, Selection.WEIGHTED):
+        select(strategy, CANDIDATES, 3, loads)
+    assert loads.peek("peer-1") == PeerLoad() and loads.peek("peer-0").last_request_ms == 5
+    assert len(loads._loads) == 1
