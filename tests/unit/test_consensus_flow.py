@@ -250,3 +250,28 @@ async def test_an_unexpected_failure_is_internal_and_logged() -> None:
     assert (failure.value.code, failure.value.reason) == ("INTERNAL", Reason.INTERNAL)
     (record,) = store.records
     assert record.type == "consensus-completed" and json.loads(record.payload_json)["error"] == "INTERNAL"
+
+
+class _HarnessMessenger(FakeMessenger):
+    """This node's own harness: it answers with an error, or not at all."""
+
+    async def ask_own_harness(self, prompt: str, timeout_s: float, *, message_id: str, system: str = "") -> Reply:
+        if "silent" in prompt:
+            raise DeadlineExceeded(f"no answer within {timeout_s:g}s", Reason.REQUEST_TIMEOUT)
+        message = sign_message(
+            new_message(ME.peer_id, ME.peer_id, "agent-response", {"requestId": message_id, "error": "busy"}), ME
+        )
+        return Reply(ME.peer_id, message_id, "", "", "busy", 3, 0, message)
+
+
+@pytest.mark.parametrize(("prompt", "status", "error"), [("Q", "failed", "busy"), ("silent", "timed-out", "no answer")])
+async def test_include_self_without_a_responder_reports_the_harness_failing(
+    prompt: str, status: str, error: str
+) -> None:
+    events = EventLog(FakeEventStore())
+    await events.start()
+    consensus = Consensus(_HarnessMessenger({}), FakeDiscovery(["a"]), ME, events)  # type: ignore[arg-type]
+    *_, outcome = await _collect(consensus, prompt, _options(include_self=True))
+    mine = next(a for a in outcome.answers if a.self_answer)
+    assert (mine.peer_id, str(mine.status)) == (ME.peer_id, status) and error in mine.error
+    assert (outcome.aggregate.text, outcome.metrics.failed_agents) == ("Paris", 1)
