@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 import uuid
@@ -49,7 +48,7 @@ from ecco.services.consensus_options import (
     ConsensusOptions,
     DiscoveryMode,
 )
-from ecco.services.consensus_receipt import sign_receipt
+from ecco.services.consensus_receipt import sha256_hex, sign_receipt
 from ecco.services.consensus_selection import Candidate, LoadTracker, select
 from ecco.services.crypto_ports import Signer
 from ecco.services.discovery import CONNECT_TIMEOUT_S, Discovery, DiscoveryResult, PhaseProgress
@@ -189,7 +188,7 @@ class Consensus:
             )
         validate_request_id(request_id)
         self._check_synthesizer(options)
-        fingerprint = hashlib.sha256(repr((prompt, options)).encode("utf-8")).hexdigest()
+        fingerprint = sha256_hex(repr((prompt, options)))
         consensus_id = request_id or str(uuid.uuid4())
         existing = self._runs.get(consensus_id)
         if existing is not None:
