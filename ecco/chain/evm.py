@@ -83,14 +83,10 @@ class EvmChain:
         except CONNECTION_ERRORS:
             raise _unreachable(self._chain_id) from None
 
-    async def native_balance(self) -> int:
-        address = self._wallet().address
-        return await self._call(lambda: self._w3.eth.get_balance(address))
-
     async def balance(self, token_address: str) -> int:
-        if not token_address:
-            return await self.native_balance()
         address = self._wallet().address
+        if not token_address:
+            return await self._call(lambda: self._w3.eth.get_balance(address))
         token = self._w3.eth.contract(address=to_checksum_address(token_address), abi=ERC20)
         return int(await self._call(lambda: token.functions.balanceOf(address).call()))
 

@@ -43,8 +43,6 @@ class Chain(Protocol):
         """The wallet's balance of the native coin ("") or of an ERC-20 token."""
         ...
 
-    async def native_balance(self) -> int: ...
-
     async def next_nonce(self) -> int:
         """The wallet's pending transaction count on chain."""
         ...
@@ -177,7 +175,6 @@ class PaymentStore(Protocol):
     async def list_ledger(
         self, type: str, status: str, job_id: str, offset: int, limit: int
     ) -> tuple[list[LedgerEntry], int]: ...
-    async def set_ledger_status(self, entry_id: str, status: str, now_ms: int, tx_hash: str = "") -> None: ...
 
     # payment proofs (payee side)
     async def proofs_of(self, tx_hash: str) -> list[str]:

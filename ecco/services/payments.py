@@ -181,8 +181,7 @@ class Payments:
     async def settle(self) -> list[SettlementResult]:
         """Pay every queued invoice: reconcile open settlements first, then one transfer per group."""
         async with self._settle_lock:
-            results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
-            await self._resend_proofs()
+            results = await self._reconcile_open()
             groups: dict[tuple[str, int, str, str], list[QueuedInvoice]] = {}
             for item in await self.store.unsettled_invoices():
                 inv = item.invoice
@@ -196,9 +195,14 @@ class Payments:
         """Finish settlements a crash or an outage left open (their invoices are paid at most once) and resend
         undelivered proofs; pays nothing new. Run on start and periodically."""
         async with self._settle_lock:
-            results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
-            await self._resend_proofs()
+            results = await self._reconcile_open()
         await self._retry_proofs()
+        return results
+
+    async def _reconcile_open(self) -> list[SettlementResult]:
+        """Finish or re-broadcast every open settlement, then resend undelivered proofs (under the settle lock)."""
+        results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
+        await self._resend_proofs()
         return results
 
     async def _settle_group(self, key: tuple[str, int, str, str], items: list[QueuedInvoice]) -> SettlementResult:
@@ -236,7 +240,7 @@ class Payments:
             sender=chain.address,
         )
         await self.store.begin_settlement(settlement)
-        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash), broadcast=True)
+        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash))
 
     async def _reconcile(self, settlement: Settlement) -> SettlementResult:
         queued = {q.invoice.id: q for q in await self.store.list_queue(0, QUEUE_LIMIT)}
@@ -257,13 +261,13 @@ class Payments:
             return await self._failed(result, error)
         if mined is not None:
             return await self._finish(settlement, result, mined)
-        return await self._complete(settlement, result, broadcast=True)
+        return await self._complete(settlement, result)
 
-    async def _complete(self, settlement: Settlement, result: SettlementResult, broadcast: bool) -> SettlementResult:
+    async def _complete(self, settlement: Settlement, result: SettlementResult) -> SettlementResult:
+        """Broadcast the signed transfer (again: the chain ignores one it knows) and wait for its receipt."""
         try:
             chain = self.chains.get(settlement.chain_id)
-            if broadcast:
-                await chain.broadcast(settlement.raw)
+            await chain.broadcast(settlement.raw)
             mined = await chain.receipt(settlement.tx_hash, self.settings.receipt_timeout_s)
         except EccoError as error:
             if error.reason == Reason.TRANSACTION_FAILED:  # refused by the chain: it will never be mined

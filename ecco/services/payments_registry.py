@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ecco.errors import EccoError, FailedPrecondition, InvalidArgument, Reason, Unavailable
 from ecco.services.amounts import check_chain_id
@@ -76,7 +76,7 @@ class Registry:
         async with self._lock:
             existing = await self.get(chain_id)
             if existing is not None:
-                return Registration(**{**asdict(existing), "already_registered": True})
+                return replace(existing, already_registered=True)
             chain = self._chains.get(chain_id)
             key = str(chain_id)
             # The signed transaction is stored before it is broadcast: after a crash the same one is found again

@@ -303,15 +303,6 @@ class SqlPaymentStore:
             total = await conn.scalar(select(func.count()).select_from(payment_ledger).where(where))
         return [_ledger(row) for row in rows], int(total or 0)
 
-    async def set_ledger_status(self, entry_id: str, status: str, now_ms: int, tx_hash: str = "") -> None:
-        values: dict[str, Any] = {"status": status}
-        if status == "settled":
-            values["settled_at_ms"] = now_ms
-        if tx_hash:
-            values["tx_hash"] = tx_hash
-        async with self._write, self._engine.begin() as conn:
-            await conn.execute(update(payment_ledger).where(payment_ledger.c.id == entry_id).values(**values))
-
     # proofs
 
     async def proofs_of(self, tx_hash: str) -> list[str]:
