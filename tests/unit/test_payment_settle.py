@@ -101,6 +101,26 @@ async def test_expired_invoice_refused_by_hand(network: Network, tmp_path: Path)
     assert caught.value.reason == Reason.INVOICE_EXPIRED
 
 
+async def test_full_queue_refuses_new_invoices_but_not_repeats(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ecco.services.payments.QUEUE_LIMIT", 1)
+    payer, payee = await pair(network, tmp_path)
+    # not expected by the payer, so only queue_by_hand queues them
+    pricing = {"chainId": network.chain_id}
+    invoices = [await payee.payments.issue(payer.peer_id, job, 10**15, pricing, "standard") for job in ("q1", "q2")]
+    assert await payer.store.queue_size() == 0
+    _, size = await payer.payments.queue_by_hand(invoices[0].to_json())
+    assert size == 1
+    _, size = await payer.payments.queue_by_hand(invoices[0].to_json())
+    assert size == 1, "an invoice already queued is not queued again, and is no error"
+    with pytest.raises(EccoError) as caught:
+        await payer.payments.queue_by_hand(invoices[1].to_json())
+    assert caught.value.reason == Reason.INVOICE_QUEUE_FULL
+    entries, total = await payer.store.list_ledger("", "", "", 0, 10)
+    assert total == 1 and entries[0].invoice_id == invoices[0].id
+
+
 async def test_insufficient_funds_leaves_queue_and_ledger(network: Network, tmp_path: Path) -> None:
     payer, payee = await pair(network, tmp_path)
     await invoice_job(network, payer, payee, "job-big", 50 * 10**18)
