@@ -236,3 +236,23 @@ async def test_proof_checked_again_once_the_payees_chain_is_back(network: Networ
     assert entry is not None and entry.status == "settled" and entry.tx_hash == result.tx_hash
     assert payee.outbox[-1][1] == "payment-verified"
     assert await payee.store.list_agreements("proof") == []
+
+
+async def test_request_id_replays_the_stored_answer_and_refuses_other_fields(network: Network, tmp_path: Path) -> None:
+    from ecco.api.payment import PaymentServicer
+    from ecco.services.payments_agreements import Agreements
+    from ecco.v1 import payment_service_pb2 as pb
+
+    payer, payee = await pair(network, tmp_path)
+    servicer = PaymentServicer(payer.payments, Agreements(payer.payments, {}))
+    pricing = {"chainId": network.chain_id}
+    first, second = [await payee.payments.issue(payer.peer_id, job, 10**15, pricing, "standard") for job in ("a", "b")]
+    request = pb.QueueInvoiceRequest(request_id="queue-1", invoice_json=first.to_json())
+    answer = await servicer.QueueInvoice(request, None)
+    assert answer.queue_size == 1
+    assert await servicer.QueueInvoice(request, None) == answer
+    other = pb.QueueInvoiceRequest(request_id="queue-1", invoice_json=second.to_json())
+    with pytest.raises(EccoError) as caught:
+        await servicer.QueueInvoice(other, None)
+    assert caught.value.reason == Reason.IDEMPOTENCY_CONFLICT
+    assert await payer.store.queue_size() == 1
