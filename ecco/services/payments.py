@@ -240,7 +240,8 @@ class Payments:
             sender=chain.address,
         )
         await self.store.begin_settlement(settlement)
-        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash))
+        queued = {item.invoice.id: item for item in items}
+        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash), queued)
 
     async def _reconcile(self, settlement: Settlement) -> SettlementResult:
         queued = {q.invoice.id: q for q in await self.store.list_queue(0, QUEUE_LIMIT)}
@@ -260,10 +261,12 @@ class Payments:
         except EccoError as error:
             return await self._failed(result, error)
         if mined is not None:
-            return await self._finish(settlement, result, mined)
-        return await self._complete(settlement, result)
+            return await self._finish(settlement, result, mined, queued)
+        return await self._complete(settlement, result, queued)
 
-    async def _complete(self, settlement: Settlement, result: SettlementResult) -> SettlementResult:
+    async def _complete(
+        self, settlement: Settlement, result: SettlementResult, queued: dict[str, QueuedInvoice]
+    ) -> SettlementResult:
         """Broadcast the signed transfer (again: the chain ignores one it knows) and wait for its receipt."""
         try:
             chain = self.chains.get(settlement.chain_id)
@@ -276,11 +279,13 @@ class Payments:
         if mined is None:
             error = FailedPrecondition("the transaction is not mined yet; settle again later", Reason.CHAIN_UNAVAILABLE)
             return await self._failed(result, error)
-        return await self._finish(settlement, result, mined)
+        return await self._finish(settlement, result, mined, queued)
 
-    async def _finish(self, settlement: Settlement, result: SettlementResult, success: bool) -> SettlementResult:
+    async def _finish(
+        self, settlement: Settlement, result: SettlementResult, success: bool, queued: dict[str, QueuedInvoice]
+    ) -> SettlementResult:
+        """Record the outcome; on success send each issuer its proof (`queued`: the settlement's invoices)."""
         error = "" if success else "the transaction reverted"
-        queued = {q.invoice.id: q for q in await self.store.list_queue(0, QUEUE_LIMIT)}
         await self.store.finish_settlement(settlement.id, success, error, self.clock())
         payload = {
             "txHash": settlement.tx_hash,
