@@ -270,3 +270,11 @@ async def test_keyed_lock_serialises_per_key_and_forgets_idle_keys() -> None:
     gate.set()
     await asyncio.gather(first, second)
     assert order[3:] == ["1-", "2+", "2-"] and len(locks) == 0
+
+
+def test_every_agreement_kind_fits_its_column() -> None:
+    from ecco.services import payments_registry
+    from ecco.store.tables import payment_agreements
+
+    kinds = ["streaming", "escrow", "swarm", "proof", payments_registry.DONE, payments_registry.PENDING]
+    assert all(len(kind) <= payment_agreements.c.kind.type.length for kind in kinds)
