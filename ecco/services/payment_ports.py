@@ -136,7 +136,10 @@ class Settlement:
 
 class PaymentStore(Protocol):
     # expected invoices (requester side)
-    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int) -> None: ...
+    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int, now_ms: int) -> None:
+        """Expect an invoice for the job from the peer until `expires_ms`; rows expired by `now_ms` are dropped."""
+        ...
+
     async def expected_invoice(self, job_id: str) -> tuple[str, int] | None: ...
 
     # the payment queue (requester side)

@@ -114,7 +114,8 @@ class Payments:
 
     async def expect_invoice(self, peer_id: str, job_id: str) -> None:
         """Called for every agent-request this node sends: the peer asked may invoice the job."""
-        await self.store.expect_invoice(job_id, peer_id, self.clock() + EXPECTED_INVOICE_TTL_MS)
+        now = self.clock()
+        await self.store.expect_invoice(job_id, peer_id, now + EXPECTED_INVOICE_TTL_MS, now)
 
     async def on_invoice(self, message: Message) -> None:
         """An invoice from a peer: queued if signed by that peer for a job we expect from it; else recorded."""

@@ -256,3 +256,13 @@ async def test_request_id_replays_the_stored_answer_and_refuses_other_fields(net
         await servicer.QueueInvoice(other, None)
     assert caught.value.reason == Reason.IDEMPOTENCY_CONFLICT
     assert await payer.store.queue_size() == 1
+
+
+async def test_expired_expectations_are_dropped_not_kept_forever(network: Network, tmp_path: Path) -> None:
+    payer, payee = await pair(network, tmp_path)
+    await payer.store.expect_invoice("old-job", payee.peer_id, 1_000, 0)
+    await payer.store.expect_invoice("live-job", payee.peer_id, 10_000, 0)
+    await payer.store.expect_invoice("new-job", payee.peer_id, 20_000, 5_000)
+    assert await payer.store.expected_invoice("old-job") is None
+    assert await payer.store.expected_invoice("live-job") == (payee.peer_id, 10_000)
+    assert await payer.store.expected_invoice("new-job") == (payee.peer_id, 20_000)
