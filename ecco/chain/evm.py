@@ -83,14 +83,10 @@ class EvmChain:
         except CONNECTION_ERRORS:
             raise _unreachable(self._chain_id) from None
 
-    async def native_balance(self) -> int:
-        address = self._wallet().address
-        return await self._call(lambda: self._w3.eth.get_balance(address))
-
     async def balance(self, token_address: str) -> int:
-        if not token_address:
-            return await self.native_balance()
         address = self._wallet().address
+        if not token_address:
+            return await self._call(lambda: self._w3.eth.get_balance(address))
         token = self._w3.eth.contract(address=to_checksum_address(token_address), abi=ERC20)
         return int(await self._call(lambda: token.functions.balanceOf(address).call()))
 
@@ -146,20 +142,23 @@ class EvmChain:
 
         await self._call(send)
 
+    async def _mined(self, tx_hash: str, timeout_s: float) -> Any:
+        """The transaction's receipt, looked up once (timeout_s <= 0) or awaited; None when not mined."""
+        try:
+            if timeout_s <= 0:
+                return await self._w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            return await self._w3.eth.wait_for_transaction_receipt(
+                tx_hash,  # type: ignore[arg-type]
+                timeout=timeout_s,
+                poll_latency=POLL_INTERVAL_S,
+            )
+        except (TransactionNotFound, TimeExhausted):
+            return None
+
     async def receipt(self, tx_hash: str, timeout_s: float) -> bool | None:
         async def lookup() -> bool | None:
-            try:
-                if timeout_s <= 0:
-                    found = await self._w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-                else:
-                    found = await self._w3.eth.wait_for_transaction_receipt(
-                        tx_hash,  # type: ignore[arg-type]
-                        timeout=timeout_s,
-                        poll_latency=POLL_INTERVAL_S,
-                    )
-            except (TransactionNotFound, TimeExhausted):
-                return None
-            return bool(found["status"])
+            found = await self._mined(tx_hash, timeout_s)
+            return None if found is None else bool(found["status"])
 
         return await self._call(lookup)
 
@@ -196,16 +195,8 @@ class EvmChain:
 
     async def registered_agent(self, tx_hash: str, registry: str, timeout_s: float) -> int | None:
         async def agent_id() -> int | None:
-            try:
-                if timeout_s <= 0:
-                    receipt = await self._w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-                else:
-                    receipt = await self._w3.eth.wait_for_transaction_receipt(
-                        tx_hash,  # type: ignore[arg-type]
-                        timeout=timeout_s,
-                        poll_latency=POLL_INTERVAL_S,
-                    )
-            except (TransactionNotFound, TimeExhausted):
+            receipt = await self._mined(tx_hash, timeout_s)
+            if receipt is None:
                 return None
             topic = keccak(text=REGISTERED_TOPIC_SIGNATURE)
             for entry in receipt["logs"]:

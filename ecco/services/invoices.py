@@ -41,10 +41,6 @@ class Invoice:
     def amount_wei(self) -> int:
         return to_wei(self.amount, "invoice.amount")
 
-    @property
-    def is_native(self) -> bool:
-        return not self.token_address
-
     def signed_fields(self) -> dict[str, Any]:
         return {
             "id": self.id,

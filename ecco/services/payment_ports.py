@@ -43,8 +43,6 @@ class Chain(Protocol):
         """The wallet's balance of the native coin ("") or of an ERC-20 token."""
         ...
 
-    async def native_balance(self) -> int: ...
-
     async def next_nonce(self) -> int:
         """The wallet's pending transaction count on chain."""
         ...
@@ -138,7 +136,10 @@ class Settlement:
 
 class PaymentStore(Protocol):
     # expected invoices (requester side)
-    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int) -> None: ...
+    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int, now_ms: int) -> None:
+        """Expect an invoice for the job from the peer until `expires_ms`; rows expired by `now_ms` are dropped."""
+        ...
+
     async def expected_invoice(self, job_id: str) -> tuple[str, int] | None: ...
 
     # the payment queue (requester side)
@@ -177,7 +178,6 @@ class PaymentStore(Protocol):
     async def list_ledger(
         self, type: str, status: str, job_id: str, offset: int, limit: int
     ) -> tuple[list[LedgerEntry], int]: ...
-    async def set_ledger_status(self, entry_id: str, status: str, now_ms: int, tx_hash: str = "") -> None: ...
 
     # payment proofs (payee side)
     async def proofs_of(self, tx_hash: str) -> list[str]:

@@ -114,7 +114,8 @@ class Payments:
 
     async def expect_invoice(self, peer_id: str, job_id: str) -> None:
         """Called for every agent-request this node sends: the peer asked may invoice the job."""
-        await self.store.expect_invoice(job_id, peer_id, self.clock() + EXPECTED_INVOICE_TTL_MS)
+        now = self.clock()
+        await self.store.expect_invoice(job_id, peer_id, now + EXPECTED_INVOICE_TTL_MS, now)
 
     async def on_invoice(self, message: Message) -> None:
         """An invoice from a peer: queued if signed by that peer for a job we expect from it; else recorded."""
@@ -181,8 +182,7 @@ class Payments:
     async def settle(self) -> list[SettlementResult]:
         """Pay every queued invoice: reconcile open settlements first, then one transfer per group."""
         async with self._settle_lock:
-            results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
-            await self._resend_proofs()
+            results = await self._reconcile_open()
             groups: dict[tuple[str, int, str, str], list[QueuedInvoice]] = {}
             for item in await self.store.unsettled_invoices():
                 inv = item.invoice
@@ -196,9 +196,14 @@ class Payments:
         """Finish settlements a crash or an outage left open (their invoices are paid at most once) and resend
         undelivered proofs; pays nothing new. Run on start and periodically."""
         async with self._settle_lock:
-            results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
-            await self._resend_proofs()
+            results = await self._reconcile_open()
         await self._retry_proofs()
+        return results
+
+    async def _reconcile_open(self) -> list[SettlementResult]:
+        """Finish or re-broadcast every open settlement, then resend undelivered proofs (under the settle lock)."""
+        results = [await self._reconcile(open_) for open_ in await self.store.open_settlements()]
+        await self._resend_proofs()
         return results
 
     async def _settle_group(self, key: tuple[str, int, str, str], items: list[QueuedInvoice]) -> SettlementResult:
@@ -236,7 +241,8 @@ class Payments:
             sender=chain.address,
         )
         await self.store.begin_settlement(settlement)
-        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash), broadcast=True)
+        queued = {item.invoice.id: item for item in items}
+        return await self._complete(settlement, replace(result, tx_hash=signed.tx_hash), queued)
 
     async def _reconcile(self, settlement: Settlement) -> SettlementResult:
         queued = {q.invoice.id: q for q in await self.store.list_queue(0, QUEUE_LIMIT)}
@@ -256,14 +262,16 @@ class Payments:
         except EccoError as error:
             return await self._failed(result, error)
         if mined is not None:
-            return await self._finish(settlement, result, mined)
-        return await self._complete(settlement, result, broadcast=True)
+            return await self._finish(settlement, result, mined, queued)
+        return await self._complete(settlement, result, queued)
 
-    async def _complete(self, settlement: Settlement, result: SettlementResult, broadcast: bool) -> SettlementResult:
+    async def _complete(
+        self, settlement: Settlement, result: SettlementResult, queued: dict[str, QueuedInvoice]
+    ) -> SettlementResult:
+        """Broadcast the signed transfer (again: the chain ignores one it knows) and wait for its receipt."""
         try:
             chain = self.chains.get(settlement.chain_id)
-            if broadcast:
-                await chain.broadcast(settlement.raw)
+            await chain.broadcast(settlement.raw)
             mined = await chain.receipt(settlement.tx_hash, self.settings.receipt_timeout_s)
         except EccoError as error:
             if error.reason == Reason.TRANSACTION_FAILED:  # refused by the chain: it will never be mined
@@ -272,11 +280,13 @@ class Payments:
         if mined is None:
             error = FailedPrecondition("the transaction is not mined yet; settle again later", Reason.CHAIN_UNAVAILABLE)
             return await self._failed(result, error)
-        return await self._finish(settlement, result, mined)
+        return await self._finish(settlement, result, mined, queued)
 
-    async def _finish(self, settlement: Settlement, result: SettlementResult, success: bool) -> SettlementResult:
+    async def _finish(
+        self, settlement: Settlement, result: SettlementResult, success: bool, queued: dict[str, QueuedInvoice]
+    ) -> SettlementResult:
+        """Record the outcome; on success send each issuer its proof (`queued`: the settlement's invoices)."""
         error = "" if success else "the transaction reverted"
-        queued = {q.invoice.id: q for q in await self.store.list_queue(0, QUEUE_LIMIT)}
         await self.store.finish_settlement(settlement.id, success, error, self.clock())
         payload = {
             "txHash": settlement.tx_hash,

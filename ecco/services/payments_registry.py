@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from ecco.errors import EccoError, FailedPrecondition, InvalidArgument, Reason, Unavailable
 from ecco.services.amounts import check_chain_id
@@ -13,6 +13,8 @@ from ecco.services.payment_ports import Chains, PaymentStore
 
 REGISTER_TIMEOUT_S = 60.0
 MAX_URI_LENGTH = 2048
+# Agreement kinds; the kind column holds 16 characters, so "registration-pending" would not fit on PostgreSQL.
+DONE, PENDING = "registration", "registering"
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Registry:
         return self._default_chain if chain_id is None else check_chain_id(chain_id)
 
     async def get(self, chain_id: int | None) -> Registration | None:
-        found = await self._store.get_agreement("registration", str(self._chain_id(chain_id)))
+        found = await self._store.get_agreement(DONE, str(self._chain_id(chain_id)))
         return None if found is None else Registration(**found[0])
 
     def registry_of(self, chain_id: int) -> str:
@@ -76,16 +78,16 @@ class Registry:
         async with self._lock:
             existing = await self.get(chain_id)
             if existing is not None:
-                return Registration(**{**asdict(existing), "already_registered": True})
+                return replace(existing, already_registered=True)
             chain = self._chains.get(chain_id)
             key = str(chain_id)
             # The signed transaction is stored before it is broadcast: after a crash the same one is found again
             # (by hash) or re-sent, so a node never registers twice.
-            pending = await self._store.get_agreement("registration-pending", key)
+            pending = await self._store.get_agreement(PENDING, key)
             if pending is None:
                 signed = await chain.sign_registration(registry, agent_uri, self._peer_id)
                 doc = {"txHash": signed.tx_hash, "raw": signed.raw, "agentUri": agent_uri}
-                await self._store.put_agreement("registration-pending", key, doc, 0)
+                await self._store.put_agreement(PENDING, key, doc, 0)
             else:
                 doc = pending[0]
             try:
@@ -95,13 +97,13 @@ class Registry:
                     agent_id = await chain.registered_agent(doc["txHash"], registry, REGISTER_TIMEOUT_S)
             except EccoError as error:
                 if error.reason == Reason.TRANSACTION_FAILED:
-                    await self._store.delete_agreement("registration-pending", key)
+                    await self._store.delete_agreement(PENDING, key)
                 raise
             if agent_id is None:
                 raise Unavailable("the registration is not mined yet; run register again", Reason.CHAIN_UNAVAILABLE)
             done = Registration(
                 agent_id, doc["agentUri"], doc["txHash"], chain_id, registry, chain.address, self._clock()
             )
-            await self._store.put_agreement("registration", key, asdict(done), 0)
-            await self._store.delete_agreement("registration-pending", key)
+            await self._store.put_agreement(DONE, key, asdict(done), 0)
+            await self._store.delete_agreement(PENDING, key)
             return done

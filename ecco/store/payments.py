@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -108,9 +108,13 @@ class SqlPaymentStore:
 
     # expected invoices
 
-    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int) -> None:
+    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int, now_ms: int) -> None:
         async with self._write, self._engine.begin() as conn:
-            await conn.execute(delete(expected_invoices).where(expected_invoices.c.job_id == job_id))
+            await conn.execute(
+                delete(expected_invoices).where(
+                    or_(expected_invoices.c.job_id == job_id, expected_invoices.c.expires_at_ms < now_ms)
+                )
+            )
             await conn.execute(
                 insert(expected_invoices).values(job_id=job_id, peer_id=peer_id, expires_at_ms=expires_ms)
             )
@@ -302,15 +306,6 @@ class SqlPaymentStore:
             rows = (await conn.execute(query)).all()
             total = await conn.scalar(select(func.count()).select_from(payment_ledger).where(where))
         return [_ledger(row) for row in rows], int(total or 0)
-
-    async def set_ledger_status(self, entry_id: str, status: str, now_ms: int, tx_hash: str = "") -> None:
-        values: dict[str, Any] = {"status": status}
-        if status == "settled":
-            values["settled_at_ms"] = now_ms
-        if tx_hash:
-            values["tx_hash"] = tx_hash
-        async with self._write, self._engine.begin() as conn:
-            await conn.execute(update(payment_ledger).where(payment_ledger.c.id == entry_id).values(**values))
 
     # proofs
 

@@ -10,7 +10,7 @@ import pytest
 
 from ecco.errors import EccoError, Reason
 from ecco.services.amounts import from_wei
-from ecco.services.payments_agreements import Agreements, split
+from ecco.services.payments_agreements import Agreements, check_transition, split
 from ecco.services.payments_pricing import parse_pricing
 from ecco.services.payments_registry import Registry
 from tests.unit.payment_fixtures import ARTIFACTS, Network, Node, deploy, make_node, network_fixture
@@ -91,6 +91,54 @@ def test_escrow_milestones_must_sum_to_amount() -> None:
     with pytest.raises(EccoError) as caught:
         parse_pricing({**ESCROW, "chainId": 1, "amount": "0.004"})
     assert caught.value.reason == Reason.INVALID_AMOUNT
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ("{not json", "pricing"),
+        ([], "pricing"),
+        ({"type": "auction", "chainId": 1}, "pricing.type"),
+        ({"type": "standard", "chainId": 0, "amount": "1"}, "pricing.chainId"),
+        ({"type": "standard", "chainId": 1, "amount": "1", "tokenAddress": "0x12"}, "pricing.tokenAddress"),
+        ({"type": "streaming", "chainId": 1}, "pricing.ratePerToken"),
+        ({**ESCROW, "chainId": 1, "milestones": []}, "pricing.milestones"),
+        ({**ESCROW, "chainId": 1, "milestones": [{"amount": "1"}]}, "pricing.milestones[0]"),
+        (
+            {**ESCROW, "chainId": 1, "milestones": [{"id": "m", "amount": "0.001"}, {"id": "m", "amount": "0.002"}]},
+            "pricing.milestones[1]",
+        ),
+        ({**ESCROW, "chainId": 1, "requiresApproval": "yes"}, "pricing.requiresApproval"),
+        ({**ESCROW, "chainId": 1, "approver": 7}, "pricing.approver"),
+    ],
+)
+def test_bad_pricing_is_refused_naming_the_field(raw: object, field: str) -> None:
+    with pytest.raises(EccoError) as caught:
+        parse_pricing(raw)
+    assert caught.value.field == field
+
+
+def test_escrow_state_machine_refuses_going_back() -> None:
+    check_transition("locked", "locked")
+    check_transition("locked", "partially-released")
+    with pytest.raises(EccoError) as caught:
+        check_transition("fully-released", "locked")
+    assert caught.value.reason == Reason.ESCROW_STATE_INVALID
+
+
+async def test_unknown_escrow_and_channel_are_not_found(network: Network, tmp_path: Path) -> None:
+    agreements, _, payer = await provider_and_payer(network, tmp_path, ESCROW)
+    for call in (
+        agreements.release("no-job", "m1", payer.peer_id, False),
+        agreements.escrow_invoice("no-job", payer.peer_id),
+    ):
+        with pytest.raises(EccoError) as caught:
+            await call
+        assert caught.value.reason == Reason.ESCROW_NOT_FOUND
+    for call in (agreements.streaming_invoice(payer.peer_id, "no-chan"), agreements.close_channel("no-chan")):
+        with pytest.raises(EccoError) as caught:
+            await call
+        assert caught.value.reason == Reason.CHANNEL_NOT_FOUND
 
 
 def test_swarm_split_floors_and_reports_dust() -> None:
@@ -222,3 +270,11 @@ async def test_keyed_lock_serialises_per_key_and_forgets_idle_keys() -> None:
     gate.set()
     await asyncio.gather(first, second)
     assert order[3:] == ["1-", "2+", "2-"] and len(locks) == 0
+
+
+def test_every_agreement_kind_fits_its_column() -> None:
+    from ecco.services import payments_registry
+    from ecco.store.tables import payment_agreements
+
+    kinds = ["streaming", "escrow", "swarm", "proof", payments_registry.DONE, payments_registry.PENDING]
+    assert all(len(kind) <= payment_agreements.c.kind.type.length for kind in kinds)

@@ -101,6 +101,26 @@ async def test_expired_invoice_refused_by_hand(network: Network, tmp_path: Path)
     assert caught.value.reason == Reason.INVOICE_EXPIRED
 
 
+async def test_full_queue_refuses_new_invoices_but_not_repeats(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ecco.services.payments.QUEUE_LIMIT", 1)
+    payer, payee = await pair(network, tmp_path)
+    # not expected by the payer, so only queue_by_hand queues them
+    pricing = {"chainId": network.chain_id}
+    invoices = [await payee.payments.issue(payer.peer_id, job, 10**15, pricing, "standard") for job in ("q1", "q2")]
+    assert await payer.store.queue_size() == 0
+    _, size = await payer.payments.queue_by_hand(invoices[0].to_json())
+    assert size == 1
+    _, size = await payer.payments.queue_by_hand(invoices[0].to_json())
+    assert size == 1, "an invoice already queued is not queued again, and is no error"
+    with pytest.raises(EccoError) as caught:
+        await payer.payments.queue_by_hand(invoices[1].to_json())
+    assert caught.value.reason == Reason.INVOICE_QUEUE_FULL
+    entries, total = await payer.store.list_ledger("", "", "", 0, 10)
+    assert total == 1 and entries[0].invoice_id == invoices[0].id
+
+
 async def test_insufficient_funds_leaves_queue_and_ledger(network: Network, tmp_path: Path) -> None:
     payer, payee = await pair(network, tmp_path)
     await invoice_job(network, payer, payee, "job-big", 50 * 10**18)
@@ -216,3 +236,33 @@ async def test_proof_checked_again_once_the_payees_chain_is_back(network: Networ
     assert entry is not None and entry.status == "settled" and entry.tx_hash == result.tx_hash
     assert payee.outbox[-1][1] == "payment-verified"
     assert await payee.store.list_agreements("proof") == []
+
+
+async def test_request_id_replays_the_stored_answer_and_refuses_other_fields(network: Network, tmp_path: Path) -> None:
+    from ecco.api.payment import PaymentServicer
+    from ecco.services.payments_agreements import Agreements
+    from ecco.v1 import payment_service_pb2 as pb
+
+    payer, payee = await pair(network, tmp_path)
+    servicer = PaymentServicer(payer.payments, Agreements(payer.payments, {}))
+    pricing = {"chainId": network.chain_id}
+    first, second = [await payee.payments.issue(payer.peer_id, job, 10**15, pricing, "standard") for job in ("a", "b")]
+    request = pb.QueueInvoiceRequest(request_id="queue-1", invoice_json=first.to_json())
+    answer = await servicer.QueueInvoice(request, None)
+    assert answer.queue_size == 1
+    assert await servicer.QueueInvoice(request, None) == answer
+    other = pb.QueueInvoiceRequest(request_id="queue-1", invoice_json=second.to_json())
+    with pytest.raises(EccoError) as caught:
+        await servicer.QueueInvoice(other, None)
+    assert caught.value.reason == Reason.IDEMPOTENCY_CONFLICT
+    assert await payer.store.queue_size() == 1
+
+
+async def test_expired_expectations_are_dropped_not_kept_forever(network: Network, tmp_path: Path) -> None:
+    payer, payee = await pair(network, tmp_path)
+    await payer.store.expect_invoice("old-job", payee.peer_id, 1_000, 0)
+    await payer.store.expect_invoice("live-job", payee.peer_id, 10_000, 0)
+    await payer.store.expect_invoice("new-job", payee.peer_id, 20_000, 5_000)
+    assert await payer.store.expected_invoice("old-job") is None
+    assert await payer.store.expected_invoice("live-job") == (payee.peer_id, 10_000)
+    assert await payer.store.expected_invoice("new-job") == (payee.peer_id, 20_000)
