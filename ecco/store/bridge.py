@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecco.services.bridge_ports import BridgeCounters, DeadLetterRecord, DeliveryReport, Outcome
 from ecco.services.ports import Direction
-from ecco.store.events import _COLUMNS as EVENT_COLUMNS
-from ecco.store.events import _record as event_record
+from ecco.store.events import EVENT_COLUMNS, event_record
 from ecco.store.tables import bridge_dead_letters, bridge_state, events
 
 _DEAD_LETTER_COLUMNS = (
