@@ -16,6 +16,7 @@ from ecco.v1 import bridge_service_pb2, bridge_service_pb2_grpc, common_pb2, eve
 
 REPORT_TIMEOUT_S = 30.0
 HEARTBEAT_MS = 5_000
+_DIRECTIONS = {int(direction): direction for direction in Direction}
 
 
 def event_from_pb(event: common_pb2.Event) -> EventRecord:
@@ -23,7 +24,7 @@ def event_from_pb(event: common_pb2.Event) -> EventRecord:
         cursor=event.cursor,
         id=event.id,
         type=event.type,
-        direction=Direction(event.direction) if event.direction in tuple(Direction) else Direction.LOCAL,
+        direction=_DIRECTIONS.get(event.direction, Direction.LOCAL),
         peer_id=event.peer_id,
         message_id=event.message_id,
         request_id=event.request_id,

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from ecco.cli.events import split_types
 from ecco.cli.options import json_option, node_option
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.errors import InvalidArgument, Reason
@@ -30,10 +31,6 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
                 f"{flag}-file: cannot read {token_file}", Reason.BRIDGE_CONFIG_INVALID, field=f"{flag}-file"
             ) from None
     return os.environ.get(TOKEN_ENV) or None
-
-
-def _split(value: str | None) -> list[str]:
-    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
 @click.group("webhook-bridge", invoke_without_command=True)
@@ -91,7 +88,7 @@ def webhook_bridge(
         host=openclaw_host,
         hook_path=hook_path,
         provider_hook_path=provider_hook_path,
-        filter=_split(filter_types),
+        filter=split_types(filter_types),
     )
     paths = select_node(node_name)
     asyncio.run(_serve(settings, f"unix:{paths.socket}", max_attempts, verbose, json_output))

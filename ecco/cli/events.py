@@ -14,7 +14,8 @@ from ecco.errors import EccoError
 DEFAULT_WAIT_MS = 30_000
 
 
-def _split_types(value: str | None) -> list[str]:
+def split_types(value: str | None) -> list[str]:
+    """Comma-separated event types from a --filter flag (blanks dropped)."""
     return [t.strip() for t in (value or "").split(",") if t.strip()]
 
 
@@ -48,7 +49,7 @@ def stream(node_name: str | None, cursor: int | None, filter_types: str | None, 
     from ecco.v1 import event_service_pb2
 
     request = event_service_pb2.SubscribeRequest(
-        cursor=cursor or 0, types=_split_types(filter_types), follow=True, from_tail=cursor is None
+        cursor=cursor or 0, types=split_types(filter_types), follow=True, from_tail=cursor is None
     )
     with NodeClient.for_node(node_name) as client:
         for batch in _event_batches(client, request, timeout=None):
@@ -93,7 +94,7 @@ def listen(
     from ecco.client import NodeClient
     from ecco.v1 import event_service_pb2
 
-    request = event_service_pb2.SubscribeRequest(types=_split_types(filter_types), follow=True, consumer=consumer)
+    request = event_service_pb2.SubscribeRequest(types=split_types(filter_types), follow=True, consumer=consumer)
     with NodeClient.for_node(node_name) as client:
         stub = client.stub("EventService")
 

@@ -27,26 +27,31 @@ def _payload(event: EventRecord) -> Any:
         return event.payload_json
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _node_flag(node_name: str) -> str:
+    """` --node <name>` for a named node, so pasted commands reach the node the event came from."""
+    return f" --node {shlex.quote(node_name)}" if node_name else ""
+
+
 def _prompt(payload: Any) -> str:
     """The request text for the agent: the prompt (plain or AI-SDK messages), else the payload as JSON."""
     prompt = prompt_of(payload)
-    return prompt if prompt is not None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return prompt if prompt is not None else _compact(payload)
 
 
 def reply_command(peer_id: str, request_id: str, node_name: str = "", answer: str = ANSWER_PLACEHOLDER) -> str:
     """The shell command that answers a request (upstream-ecco §12.2 item 4), quoted so it can be pasted as is."""
-    payload = json.dumps(
-        {"requestId": request_id, "response": {"text": answer, "finishReason": "stop"}},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    node = f" --node {shlex.quote(node_name)}" if node_name else ""
-    return f"ecco send{node} {shlex.quote(peer_id)} --type agent-response --payload {shlex.quote(payload)}"
+    payload = _compact({"requestId": request_id, "response": {"text": answer, "finishReason": "stop"}})
+    to = f"{_node_flag(node_name)} {shlex.quote(peer_id)}"
+    return f"ecco send{to} --type agent-response --payload {shlex.quote(payload)}"
 
 
-def message_text(event: EventRecord, node_name: str = "") -> str:
-    """The text the agent reads: what arrived, from whom, and exactly how to answer."""
-    payload = _payload(event)
+def message_text(event: EventRecord, payload: Any, node_name: str = "") -> str:
+    """The text the agent reads: what arrived (`payload`, the event's parsed payload), from whom, and exactly how
+    to answer."""
     request_id = event.request_id or event.message_id
     sender = event.peer_id or "this node"
     if event.type == PROVIDER_TYPE and event.direction == Direction.INBOUND:
@@ -58,13 +63,12 @@ def message_text(event: EventRecord, node_name: str = "") -> str:
             "To stream partial output first, send `--type stream-chunk` messages with "
             f'{{"requestId":"{request_id}","chunk":"..."}}, then `--type stream-complete`.'
         )
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     about = f" (request {request_id})" if request_id else ""
-    text = f"ecco {event.type} from {sender}{about}:\n{body}"
+    text = f"ecco {event.type} from {sender}{about}:\n{_compact(payload)}"
     if event.peer_id:
-        node = f" --node {shlex.quote(node_name)}" if node_name else ""
         text += (
-            f"\n\nTo message this peer: ecco send{node} {shlex.quote(event.peer_id)} --type <type> --payload '<json>'"
+            f"\n\nTo message this peer: ecco send{_node_flag(node_name)} {shlex.quote(event.peer_id)}"
+            " --type <type> --payload '<json>'"
         )
     return text
 
@@ -77,8 +81,9 @@ def hook_body(event: EventRecord, peer_id: str, node_name: str = "") -> dict[str
     """The JSON body POSTed for an event. `message`/`name`/`deliver` are what OpenClaw's `/hooks/agent` reads; the
     rest is the ecco event, for mapping templates and transforms."""
     request_id = event.request_id or event.message_id
+    payload = _payload(event)
     return {
-        "message": message_text(event, node_name),
+        "message": message_text(event, payload, node_name),
         "name": f"ecco {event.type}",
         "deliver": False,
         "source": "ecco",
@@ -90,7 +95,7 @@ def hook_body(event: EventRecord, peer_id: str, node_name: str = "") -> dict[str
         "requestId": request_id,
         "from": event.peer_id,
         "to": peer_id if event.direction == Direction.INBOUND else "",
-        "payload": _payload(event),
+        "payload": payload,
         "timestamp": _iso(event.created_at_ms),
         "replyCommand": reply_command(event.peer_id, request_id, node_name) if event.peer_id and request_id else "",
     }

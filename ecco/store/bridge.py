@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecco.services.bridge_ports import BridgeCounters, DeadLetterRecord, DeliveryReport, Outcome
 from ecco.services.ports import Direction
-from ecco.store.events import _COLUMNS as EVENT_COLUMNS
-from ecco.store.events import _record as event_record
+from ecco.store.events import EVENT_COLUMNS, event_record
 from ecco.store.tables import bridge_dead_letters, bridge_state, events
 
 _DEAD_LETTER_COLUMNS = (
@@ -32,6 +31,8 @@ class SqlBridgeStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._write_lock = asyncio.Lock()
+        # The larger of two values: SQLite's two-argument max(), GREATEST elsewhere.
+        self._greatest = func.max if engine.dialect.name == "sqlite" else func.greatest
 
     async def start_session(self, consumer: str, now_ms: int) -> None:
         async with self._write_lock, self._engine.begin() as conn:
@@ -55,9 +56,7 @@ class SqlBridgeStore:
         if report.outcome == Outcome.DELIVERED:
             values = {
                 "delivered_count": row.delivered_count + 1,
-                "last_delivered_cursor": func.max(row.last_delivered_cursor, report.event_cursor)
-                if self._engine.dialect.name == "sqlite"
-                else func.greatest(row.last_delivered_cursor, report.event_cursor),
+                "last_delivered_cursor": self._greatest(row.last_delivered_cursor, report.event_cursor),
             }
         else:
             values = {"failed_count": row.failed_count + 1, "last_error": report.error, "last_error_at_ms": now_ms}
@@ -128,7 +127,7 @@ class SqlBridgeStore:
         letters = [
             DeadLetterRecord(
                 id=row[0],
-                event=event_record(row[7:]),
+                event=event_record(row[len(_DEAD_LETTER_COLUMNS) :]),
                 hook_path=row[1],
                 attempts=row[2],
                 last_http_status=row[3],

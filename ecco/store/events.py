@@ -13,12 +13,12 @@ from ecco.services.ports import ConsumerCursor, Direction, EventRecord, NewEvent
 from ecco.store.tables import consumer_cursors, events
 
 
-def _record(row: object) -> EventRecord:
+def event_record(row: object) -> EventRecord:
     cursor, id_, type_, direction, peer_id, message_id, request_id, payload, created = row  # type: ignore[misc]
     return EventRecord(cursor, id_, type_, Direction(direction), peer_id, message_id, request_id, payload, created)
 
 
-_COLUMNS = (
+EVENT_COLUMNS = (
     events.c.cursor,
     events.c.id,
     events.c.type,
@@ -77,12 +77,12 @@ class SqlEventStore:
         return sorted(records, key=lambda record: record.cursor)
 
     async def read_after(self, cursor: int, types: frozenset[str], limit: int) -> list[EventRecord]:
-        query = select(*_COLUMNS).where(events.c.cursor > cursor).order_by(events.c.cursor).limit(limit)
+        query = select(*EVENT_COLUMNS).where(events.c.cursor > cursor).order_by(events.c.cursor).limit(limit)
         if types:
             query = query.where(events.c.type.in_(sorted(types)))
         async with self._engine.connect() as conn:
             result = await conn.execute(query)
-            return [_record(row) for row in result.all()]
+            return [event_record(row) for row in result.all()]
 
     async def head(self) -> int:
         async with self._engine.connect() as conn:

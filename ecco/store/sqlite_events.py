@@ -204,8 +204,6 @@ class _StoreThread(threading.Thread):
             results = [pending.job(conn) for pending in batch]
         except Exception:
             _rollback(conn)
-            if len(batch) == 1:
-                return [self._commit_alone(batch[0])]
             return [self._commit_alone(pending) for pending in batch]
         try:
             conn.execute("COMMIT")

@@ -485,3 +485,44 @@ async def test_bridge_service_errors_carry_code_reason_and_field(
         with NodeClient(target) as client, pytest.raises(EccoError) as info:
             await asyncio.to_thread(client.call, getattr(client.stub("BridgeService"), method), request)
     assert (info.value.code, info.value.reason, info.value.field) == (code, reason, field)
+
+
+async def test_report_checks_the_cursor_keeps_it_while_retrying_and_stores_one_dead_letter_per_event(
+    node: Node,
+) -> None:
+    from ecco.errors import InvalidArgument
+    from ecco.services.bridge_ports import DeliveryReport
+
+    event = await node.inbound()
+    attachment = await node.monitor.attach(BridgeConfig("http://127.0.0.1:1", "/hooks/ecco", "/hooks/p"))
+    with pytest.raises(InvalidArgument) as info:
+        await node.monitor.report(attachment.session_id, DeliveryReport(0, Outcome.DELIVERED, "/hooks/ecco"))
+    assert (info.value.reason, info.value.field) == (Reason.INVALID_CURSOR, "event_cursor")
+
+    retrying = DeliveryReport(event.cursor, Outcome.RETRYING, "/hooks/p", 503, "HTTP 503 from /hooks/p")
+    assert await node.monitor.report(attachment.session_id, retrying) == 0
+    dead = DeliveryReport(event.cursor, Outcome.DEAD_LETTER, "/hooks/p", 503, "HTTP 503 from /hooks/p", attempts=2)
+    assert await node.monitor.report(attachment.session_id, dead) == event.cursor
+    assert await node.monitor.report(attachment.session_id, dead) == event.cursor  # reported again after a restart
+    page = await node.monitor.dead_letters(0, 0)
+    assert (page.total, [letter.event.id for letter in page.dead_letters]) == (1, [event.id])
+    status = await node.monitor.status()
+    assert (status.counters.failed, status.counters.delivered, status.dead_letters) == (3, 0, 1)
+
+
+async def test_a_failed_attach_leaves_the_node_free_for_the_next_bridge(node: Node) -> None:
+    class FlakyStore:
+        """Only what attach touches: the first start_session fails (the database went away), the next works."""
+
+        calls = 0
+
+        async def start_session(self, consumer: str, now_ms: int) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("database gone")
+
+    monitor = BridgeMonitor(FlakyStore(), node.events, ME, "alice")  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        await monitor.attach(BridgeConfig("http://127.0.0.1:1", "/a", "/b"))
+    attachment = await monitor.attach(BridgeConfig("http://127.0.0.1:1", "/a", "/b"))
+    assert (attachment.consumer, attachment.consumer_cursor) == ("webhook-bridge", 0)
