@@ -21,6 +21,8 @@ pytestmark = pytest.mark.integration
             'name = "alice"\napi_listen = "0.0.0.0:7000"\n',
             "key 'api_listen': the API may only listen on a loopback",
         ),
+        ('name = "alice"\nmdns = "maybe"\n', "key 'mdns': expected true or false, got 'maybe'"),
+        ('name = "alice"\n[webhook]\nenabled = 2\n', "key 'webhook.enabled': expected true or false, got 2"),
     ],
 )
 def test_malformed_config_names_file_and_key(ecco: Ecco, content: str, expected: str) -> None:
