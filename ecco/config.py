@@ -36,13 +36,18 @@ def _choice(*choices: str) -> Parser:
     return parse
 
 
+BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "yes", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "0"), False),
+}
+
+
 def _boolean(raw: Any, where: str) -> bool:
     """A TOML boolean, or (from the environment) true/false, yes/no, on/off, 1/0."""
     if isinstance(raw, bool):
         return raw
-    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
-    if isinstance(raw, str) and raw.strip().lower() in words:
-        return words[raw.strip().lower()]
+    if isinstance(raw, str) and raw.strip().lower() in BOOLEAN_WORDS:
+        return BOOLEAN_WORDS[raw.strip().lower()]
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
@@ -107,6 +112,9 @@ def _peer_multiaddrs(raw: Any, where: str) -> list[str]:
     return addresses
 
 
+EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
 def _positive_number(raw: Any, where: str) -> float:
     try:
         value = float(raw)
@@ -146,13 +154,13 @@ def _rpc_urls(raw: Any, where: str) -> dict[str, str]:
 
 
 def _registries(raw: Any, where: str) -> dict[str, str]:
-    return _chain_table(raw, where, "a contract address", lambda v: re.fullmatch(r"0x[0-9a-fA-F]{40}", v) is not None)
+    return _chain_table(raw, where, "a contract address", lambda v: EVM_ADDRESS.fullmatch(v) is not None)
 
 
 def _addresses(raw: Any, where: str) -> list[str]:
     addresses = _string_list(raw, where)
     for address in addresses:
-        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+        if not EVM_ADDRESS.fullmatch(address):
             raise ValueError(f"{address!r} is not a token address (0x + 40 hex digits)")
     return [a.lower() for a in addresses]
 
@@ -186,15 +194,6 @@ def _chain_id(raw: Any, where: str) -> int:
     if isinstance(raw, bool) or value < 0:
         raise ValueError(f"expected a chain id, got {raw!r}")
     return value
-
-
-def _flag(raw: Any, where: str) -> bool:
-    """A boolean: TOML true/false, or (from the environment) 1/0, true/false, yes/no, on/off."""
-    if isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    raise ValueError(f"expected true or false, got {raw!r}")
 
 
 def _port(raw: Any, where: str) -> int:
@@ -249,14 +248,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("payment.pricing", _pricing, {}, "ECCO_PAYMENT_PRICING"),
     Setting("payment.tokens", _addresses, [], "ECCO_PAYMENT_TOKENS"),
     # The webhook bridge embedded in the daemon (`ecco up --webhook-bridge`); see ecco.services.bridge.
-    Setting("webhook.enabled", _flag, False, "ECCO_WEBHOOK_BRIDGE"),
+    Setting("webhook.enabled", _boolean, False, "ECCO_WEBHOOK_BRIDGE"),
     Setting("webhook.openclaw_host", _string, "127.0.0.1", "ECCO_WEBHOOK_OPENCLAW_HOST"),
     Setting("webhook.openclaw_port", _port, 0, "ECCO_WEBHOOK_OPENCLAW_PORT"),
     Setting("webhook.token", _string, "", "ECCO_WEBHOOK_TOKEN", secret=True),
     Setting("webhook.hook_path", _string, "/hooks/ecco", "ECCO_WEBHOOK_HOOK_PATH"),
     Setting("webhook.provider_hook_path", _string, "/hooks/ecco-provider", "ECCO_WEBHOOK_PROVIDER_HOOK_PATH"),
     Setting("webhook.filter", _string_list, [], "ECCO_WEBHOOK_FILTER"),
-    Setting("webhook.verbose", _flag, False, "ECCO_WEBHOOK_VERBOSE"),
+    Setting("webhook.verbose", _boolean, False, "ECCO_WEBHOOK_VERBOSE"),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 

@@ -28,7 +28,7 @@ from ecco.identity import PASSWORD_ENV, Identity, load_or_create
 from ecco.services.bridge_status import BridgeMonitor
 from ecco.services.consensus import Consensus
 from ecco.services.consensus_embeddings import PeerEmbeddings
-from ecco.services.crypto_ports import Verifier
+from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
@@ -41,7 +41,7 @@ from ecco.services.payments_feedback import FeedbackSync
 from ecco.services.payments_pricing import parse_pricing
 from ecco.services.payments_registry import Registry
 from ecco.services.reputation_book import ReputationBook
-from ecco.services.responders import parse_responder
+from ecco.services.responders import Responder, parse_responder
 from ecco.store.bridge import SqlBridgeStore
 from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
 from ecco.store.payments import SqlPaymentStore
@@ -157,10 +157,17 @@ async def run_daemon(
 
         reputation = ReputationBook(SqlReputationStore(engine), now_ms)
         await reputation.load()
-        messenger, discovery, transport = await _start_network(config, identity, events, reputation, cleanup)
-        consensus, verifier = _start_consensus(config, identity, messenger, discovery, events, cleanup)
+        from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
+
+        # One signer, verifier and responder (all stateless) for messaging, discovery, consensus and payments.
+        signer, verifier = Ed25519Signer.from_identity(identity), Ed25519Verifier()
+        responder = parse_responder(config.responder)
+        messenger, discovery, transport = await _start_network(
+            config, identity, signer, verifier, responder, events, reputation, cleanup
+        )
+        consensus = _start_consensus(messenger, discovery, signer, responder, events, cleanup)
         payments, agreements, registry = _start_payments(
-            config, identity, engine, events, messenger, reputation, cleanup
+            config, identity, engine, events, messenger, reputation, signer, verifier, cleanup
         )
         bridge = BridgeMonitor(SqlBridgeStore(engine), events, identity.peer_id, config.name)
 
@@ -231,25 +238,24 @@ async def run_daemon(
 async def _start_network(
     config: NodeConfig,
     identity: Identity,
+    signer: Signer,
+    verifier: Verifier,
+    responder: Responder | None,
     events: EventLog,
     reputation: ReputationBook,
     cleanup: contextlib.AsyncExitStack,
 ) -> tuple[Messenger, Discovery, Libp2pTransport]:
     """Start libp2p and the messenger, then dial the bootstrap peers (each bounded; failures are logged)."""
-    from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
     from ecco.transport.libp2p_host import Libp2pTransport
 
-    responder = parse_responder(config.responder)
     transport = Libp2pTransport(
         identity,
         config.listen,
         network_id=NETWORK_IDS[config.network] if config.dht else None,
         mdns=config.mdns,
     )
-    verifier = Ed25519Verifier()
     messages, refill = config.rate_limit
     guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
-    signer = Ed25519Signer.from_identity(identity)
     messenger = Messenger(
         transport,
         signer,
@@ -288,27 +294,20 @@ async def _start_network(
 
 
 def _start_consensus(
-    config: NodeConfig,
-    identity: Identity,
     messenger: Messenger,
     discovery: Discovery,
+    signer: Signer,
+    responder: Responder | None,
     events: EventLog,
     cleanup: contextlib.AsyncExitStack,
-) -> tuple[Consensus, Verifier]:
+) -> Consensus:
     """Consensus over messaging and discovery; the node's own responder answers for include_self and synthesis.
     Stopped before the messenger, so running queries end before their requests are cut off."""
-    from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
-
     consensus = Consensus(
-        messenger,
-        discovery,
-        Ed25519Signer.from_identity(identity),
-        events,
-        parse_responder(config.responder),
-        embeddings=PeerEmbeddings(messenger, discovery),
+        messenger, discovery, signer, events, responder, embeddings=PeerEmbeddings(messenger, discovery)
     )
     cleanup.push_async_callback(consensus.stop)
-    return consensus, Ed25519Verifier()
+    return consensus
 
 
 def _start_payments(
@@ -318,22 +317,22 @@ def _start_payments(
     events: EventLog,
     messenger: Messenger,
     reputation: ReputationBook,
+    signer: Signer,
+    verifier: Verifier,
     cleanup: contextlib.AsyncExitStack,
 ) -> tuple[Payments, Agreements, Registry]:
     """Payments ride on the messenger: invoices and proofs in, expected invoices for every agent-request out.
     Settlements a crash left open are reconciled in the background (an RPC that is down must not stop the node)."""
     from ecco.chain.chains import EvmChains, load_account
     from ecco.services.payments_glue import wire_payments
-    from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 
     key = config.wallet_key()
     chains = EvmChains(config.chains, load_account(key) if key else None)
     settings = PaymentSettings(frozenset(config.payment_tokens))
     pricing = parse_pricing(config.pricing) if config.pricing else {}
     store = SqlPaymentStore(engine)
-    signer = Ed25519Signer.from_identity(identity)
     payments = Payments(
-        store, chains, chains.wallet_address, signer, Ed25519Verifier(), events, messenger.send, settings, now_ms
+        store, chains, chains.wallet_address, signer, verifier, events, messenger.send, settings, now_ms
     )
     agreements = Agreements(payments, pricing)
     registry = Registry(chains, store, identity.peer_id, config.payment_chain_id, config.registries, now_ms)

@@ -64,8 +64,6 @@ def main(args: list[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return EXIT_USAGE if isinstance(error, click.UsageError) else 1
-    except click.exceptions.Exit as done:
-        return done.exit_code
     return code if isinstance(code, int) else 0
 
 

@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
             'name = "alice"\napi_listen = "0.0.0.0:7000"\n',
             "key 'api_listen': the API may only listen on a loopback",
         ),
+        ('name = "alice"\nmdns = "maybe"\n', "key 'mdns': expected true or false, got 'maybe'"),
+        ('name = "alice"\n[webhook]\nenabled = 2\n', "key 'webhook.enabled': expected true or false, got 2"),
+        ('name = "alice"\n[wallet]\nkey = "0xabc"\n', "key 'wallet.key': the wallet key may only come from"),
     ],
 )
 def test_malformed_config_names_file_and_key(ecco: Ecco, content: str, expected: str) -> None:
@@ -32,6 +35,18 @@ def test_malformed_config_names_file_and_key(ecco: Ecco, content: str, expected:
     assert error["reason"] == "CONFIG_INVALID"
     assert str(config) in error["message"] and expected in error["message"]
     assert not ecco.node_dir("alice").joinpath("daemon.pid").exists()
+
+
+def test_unreadable_wallet_key_file_stops_the_start(ecco: Ecco) -> None:
+    config = ecco.home / "node.toml"
+    missing = ecco.home / "no-such.key"
+    config.write_text(f'name = "alice"\n[wallet]\nkey_file = "{missing}"\n')
+    result = ecco("up", "--config", str(config), "--json")
+    assert result.code == 2
+    error = result.json()["error"]
+    assert error["reason"] == "CONFIG_INVALID"
+    assert "'wallet.key_file'" in error["message"] and f"cannot read {missing}" in error["message"]
+    assert ecco("node", "status", "--node", "alice", "--json").code != 0  # no daemon was left running
 
 
 def test_precedence_file_env_flag_and_secrets_masked(ecco: Ecco) -> None:

@@ -90,17 +90,18 @@ func Select(name, home string) (Paths, error) {
 	if name == "" {
 		name = os.Getenv("ECCO_NODE")
 	}
-	running := RunningNodes(home)
 	if name != "" {
 		if !namePattern.MatchString(name) {
 			return Paths{}, fmt.Errorf("invalid node name %q: use 1-64 characters of letters, digits, '.', '_' or '-'", name)
 		}
 		paths := Paths{Name: name, Home: home}
 		if !paths.Running() {
-			return Paths{}, fmt.Errorf("node %q is not running; %s", name, describe(running))
+			// Every node's lock is looked up only for this message, as the Python CLI does.
+			return Paths{}, fmt.Errorf("node %q is not running; %s", name, describe(RunningNodes(home)))
 		}
 		return paths, nil
 	}
+	running := RunningNodes(home)
 	switch len(running) {
 	case 1:
 		return running[0], nil

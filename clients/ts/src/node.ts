@@ -100,16 +100,17 @@ function describe(nodes: NodePaths[]): string {
 /** Picks a node like the CLI does: the given name, then $ECCO_NODE, then the only running node. */
 export function selectNode(name?: string, home: string = eccoHome()): NodePaths {
   const wanted = name || process.env.ECCO_NODE || "";
-  const running = runningNodes(home);
   if (wanted) {
     if (!NAME_PATTERN.test(wanted)) {
       const rule = "use 1-64 characters of letters, digits, '.', '_' or '-'";
       throw new Error(`invalid node name ${JSON.stringify(wanted)}: ${rule}`);
     }
     const paths = new NodePaths(wanted, home);
-    if (!paths.running()) throw new Error(`node ${JSON.stringify(wanted)} is not running; ${describe(running)}`);
+    // Every node's lock is looked up only for this message, as the Python CLI does.
+    if (!paths.running()) throw new Error(`node ${JSON.stringify(wanted)} is not running; ${describe(runningNodes(home))}`);
     return paths;
   }
+  const running = runningNodes(home);
   if (running.length === 1) return running[0]!;
   if (running.length === 0) throw new Error(describe(running));
   throw new Error(`several nodes are running; choose one by name or ECCO_NODE (${describe(running)})`);
