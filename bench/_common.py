@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import select
@@ -160,9 +161,9 @@ def provenance(began: float) -> dict[str, Any]:
 
 
 def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
+    """Nearest-rank percentile: the smallest value with at least p% of the values at or below it."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(round(p / 100 * len(ordered), 9))))
     return ordered[rank - 1]
 
 

@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from _common import clean_env, ecco_cli, provenance, run, stop_daemon
+from _common import clean_env, ecco_cli, pct, provenance, run, stop_daemon
 
 RUNS = 30
 IMPORTTIME_RUNS = 3
@@ -137,7 +137,7 @@ def main() -> int:
         "goal": f"< {GOAL_MS:g} ms",
         "goal_met": status_ms < GOAL_MS,
         "runs": len(times["status"]),
-        "p90_ms": round(sorted(times["status"])[int(0.9 * len(times["status"])) - 1] * 1000, 1),
+        "p90_ms": round(pct(times["status"], 90) * 1000, 1),
         "baseline": {"python_-c_pass_ms": pass_ms},
         "ratio": {"vs_python_pass": round(status_ms / pass_ms, 2)},
         "breakdown": {
