@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import grpc
 
 from ecco.api.convert import (
+    TIERS_FROM_PB,
+    TIERS_TO_PB,
     discovery_options_from_pb,
     discovery_result_to_pb,
     match_to_pb,
@@ -18,7 +20,6 @@ from ecco.api.convert import (
 from ecco.errors import InvalidArgument, NotFound, Reason, Unimplemented
 from ecco.services.discovery import Discovery, DiscoveryResult
 from ecco.services.messaging import validate_peer_id
-from ecco.services.reputation import Tier
 from ecco.services.reputation_book import ReputationBook, ScoredReputation
 from ecco.v1 import common_pb2, discovery_service_pb2_grpc
 from ecco.v1 import discovery_service_pb2 as pb
@@ -27,12 +28,6 @@ DEFAULT_MAX_MATCHES = 100
 MAX_MATCHES = 1000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-TIER_TO_PB = {
-    Tier.ELITE: common_pb2.REPUTATION_TIER_ELITE,
-    Tier.GOOD: common_pb2.REPUTATION_TIER_GOOD,
-    Tier.ACCEPTABLE: common_pb2.REPUTATION_TIER_ACCEPTABLE,
-}
-TIER_FROM_PB = {number: tier for tier, number in TIER_TO_PB.items()}
 
 
 def _not_yet(method: str) -> Unimplemented:
@@ -50,7 +45,7 @@ def reputation_to_pb(entry: ScoredReputation) -> pb.PeerReputation:
         successful_jobs=record.successful_jobs,
         failed_jobs=record.failed_jobs,
         discovery_score=entry.score,
-        tier=TIER_TO_PB[entry.tier] if entry.tier is not None else common_pb2.REPUTATION_TIER_UNSPECIFIED,
+        tier=TIERS_TO_PB[entry.tier] if entry.tier is not None else common_pb2.REPUTATION_TIER_UNSPECIFIED,
     )
     if record.last_interaction_at_ms is not None:
         message.last_interaction_time.CopyFrom(timestamp_ms(record.last_interaction_at_ms))
@@ -105,11 +100,11 @@ class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
             raise _not_yet("ListReputation")
         if request.page_size < 0:
             raise InvalidArgument("page_size must not be negative", Reason.INVALID_ARGUMENT, field="page_size")
-        if request.min_tier != common_pb2.REPUTATION_TIER_UNSPECIFIED and request.min_tier not in TIER_FROM_PB:
+        if request.min_tier != common_pb2.REPUTATION_TIER_UNSPECIFIED and request.min_tier not in TIERS_FROM_PB:
             raise InvalidArgument(
                 f"unknown reputation tier {request.min_tier}", Reason.UNKNOWN_REPUTATION_TIER, field="min_tier"
             )
-        entries = await self._reputation.list(TIER_FROM_PB.get(request.min_tier))
+        entries = await self._reputation.list(TIERS_FROM_PB.get(request.min_tier))
         offset = page_offset(request.page_token)
         size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         return pb.ListReputationResponse(

@@ -471,7 +471,7 @@ class Discovery:
         with contextlib.suppress(EccoError):  # ranking without latencies beats failing a finished discovery
             latencies = await self._latencies()
         yield DiscoveryResult(
-            self._rank(found.values(), latencies, options.prefer_proximity, capability_type),
+            self._rank(found, latencies, options.prefer_proximity, capability_type),
             phases_run,
             skipped,
             options.enough(len(found)),
@@ -519,15 +519,14 @@ class Discovery:
 
     def _rank(
         self,
-        found: Iterable[tuple[CapabilityMatch, DiscoveryPhase]],
+        by_peer: Mapping[str, tuple[CapabilityMatch, DiscoveryPhase]],
         latencies: Mapping[str, float | None],
         prefer_proximity: bool,
         capability_type: str,
     ) -> list[DiscoveredPeer]:
         """Upstream §7.4: reputation (the local discovery score), then proximity bonus, then combined score, which
         includes the bloom bonus of the peer's best filter tier for `capability_type`; the zone comes from the
-        measured latency (unknown without one)."""
-        by_peer = {match.peer_id: (match, phase) for match, phase in found}
+        measured latency (unknown without one). `by_peer` is each found peer's match and the phase that found it."""
         tiers = self.filters.tiers(capability_type, list(by_peer))
         inputs = [
             RankInput(

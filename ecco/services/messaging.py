@@ -527,7 +527,7 @@ class Messenger:
         known = self._known(peer_id)
         if connected:
             known.last_seen_ms = now_ms()
-            known.handshake = "pending"
+            self._set_handshake(peer_id, "pending")  # also cancels the timer of an earlier connection
             await self._events.record("peer-connected", {}, peer_id=peer_id)
             loop = asyncio.get_running_loop()
             self._handshake_timers[peer_id] = loop.call_later(
@@ -539,10 +539,7 @@ class Messenger:
             for listener in self._connection_listeners:
                 self._spawn(listener(peer_id))
             return
-        known.handshake = "disconnected"
-        timer = self._handshake_timers.pop(peer_id, None)
-        if timer:
-            timer.cancel()
+        self._set_handshake(peer_id, "disconnected")
         lost = Unavailable(f"peer {peer_id} disconnected before answering", Reason.PEER_UNREACHABLE)
         for pending in self._pending.values():
             if pending.peer_id == peer_id:

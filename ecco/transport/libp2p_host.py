@@ -49,10 +49,10 @@ import secrets
 import socket
 import time
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import multiaddr
 import trio
@@ -114,6 +114,7 @@ from ecco.transport.libp2p_dht import CapabilityDht
 from ecco.transport.libp2p_mdns import LocalLinkDiscovery
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 V10 = TProtocol(DIRECT_PROTOCOL_V10)
 V11 = TProtocol(DIRECT_PROTOCOL_V11)
@@ -1181,17 +1182,20 @@ class Libp2pTransport:
             reason = Reason.SHUTTING_DOWN if self._state == "stopped" else Reason.NODE_NOT_RUNNING
             raise Unavailable("the peer-to-peer transport is not running", reason)
 
+    async def _run(self, fn: Callable[..., Awaitable[T]], *args: Any, timeout: float) -> T:
+        """`await fn(*args, timeout)` on the libp2p thread, once running; the bridge gives up a grace period later."""
+        self._require_running()
+        return await self._thread.call(fn, *args, timeout, timeout=timeout + _BRIDGE_GRACE)
+
     async def connect(self, multiaddr: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> str:
         timeout = _check_timeout(timeout)
         parse_multiaddr(multiaddr, require_peer=True)
-        self._require_running()
-        return await self._thread.call(self._runtime.connect, multiaddr, timeout, timeout=timeout + _BRIDGE_GRACE)
+        return await self._run(self._runtime.connect, multiaddr, timeout=timeout)
 
     async def disconnect(self, peer_id: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
         timeout = _check_timeout(timeout)
         parse_peer_id(peer_id)
-        self._require_running()
-        await self._thread.call(self._runtime.disconnect, peer_id, timeout, timeout=timeout + _BRIDGE_GRACE)
+        await self._run(self._runtime.disconnect, peer_id, timeout=timeout)
 
     async def send(self, peer_id: str, frame: bytes, timeout: float = DEFAULT_SEND_TIMEOUT) -> None:
         timeout = _check_timeout(timeout)
@@ -1202,14 +1206,12 @@ class Libp2pTransport:
                 f"frame of {len(frame)} bytes exceeds the {self._max_frame_bytes}-byte limit",
                 Reason.MESSAGE_TOO_LARGE,
             )
-        self._require_running()
-        await self._thread.call(self._runtime.send, peer_id, bytes(frame), timeout, timeout=timeout + _BRIDGE_GRACE)
+        await self._run(self._runtime.send, peer_id, bytes(frame), timeout=timeout)
 
     async def ping(self, peer_id: str, timeout: float = DEFAULT_PING_TIMEOUT) -> float:
         timeout = _check_timeout(timeout)
         parse_peer_id(peer_id)
-        self._require_running()
-        return await self._thread.call(self._runtime.ping, peer_id, timeout, timeout=timeout + _BRIDGE_GRACE)
+        return await self._run(self._runtime.ping, peer_id, timeout=timeout)
 
     async def peers(self) -> list[ConnectedPeer]:
         self._require_running()
@@ -1226,8 +1228,7 @@ class Libp2pTransport:
                 Reason.MESSAGE_TOO_LARGE,
                 field="data",
             )
-        self._require_running()
-        await self._thread.call(self._runtime.publish, topic, bytes(data), timeout, timeout=timeout + _BRIDGE_GRACE)
+        await self._run(self._runtime.publish, topic, bytes(data), timeout=timeout)
 
     def subscribe(self, topic: str, handler: TopicHandler) -> None:
         validate_topic(topic)
@@ -1251,17 +1252,13 @@ class Libp2pTransport:
 
     async def provide(self, keys: list[bytes], timeout: float = DEFAULT_PUBLISH_TIMEOUT) -> int:
         timeout = _check_timeout(timeout)
-        self._require_running()
-        return await self._thread.call(self._runtime.provide, list(keys), timeout, timeout=timeout + _BRIDGE_GRACE)
+        return await self._run(self._runtime.provide, list(keys), timeout=timeout)
 
     async def find_providers(self, key: bytes, limit: int, timeout: float) -> list[ProviderRecord]:
         timeout = _check_timeout(timeout)
         if limit < 1:
             raise InvalidArgument(f"limit must be at least 1, got {limit}", field="limit")
-        self._require_running()
-        return await self._thread.call(
-            self._runtime.find_providers, bytes(key), limit, timeout, timeout=timeout + _BRIDGE_GRACE
-        )
+        return await self._run(self._runtime.find_providers, bytes(key), limit, timeout=timeout)
 
 
 def _log_subscribe_failure(topic: str, future: asyncio.Future[None]) -> None:

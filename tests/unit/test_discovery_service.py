@@ -15,6 +15,7 @@ import pytest
 
 from ecco.api.convert import discovery_options_from_pb, discovery_result_to_pb
 from ecco.errors import InvalidArgument, NotFound, Reason, Unavailable
+from ecco.services import announcements
 from ecco.services.bloom import ReputationFilter, build_local_filters, sign_filter
 from ecco.services.discovery import (
     DHT_UNAVAILABLE,
@@ -24,6 +25,7 @@ from ecco.services.discovery import (
     PhaseState,
 )
 from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
+from ecco.services.envelope import Message, now_ms
 from ecco.services.matching import CapabilityQuery
 from ecco.services.reputation import Tier
 from ecco.services.transport_port import (
@@ -109,18 +111,33 @@ class FakeDht:
         return Routing()
 
 
+@dataclass
 class NoMessenger:
-    def add_connection_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
-        pass
+    """Direct messages are not delivered: the listeners and handlers Discovery registers, and what it sends, are
+    kept for a test to drive by hand."""
 
-    def add_message_handler(self, type: str, handler: Callable[[Any], Awaitable[None]]) -> None:
-        pass
+    peer_id: str
+    listeners: list[Callable[[str], Awaitable[None]]] = field(default_factory=list)
+    handlers: dict[str, Callable[[Message], Awaitable[None]]] = field(default_factory=dict)
+    sent: list[Message] = field(default_factory=list)
+
+    def add_connection_listener(self, listener: Callable[[str], Awaitable[None]]) -> None:
+        self.listeners.append(listener)
+
+    def add_message_handler(self, type: str, handler: Callable[[Message], Awaitable[None]]) -> None:
+        self.handlers[type] = handler
+
+    async def send(self, peer_id: str, type: str, payload: Any) -> Message:
+        message = Message(str(len(self.sent)), self.peer_id, peer_id, type, payload, now_ms())
+        self.sent.append(message)
+        return message
 
 
 @dataclass
 class Node:
     discovery: Discovery
     transport: GossipTransport
+    messenger: NoMessenger
 
     @property
     def peer_id(self) -> str:
@@ -145,11 +162,12 @@ class Network:
         transport = GossipTransport(signer.peer_id, self.transports, announces=announces)
         self.transports[signer.peer_id] = transport
         capabilities = [{"type": "agent", "name": n, "version": "1.0.0", "metadata": {}} for n in names]
+        messenger = NoMessenger(signer.peer_id)
         discovery = Discovery(
             transport,  # type: ignore[arg-type]
             signer,
             Ed25519Verifier(),
-            NoMessenger(),  # type: ignore[arg-type]
+            messenger,  # type: ignore[arg-type]
             capabilities,
             reputation_of=lambda peer_id: 0.0,
             reputation_scores=lambda: dict(scores or {}),
@@ -158,7 +176,7 @@ class Network:
             routing=dht.routing(signer.peer_id) if dht else None,
         )
         discovery.start()
-        node = Node(discovery, transport)
+        node = Node(discovery, transport, messenger)
         self.nodes.append(node)
         await discovery.announce()  # heard by everyone now, whatever the periodic announcer does
         return node
@@ -317,6 +335,40 @@ async def test_find_asks_the_dht_when_the_cache_has_no_match(net: Network) -> No
 
     matches = await asyncio.wait_for(user.discovery.find(CapabilityQuery.from_flags("translate"), 5), TIMEOUT)
     assert [m.peer_id for m in matches] == [silent.peer_id]
+
+
+async def test_a_new_peer_is_told_our_capabilities_in_a_direct_message(net: Network) -> None:
+    silent = await net.node("translate", announces=False)
+    user = await net.node()
+    assert user.discovery.capabilities_of(silent.peer_id) == ()
+    await silent.messenger.listeners[0](user.peer_id)  # the messenger saw `user` connect
+    [told] = silent.messenger.sent
+    assert (told.to, told.type) == (user.peer_id, announcements.RESPONSE)
+    await user.messenger.handlers[announcements.RESPONSE](told)
+    assert [c["name"] for c in user.discovery.capabilities_of(silent.peer_id)] == ["translate"]
+
+
+async def test_direct_capabilities_count_only_when_the_sender_signed_them(net: Network) -> None:
+    silent = await net.node("translate", announces=False)
+    relay = await net.node()
+    user = await net.node()
+    await silent.messenger.listeners[0](relay.peer_id)
+    [told] = silent.messenger.sent
+    # `relay` passes on what `silent` signed as if it were its own capabilities: dropped.
+    await user.messenger.handlers[announcements.RESPONSE](replace(told, from_=relay.peer_id, to=user.peer_id))
+    assert user.discovery.capabilities_of(silent.peer_id) == ()
+    assert user.discovery.capabilities_of(relay.peer_id) == ()
+
+
+async def test_a_direct_message_that_is_not_a_capability_response_is_ignored(net: Network) -> None:
+    watcher = await net.node()
+    user = await net.node("translate", announces=False)
+    asker = Ed25519Signer(os.urandom(32))
+    request = announcements.request(asker, CapabilityQuery.from_flags("translate"), "r1", now_ms())
+    message = Message("m1", asker.peer_id, user.peer_id, announcements.RESPONSE, request, now_ms())
+    await user.messenger.handlers[announcements.RESPONSE](message)
+    # A request sent directly is not answered: had it been, the answer would have gone out on gossip to everyone.
+    assert watcher.discovery.capabilities_of(user.peer_id) == ()
 
 
 async def test_proximity_pings_a_connected_peer_whose_round_trip_was_never_measured(net: Network) -> None:

@@ -260,3 +260,17 @@ async def _until(condition) -> None:
     """Yield to the loop until `condition()` holds; callers bound it with wait_for."""
     while not condition():
         await asyncio.sleep(0)
+
+
+async def test_a_reconnection_replaces_the_pending_handshake_timer() -> None:
+    """The timer of an earlier connection must not time out the handshake of the new one."""
+    network: dict[str, FakeTransport] = {}
+    a = await make_node(network)
+    b = await make_node(network)
+    await a.transport.on_connection(b.signer.peer_id, True)
+    first = a.messenger._handshake_timers[b.signer.peer_id]
+    await a.transport.on_connection(b.signer.peer_id, True)
+    assert first.cancelled()
+    assert not a.messenger._handshake_timers[b.signer.peer_id].cancelled()
+    for node in (a, b):
+        await node.messenger.stop()
