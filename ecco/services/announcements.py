@@ -100,6 +100,8 @@ class CapabilityResponse:
     capabilities: tuple[dict[str, Any], ...]
     timestamp: int | float
     libp2p_peer_id: str | None = None
+    addresses: tuple[str, ...] = ()
+    """The same extension as in announcements: a querier that hears the answer through gossip can dial us."""
 
     @property
     def signer_id(self) -> str:
@@ -115,6 +117,8 @@ class CapabilityResponse:
         }
         if self.libp2p_peer_id is not None:
             doc["libp2pPeerId"] = self.libp2p_peer_id
+        if self.addresses:
+            doc["addresses"] = list(self.addresses)
         return doc
 
 
@@ -158,9 +162,22 @@ def request(signer: Signer, query: CapabilityQuery, request_id: str, now_ms: int
     return sign_event(CapabilityRequest(request_id, signer.peer_id, query, now_ms), signer)
 
 
-def response(signer: Signer, request_id: str, capabilities: Iterable[Mapping[str, Any]], now_ms: int) -> dict[str, Any]:
+def response(
+    signer: Signer,
+    request_id: str,
+    capabilities: Iterable[Mapping[str, Any]],
+    now_ms: int,
+    addresses: Sequence[str] = (),
+) -> dict[str, Any]:
     """Our signed `capability-response` to a request we match."""
-    event = CapabilityResponse(request_id, signer.peer_id, _own_capabilities(capabilities), now_ms, signer.peer_id)
+    event = CapabilityResponse(
+        request_id,
+        signer.peer_id,
+        _own_capabilities(capabilities),
+        now_ms,
+        signer.peer_id,
+        tuple(addresses[:MAX_ADDRESSES]),
+    )
     return sign_event(event, signer)
 
 
@@ -279,7 +296,7 @@ def accept_event(
     capabilities = _received_capabilities(doc)
     if kind == ANNOUNCEMENT:
         return CapabilityAnnouncement(peer_id, capabilities, timestamp, libp2p_peer_id, _addresses(doc))
-    return CapabilityResponse(request_id, peer_id, capabilities, timestamp, libp2p_peer_id)
+    return CapabilityResponse(request_id, peer_id, capabilities, timestamp, libp2p_peer_id, _addresses(doc))
 
 
 def _addresses(doc: Mapping[str, Any]) -> tuple[str, ...]:

@@ -319,7 +319,9 @@ class Discovery:
             return
         if not self._records_reached_peers:
             self._provide_soon()
-        doc = announcements.response(self._signer, str(uuid.uuid4()), self._capabilities, now_ms())
+        doc = announcements.response(
+            self._signer, str(uuid.uuid4()), self._capabilities, now_ms(), self._transport.listen_addrs()
+        )
         try:
             await self._messenger.send(peer_id, announcements.RESPONSE, doc)
         except EccoError as error:
@@ -616,8 +618,7 @@ class Discovery:
         if isinstance(event, announcements.CapabilityRequest):
             await self._answer(event)
             return
-        addresses = event.addresses if isinstance(event, announcements.CapabilityAnnouncement) else ()
-        self._remember(event.signer_id, event.capabilities, event.timestamp, addresses)
+        self._remember(event.signer_id, event.capabilities, event.timestamp, event.addresses)
 
     def _remember(
         self, peer_id: str, capabilities: Sequence[Mapping[str, Any]], timestamp: float, addresses: Sequence[str]
@@ -641,7 +642,9 @@ class Discovery:
         ours = CachedPeer(self._signer.peer_id, tuple(self._capabilities))
         if request.from_ == self._signer.peer_id or not match_peers([ours], request.query):
             return
-        doc = announcements.response(self._signer, request.request_id, self._capabilities, now_ms())
+        doc = announcements.response(
+            self._signer, request.request_id, self._capabilities, now_ms(), self._transport.listen_addrs()
+        )
         await self._publish(TOPIC_CAPABILITY_RESPONSE, doc)
 
 

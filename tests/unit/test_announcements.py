@@ -122,6 +122,16 @@ def test_response_round_trip() -> None:
     assert isinstance(event, CapabilityResponse)
     assert (event.request_id, event.peer_id, event.libp2p_peer_id) == ("req-1", SEED_PEER, SEED_PEER)
     assert event.capabilities[0]["name"] == "review"
+    assert event.addresses == ()
+
+
+def test_a_response_carries_signed_addresses_so_the_querier_can_dial_the_responder() -> None:
+    addr = f"/ip4/127.0.0.1/tcp/4001/p2p/{SEED_PEER}"
+    doc = announcements.response(signer, "req-2", [{"name": "review"}], NOW, [addr])
+    event = accept_event(doc, verifier, NOW)
+    assert isinstance(event, CapabilityResponse) and event.addresses == (addr,)
+    with pytest.raises(Unauthenticated):  # the addresses are under the signature
+        accept_event({**doc, "addresses": ["/ip4/10.0.0.1/tcp/1"]}, verifier, NOW)
 
 
 @pytest.mark.parametrize(
