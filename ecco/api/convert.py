@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import struct_pb2, timestamp_pb2
 
@@ -194,6 +194,24 @@ def discovery_result_to_pb(
         min_peers_reached=result.min_peers_reached,
         total_time_ms=result.total_time_ms,
     )
+
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def page_size(size: int) -> int:
+    """A request's page_size: 0 means the default; above the maximum it is capped; negative is refused."""
+    if size < 0:
+        raise InvalidArgument("page_size must not be negative", Reason.INVALID_ARGUMENT, field="page_size")
+    return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def offset_page(items: Sequence[T], token: str, size: int) -> tuple[Sequence[T], str]:
+    """One page of an offset-paged list held in memory, and the token of the next page ("" after the last)."""
+    offset, size = page_offset(token), page_size(size)
+    return items[offset : offset + size], str(offset + size) if offset + size < len(items) else ""
 
 
 def page_offset(token: str) -> int:

@@ -12,7 +12,8 @@ from ecco.api.convert import (
     discovery_options_from_pb,
     discovery_result_to_pb,
     match_to_pb,
-    page_offset,
+    offset_page,
+    page_size,
     progress_to_pb,
     query_from_pb,
     timestamp_ms,
@@ -26,8 +27,6 @@ from ecco.v1 import discovery_service_pb2 as pb
 
 DEFAULT_MAX_MATCHES = 100
 MAX_MATCHES = 1000
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 def _not_yet(method: str) -> Unimplemented:
@@ -98,17 +97,15 @@ class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
     ) -> pb.ListReputationResponse:
         if self._reputation is None:
             raise _not_yet("ListReputation")
-        if request.page_size < 0:
-            raise InvalidArgument("page_size must not be negative", Reason.INVALID_ARGUMENT, field="page_size")
+        page_size(request.page_size)  # a negative page_size is refused before the tier is looked at
         if request.min_tier != common_pb2.REPUTATION_TIER_UNSPECIFIED and request.min_tier not in TIERS_FROM_PB:
             raise InvalidArgument(
                 f"unknown reputation tier {request.min_tier}", Reason.UNKNOWN_REPUTATION_TIER, field="min_tier"
             )
         entries = await self._reputation.list(TIERS_FROM_PB.get(request.min_tier))
-        offset = page_offset(request.page_token)
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        page, next_token = offset_page(entries, request.page_token, request.page_size)
         return pb.ListReputationResponse(
-            reputations=[reputation_to_pb(e) for e in entries[offset : offset + size]],
-            next_page_token=str(offset + size) if offset + size < len(entries) else "",
+            reputations=[reputation_to_pb(e) for e in page],
+            next_page_token=next_token,
             total_size=len(entries),
         )

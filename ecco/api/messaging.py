@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from ecco.api.convert import capability_to_pb, match_to_pb, page_offset, query_from_pb, timestamp_ms
+from ecco.api.convert import capability_to_pb, match_to_pb, offset_page, query_from_pb, timestamp_ms
 from ecco.errors import InvalidArgument, Reason, Unimplemented
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import ABSENT, Message, canonical_json, parse_json
@@ -15,8 +15,6 @@ from ecco.v1 import common_pb2, messaging_service_pb2_grpc
 from ecco.v1 import messaging_service_pb2 as pb
 
 CONNECT_TIMEOUT_MS = 10_000
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 MAX_ASK_ATTEMPTS = 10
 ASK_OUTCOMES = {
     "answered": pb.ASK_CANDIDATE_OUTCOME_ANSWERED,
@@ -147,10 +145,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             if known.last_seen_ms:
                 info.last_seen_time.CopyFrom(timestamp_ms(known.last_seen_ms))
             peers.append(info)
-        offset = page_offset(request.page_token)
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        page = peers[offset : offset + size]
-        next_token = str(offset + size) if offset + size < len(peers) else ""
+        page, next_token = offset_page(peers, request.page_token, request.page_size)
         return pb.ListPeersResponse(
             peers=page,
             next_page_token=next_token,

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message as ProtoMessage
 
-from ecco.api.convert import page_offset, timestamp_ms
+from ecco.api.convert import page_offset, page_size, timestamp_ms
 from ecco.errors import InvalidArgument, Reason
 from ecco.services.amounts import from_wei
 from ecco.services.invoices import Invoice, check_shape
@@ -25,8 +25,6 @@ from ecco.v1 import payment_service_pb2 as pb
 from ecco.v1 import payment_service_pb2_grpc
 
 R = TypeVar("R", bound=ProtoMessage)
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 ESCROW_STATUS = {
     "pending": pb.ESCROW_STATUS_PENDING,
     "locked": pb.ESCROW_STATUS_LOCKED,
@@ -123,12 +121,6 @@ def ledger_to_pb(entry: LedgerEntry) -> pb.LedgerEntry:
     if entry.settled_ms is not None:
         out.settle_time.CopyFrom(timestamp_ms(entry.settled_ms))
     return out
-
-
-def page_size(size: int) -> int:
-    if size < 0:
-        raise InvalidArgument("page_size must not be negative", Reason.INVALID_ARGUMENT, field="page_size")
-    return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
