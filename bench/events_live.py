@@ -112,7 +112,7 @@ class Server:
     async def start(self) -> None:
         from ecco import __version__
         from ecco.api.server import start_servers
-        from ecco.services.events import EventLog, now_ms
+        from ecco.services.events.log import EventLog, now_ms
         from ecco.services.node import NodeRuntime
         from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
 

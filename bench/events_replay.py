@@ -38,7 +38,7 @@ from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_d
 N_EVENTS = 50_000
 GOAL_EVENTS_PER_S = 20_000
 REPEATS = 5
-BATCH = 500  # ecco.services.events.REPLAY_BATCH: the baseline sends batches of the same size
+BATCH = 500  # ecco.services.events.log.REPLAY_BATCH: the baseline sends batches of the same size
 FILL_BATCH = 5_000  # NewEvents per EventStore.append call while filling the log
 BUDGET_S = 55.0
 NODE = "replay"
@@ -78,7 +78,7 @@ def make_events(n: int) -> list[Any]:
 
 async def fill(db_path: Path, n: int) -> dict[str, Any]:
     """Append `n` events through the daemon's store (open_event_store), FILL_BATCH per call: its own write path."""
-    from ecco.services.events import now_ms
+    from ecco.services.events.log import now_ms
     from ecco.store.db import create_engine, open_event_store, sqlite_url
 
     new = make_events(n)
@@ -159,7 +159,7 @@ def sqlite_select(db_path: Path, repeats: int) -> list[float]:
 async def in_process_breakdown(db_path: Path) -> dict[str, int]:
     """Server-side cost without gRPC: EventLog replay alone, and with event_to_pb + serialisation."""
     from ecco.api.convert import event_to_pb
-    from ecco.services.events import EventLog
+    from ecco.services.events.log import EventLog
     from ecco.store.db import create_engine, open_event_store, sqlite_url
     from ecco.v1 import event_service_pb2 as pb
 

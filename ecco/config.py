@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.bridge import BridgeSettings
-from ecco.services.capabilities import capability_from_name, validate_capability
+from ecco.services.bridge import DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH, BridgeSettings, RetryPolicy
+from ecco.services.discovery import (
+    capability_from_name,
+    load_capabilities_file,
+    merge_capabilities,
+    validate_capability,
+)
+from ecco.services.messaging import parse_responder
 
 Parser = Callable[[Any, str], Any]
 MASK = "***"
@@ -174,7 +180,7 @@ def _wallet_key(raw: Any, where: str) -> str:
 
 def _pricing(raw: Any, where: str) -> dict[str, Any]:
     """Provider pricing, checked here so a bad table stops the node before it starts; stored as given."""
-    from ecco.services.payments_pricing import parse_pricing
+    from ecco.services.payments import parse_pricing
 
     if isinstance(raw, str):
         raw = json.loads(raw) if raw.strip() else {}
@@ -233,7 +239,7 @@ SETTINGS: tuple[Setting, ...] = (
     # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
     Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),
     Setting("rate_limit.refill_per_second", _positive_number, 10.0, "ECCO_RATE_LIMIT_REFILL"),
-    # Payments: extra or overriding RPC URLs per chain id (defaults: ecco.services.payments_chains).
+    # Payments: extra or overriding RPC URLs per chain id (defaults: ecco.services.payments.chains).
     Setting("chains", _rpc_urls, {}, "ECCO_CHAINS"),
     Setting("registries", _registries, {}, "ECCO_REGISTRIES"),
     Setting("reputation_registries", _registries, {}, "ECCO_REPUTATION_REGISTRIES"),
@@ -247,13 +253,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("payment.chain_id", _chain_id, 0, "ECCO_PAYMENT_CHAIN_ID"),
     Setting("payment.pricing", _pricing, {}, "ECCO_PAYMENT_PRICING"),
     Setting("payment.tokens", _addresses, [], "ECCO_PAYMENT_TOKENS"),
-    # The webhook bridge embedded in the daemon (`ecco up --webhook-bridge`); see ecco.services.bridge.
+    # The webhook bridge embedded in the daemon (`ecco up --webhook-bridge`); see ecco.services.bridge.rules.
     Setting("webhook.enabled", _boolean, False, "ECCO_WEBHOOK_BRIDGE"),
     Setting("webhook.openclaw_host", _string, "127.0.0.1", "ECCO_WEBHOOK_OPENCLAW_HOST"),
     Setting("webhook.openclaw_port", _port, 0, "ECCO_WEBHOOK_OPENCLAW_PORT"),
     Setting("webhook.token", _string, "", "ECCO_WEBHOOK_TOKEN", secret=True),
-    Setting("webhook.hook_path", _string, "/hooks/ecco", "ECCO_WEBHOOK_HOOK_PATH"),
-    Setting("webhook.provider_hook_path", _string, "/hooks/ecco-provider", "ECCO_WEBHOOK_PROVIDER_HOOK_PATH"),
+    Setting("webhook.hook_path", _string, DEFAULT_HOOK_PATH, "ECCO_WEBHOOK_HOOK_PATH"),
+    Setting("webhook.provider_hook_path", _string, DEFAULT_PROVIDER_HOOK_PATH, "ECCO_WEBHOOK_PROVIDER_HOOK_PATH"),
     Setting("webhook.filter", _string_list, [], "ECCO_WEBHOOK_FILTER"),
     Setting("webhook.verbose", _boolean, False, "ECCO_WEBHOOK_VERBOSE"),
 )
@@ -318,19 +324,19 @@ class NodeConfig:
 
     @property
     def chains(self) -> dict[int, str]:
-        from ecco.services.payments_chains import DEFAULT_RPC_URLS
+        from ecco.services.payments import DEFAULT_RPC_URLS
 
         return {**DEFAULT_RPC_URLS, **{int(k): v for k, v in self.values["chains"].items()}}
 
     @property
     def registries(self) -> dict[int, str]:
-        from ecco.services.payments_chains import IDENTITY_REGISTRIES
+        from ecco.services.payments import IDENTITY_REGISTRIES
 
         return {**IDENTITY_REGISTRIES, **{int(k): v for k, v in self.values["registries"].items()}}
 
     @property
     def reputation_registries(self) -> dict[int, str]:
-        from ecco.services.payments_chains import REPUTATION_REGISTRIES
+        from ecco.services.payments import REPUTATION_REGISTRIES
 
         return {**REPUTATION_REGISTRIES, **{int(k): v for k, v in self.values["reputation_registries"].items()}}
 
@@ -345,7 +351,7 @@ class NodeConfig:
 
     @property
     def payment_chain_id(self) -> int:
-        from ecco.services.payments_chains import DEFAULT_CHAIN_BY_NETWORK
+        from ecco.services.payments import DEFAULT_CHAIN_BY_NETWORK
 
         return int(self.values["payment.chain_id"]) or DEFAULT_CHAIN_BY_NETWORK[self.network]
 
@@ -464,3 +470,21 @@ def load_config(
                 raise config_error(where, key, str(exc)) from None
             sources[key] = kind
     return NodeConfig(values, sources)
+
+
+DEFAULT_BRIDGE_MAX_ATTEMPTS = RetryPolicy.max_attempts
+"""`ecco webhook-bridge --max-attempts` default: the bridge's retry policy's."""
+
+
+def capabilities_from_flags(names: tuple[str, ...], capabilities_file: Path | None) -> list[dict[str, Any]] | None:
+    """`--capability NAME` (repeatable) and `--capabilities-file` merged into one capability list; None when neither
+    is given, so the lower config layers apply."""
+    if not names and capabilities_file is None:
+        return None
+    from_file = load_capabilities_file(capabilities_file) if capabilities_file else []
+    return merge_capabilities(from_file, [capability_from_name(name) for name in names])
+
+
+def check_responder(spec: str) -> None:
+    """Refuse a bad `--responder` before anything starts (InvalidArgument naming the flag)."""
+    parse_responder(spec)

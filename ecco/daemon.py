@@ -25,23 +25,15 @@ from ecco.config import NodeConfig
 from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, Identity, load_or_create
-from ecco.services.bridge_status import BridgeMonitor
-from ecco.services.consensus import Consensus
-from ecco.services.consensus_embeddings import PeerEmbeddings
+from ecco.services.bridge import BridgeMonitor
+from ecco.services.consensus import Consensus, PeerEmbeddings
 from ecco.services.crypto_ports import Signer, Verifier
-from ecco.services.discovery import Discovery
+from ecco.services.discovery import Discovery, ReputationBook
 from ecco.services.envelope import InboundGuard
 from ecco.services.events import EventLog, now_ms
-from ecco.services.handshake import NETWORK_IDS
-from ecco.services.messaging import Messenger
+from ecco.services.messaging import NETWORK_IDS, Messenger, Responder, parse_responder
 from ecco.services.node import NodeRuntime
-from ecco.services.payments import Payments, PaymentSettings
-from ecco.services.payments_agreements import Agreements
-from ecco.services.payments_feedback import FeedbackSync
-from ecco.services.payments_pricing import parse_pricing
-from ecco.services.payments_registry import Registry
-from ecco.services.reputation_book import ReputationBook
-from ecco.services.responders import Responder, parse_responder
+from ecco.services.payments import Agreements, FeedbackSync, Payments, PaymentSettings, Registry, parse_pricing
 from ecco.store.bridge import SqlBridgeStore
 from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
 from ecco.store.payments import SqlPaymentStore
@@ -50,9 +42,7 @@ from ecco.store.reputation import SqlReputationStore
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ecco.services.bridge import BridgeSettings
-    from ecco.services.bridge_ports import Attachment
-    from ecco.services.bridge_runner import Attempt
+    from ecco.services.bridge import Attachment, BridgeSettings
     from ecco.transport.libp2p_host import Libp2pTransport
 
 log = logging.getLogger("ecco.daemon")
@@ -324,7 +314,7 @@ def _start_payments(
     """Payments ride on the messenger: invoices and proofs in, expected invoices for every agent-request out.
     Settlements a crash left open are reconciled in the background (an RPC that is down must not stop the node)."""
     from ecco.chain.chains import EvmChains, load_account
-    from ecco.services.payments_glue import wire_payments
+    from ecco.services.payments import wire_payments
 
     key = config.wallet_key()
     chains = EvmChains(config.chains, load_account(key) if key else None)
@@ -371,8 +361,7 @@ def _start_embedded_bridge(
     settings = config.webhook
     if settings is not None:
         from ecco.bridge.http import AiohttpHookClient
-        from ecco.services.bridge_local import LocalLink
-        from ecco.services.bridge_runner import BridgeRunner, log_attempt
+        from ecco.services.bridge import BridgeRunner, LocalLink, log_attempt
 
         client = AiohttpHookClient(settings.base_url)
         verbose = config.webhook_verbose
@@ -398,15 +387,21 @@ async def run_standalone_bridge(
     target: str,
     *,
     max_attempts: int,
-    on_attempt: Callable[[Attempt], None],
+    verbose: bool,
+    on_attempt: Callable[[dict[str, object]], None],
     on_attached: Callable[[Attachment], None],
     stop: asyncio.Event,
 ) -> None:
-    """`ecco webhook-bridge`: the bridge as a gRPC client of the node at `target`, until `stop` is set."""
+    """`ecco webhook-bridge`: the bridge as a gRPC client of the node at `target`, until `stop` is set. Every
+    attempt is logged; `on_attempt` gets the fields of each failed one (of every one when `verbose`)."""
     from ecco.bridge.grpc_link import GrpcLink
     from ecco.bridge.http import AiohttpHookClient
-    from ecco.services.bridge import RetryPolicy
-    from ecco.services.bridge_runner import BridgeRunner
+    from ecco.services.bridge import Attempt, BridgeRunner, Outcome, RetryPolicy, attempt_fields, log_attempt
+
+    def attempted(attempt: Attempt) -> None:
+        log_attempt(attempt, verbose)
+        if verbose or attempt.outcome is not Outcome.DELIVERED:
+            on_attempt(attempt_fields(attempt))
 
     link = GrpcLink(target)
     async with AiohttpHookClient(settings.base_url) as client:
@@ -415,7 +410,7 @@ async def run_standalone_bridge(
             link,
             client,
             policy=RetryPolicy(max_attempts=max_attempts),
-            on_attempt=on_attempt,
+            on_attempt=attempted,
             on_attached=on_attached,
         )
         serving = asyncio.create_task(runner.serve())

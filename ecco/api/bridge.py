@@ -9,8 +9,7 @@ import grpc
 
 from ecco.api.convert import event_to_pb, page_offset, timestamp_ms
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.bridge_ports import BridgeConfig, DeadLetterRecord, DeliveryReport, Outcome
-from ecco.services.bridge_status import BridgeMonitor
+from ecco.services.bridge import BridgeConfig, BridgeMonitor, DeadLetterRecord, DeliveryReport, Outcome
 from ecco.v1 import bridge_service_pb2 as pb
 from ecco.v1 import bridge_service_pb2_grpc
 

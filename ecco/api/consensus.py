@@ -11,20 +11,20 @@ import grpc
 from ecco.api.convert import discovery_options_from_pb, progress_to_pb, query_from_pb, timestamp_ms
 from ecco.api.messaging import message_to_pb
 from ecco.errors import Internal, InvalidArgument, Reason
-from ecco.services.consensus import Consensus, ConsensusEvent, ConsensusOutcome, Selected
-from ecco.services.consensus_aggregation import AgentAnswer, AgentStatus
-from ecco.services.consensus_options import (
-    Aggregation,
+from ecco.parsing import Aggregation, DiscoveryMode, Selection, Similarity
+from ecco.services.consensus import (
+    AgentAnswer,
+    AgentStatus,
+    Consensus,
+    ConsensusEvent,
     ConsensusOptions,
-    DiscoveryMode,
-    Selection,
-    Similarity,
+    ConsensusOutcome,
+    Selected,
+    verify_receipt,
 )
-from ecco.services.consensus_receipt import verify_receipt
 from ecco.services.crypto_ports import Verifier
-from ecco.services.discovery import PhaseProgress
+from ecco.services.discovery import CapabilityQuery, PhaseProgress
 from ecco.services.envelope import Message, canonical_json, parse_json
-from ecco.services.matching import CapabilityQuery
 from ecco.v1 import common_pb2, consensus_service_pb2_grpc
 from ecco.v1 import consensus_service_pb2 as pb
 

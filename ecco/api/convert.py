@@ -8,11 +8,16 @@ from typing import Any, TypeVar
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.discovery import DiscoveredPeer, DiscoveryResult, PhaseProgress, PhaseState
-from ecco.services.discovery_phases import MAX_PHASE_TIMEOUT_MS, DiscoveryOptions, DiscoveryPhase
-from ecco.services.matching import CapabilityMatch, CapabilityQuery
+from ecco.parsing import MAX_PHASE_TIMEOUT_MS, DiscoveryOptions, DiscoveryPhase, Tier
+from ecco.services.discovery import (
+    CapabilityMatch,
+    CapabilityQuery,
+    DiscoveredPeer,
+    DiscoveryResult,
+    PhaseProgress,
+    PhaseState,
+)
 from ecco.services.ports import EventRecord
-from ecco.services.reputation import Tier
 from ecco.v1 import common_pb2, discovery_service_pb2
 
 NETWORKS = {"testnet": common_pb2.NETWORK_TESTNET, "mainnet": common_pb2.NETWORK_MAINNET}

@@ -19,9 +19,8 @@ from ecco.api.convert import (
     timestamp_ms,
 )
 from ecco.errors import InvalidArgument, NotFound, Reason, Unimplemented
-from ecco.services.discovery import Discovery, DiscoveryResult
+from ecco.services.discovery import Discovery, DiscoveryResult, ReputationBook, ScoredReputation
 from ecco.services.messaging import validate_peer_id
-from ecco.services.reputation_book import ReputationBook, ScoredReputation
 from ecco.v1 import common_pb2, discovery_service_pb2_grpc
 from ecco.v1 import discovery_service_pb2 as pb
 

@@ -14,13 +14,18 @@ from google.protobuf.message import Message as ProtoMessage
 
 from ecco.api.convert import page_offset, page_size, timestamp_ms
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.amounts import from_wei
-from ecco.services.invoices import Invoice, check_shape
 from ecco.services.messaging import validate_request_id
-from ecco.services.payment_ports import LedgerEntry, QueuedInvoice
-from ecco.services.payments import Payments, SettlementResult
-from ecco.services.payments_agreements import Agreements
-from ecco.services.payments_locks import KeyedLock
+from ecco.services.payments import (
+    Agreements,
+    Invoice,
+    KeyedLock,
+    LedgerEntry,
+    Payments,
+    QueuedInvoice,
+    SettlementResult,
+    check_shape,
+    from_wei,
+)
 from ecco.v1 import payment_service_pb2 as pb
 from ecco.v1 import payment_service_pb2_grpc
 

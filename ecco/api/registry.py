@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 
 from ecco.api.convert import timestamp_ms
-from ecco.services.payments_registry import Registry
+from ecco.services.payments import Registry
 from ecco.v1 import registry_service_pb2 as pb
 from ecco.v1 import registry_service_pb2_grpc
 

@@ -10,7 +10,7 @@ import grpc
 
 from ecco.client import error_from_rpc
 from ecco.errors import Reason, Unavailable
-from ecco.services.bridge_ports import Attachment, BridgeConfig, DeliveryReport
+from ecco.services.bridge import Attachment, BridgeConfig, DeliveryReport
 from ecco.services.ports import Direction, EventRecord
 from ecco.v1 import bridge_service_pb2, bridge_service_pb2_grpc, common_pb2, event_service_pb2, event_service_pb2_grpc
 

@@ -1,1 +1,1 @@
-"""EVM chain adapters (web3.py) behind ecco.services.payment_ports."""
+"""EVM chain adapters (web3.py) behind ecco.services.payments.ports."""

@@ -25,7 +25,7 @@ from ecco.chain.abi import (
     TRANSFER_TOPIC,
 )
 from ecco.errors import EccoError, FailedPrecondition, Reason, Unavailable
-from ecco.services.payment_ports import Paid, SignedTransfer
+from ecco.services.payments import Paid, SignedTransfer
 
 log = logging.getLogger("ecco.chain")
 T = TypeVar("T")

@@ -13,8 +13,8 @@ import click
 from ecco.cli.events import split_types
 from ecco.cli.options import json_option, node_option
 from ecco.cli.output import print_fields, print_json, print_table
+from ecco.config import DEFAULT_BRIDGE_MAX_ATTEMPTS, DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.bridge import DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH, RetryPolicy
 
 TOKEN_ENV = "ECCO_WEBHOOK_TOKEN"
 
@@ -50,7 +50,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
 @click.option(
     "--max-attempts",
     type=click.IntRange(min=0),
-    default=RetryPolicy.max_attempts,
+    default=DEFAULT_BRIDGE_MAX_ATTEMPTS,
     show_default=True,
     help="Give up on an event after this many 5xx/408/429 answers (0: never); 4xx gives up at once.",
 )
@@ -79,8 +79,8 @@ def webhook_bridge(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from ecco.config import BridgeSettings
     from ecco.home import select_node
-    from ecco.services.bridge import BridgeSettings
 
     settings = BridgeSettings.create(
         port=openclaw_port or 0,
@@ -96,7 +96,6 @@ def webhook_bridge(
 
 async def _serve(settings: Any, target: str, max_attempts: int, verbose: bool, as_json: bool) -> None:
     from ecco.daemon import run_standalone_bridge
-    from ecco.services.bridge_runner import Attempt, attempt_fields, log_attempt
 
     def attached(attachment: Any) -> None:
         document = {
@@ -114,11 +113,7 @@ async def _serve(settings: Any, target: str, max_attempts: int, verbose: bool, a
                 f"(resuming after cursor {attachment.consumer_cursor})"
             )
 
-    def attempted(attempt: Attempt) -> None:
-        log_attempt(attempt, verbose)
-        if not verbose and attempt.outcome.name == "DELIVERED":
-            return
-        fields = attempt_fields(attempt)
+    def attempted(fields: dict[str, Any]) -> None:
         if as_json:
             print_json({"event": "delivery", **fields})
         else:
@@ -130,6 +125,7 @@ async def _serve(settings: Any, target: str, max_attempts: int, verbose: bool, a
         settings,
         target,
         max_attempts=max_attempts,
+        verbose=verbose,
         on_attempt=attempted,
         on_attached=attached,
         stop=asyncio.Event(),

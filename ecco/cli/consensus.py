@@ -121,8 +121,7 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
         similarity_threshold: float | None,
         **kwargs: Any,
     ) -> Any:
-        from ecco.services.consensus_options import Aggregation, Selection, Similarity, parse_choice
-        from ecco.services.discovery_phases import parse_bool
+        from ecco.parsing import Aggregation, Selection, Similarity, parse_bool, parse_choice
         from ecco.v1 import consensus_service_pb2 as pb
 
         options = pb.ConsensusOptions(
@@ -370,7 +369,7 @@ def query(
     On a terminal each agent's answer is shown as it arrives. Exit 0 with a result also when consensus was not
     reached (achieved=false, with the votes); errors: 2 bad flags, 3 no matching agents, 4 every agent failed
     (or one did with --allow-partial false), 9/1 other failures."""
-    from ecco.services.discovery_phases import DiscoveryOptions
+    from ecco.parsing import DiscoveryOptions
 
     discovery = DiscoveryOptions.from_flags(phases, phase_timeout_ms, min_peers, prefer_proximity)
     options.discovery.CopyFrom(discovery_options_to_pb(discovery, min_peers_given=min_peers is not None))
@@ -395,30 +394,6 @@ def request(
     _run(prompt, options, request_id, receipt_out, node_name, json_output, discovery_s=2.0)
 
 
-def _load_receipt(path: Path) -> tuple[str, list[Any]]:
-    """The receipt JSON and the signed messages of a `--receipt-out` file (or of a bare receipt)."""
-    from ecco.services.envelope import Message
-
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidArgument(
-            f"cannot read {path}: {exc.strerror}", Reason.INVALID_ARGUMENT, field="RECEIPT_FILE"
-        ) from None
-    except ValueError:
-        raise InvalidArgument(f"{path} is not JSON", Reason.RECEIPT_INVALID, field="RECEIPT_FILE") from None
-    if isinstance(doc, dict) and isinstance(doc.get("receipt"), dict):
-        responses = doc.get("responses") or []
-        if not isinstance(responses, list):
-            raise InvalidArgument(f"{path}: responses must be a list", Reason.RECEIPT_INVALID, field="RECEIPT_FILE")
-        try:
-            messages = [Message.from_dict(m) for m in responses]
-        except EccoError as error:
-            raise InvalidArgument(f"{path}: {error.message}", Reason.RECEIPT_INVALID, field="RECEIPT_FILE") from None
-        return json.dumps(doc["receipt"]), messages
-    return json.dumps(doc), []
-
-
 @consensus.command("verify")
 @click.argument("receipt_file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
@@ -426,15 +401,9 @@ def verify(receipt_file: Path, json_output: bool) -> None:
     """Check a consensus receipt offline, without a node: the signer's signature and peer id, the result hash, and
     each responder's signed agent-response (as written by --receipt-out). Exit 2 (RECEIPT_INVALID) listing every
     problem when anything does not check out."""
-    from ecco.services.consensus_receipt import verify_receipt
-    from ecco.transport.keys import Ed25519Verifier
+    from ecco.receipts import verify_receipt_file
 
-    receipt_json, messages = _load_receipt(receipt_file)
-    report = verify_receipt(receipt_json, messages, Ed25519Verifier())
-    if not report.verified:
-        raise InvalidArgument(
-            f"the receipt does not verify: {'; '.join(report.problems)}", Reason.RECEIPT_INVALID, field="RECEIPT_FILE"
-        )
+    report = verify_receipt_file(receipt_file)
     document = {
         "verified": True,
         "consensusId": report.consensus_id,

@@ -245,7 +245,7 @@ def discover(
     connected peers plus a gossip query; internet = DHT providers (not available yet, skipped); fallback =
     every peer this node knows. Exits 3 (NO_PROVIDER_FOUND) when no phase found a match."""
     from ecco.client import NodeClient
-    from ecco.services.discovery_phases import DiscoveryOptions
+    from ecco.parsing import DiscoveryOptions
     from ecco.v1 import common_pb2
     from ecco.v1 import discovery_service_pb2 as pb
 

@@ -81,15 +81,6 @@ def resolve_config(config_path: Path | None, flags: dict[str, Any]) -> Any:
     return config
 
 
-def _capability_flags(capability: tuple[str, ...], capabilities_file: Path | None) -> list[dict[str, Any]] | None:
-    from ecco.services.capabilities import capability_from_name, load_capabilities_file, merge_capabilities
-
-    if not capability and capabilities_file is None:
-        return None
-    from_file = load_capabilities_file(capabilities_file) if capabilities_file else []
-    return merge_capabilities(from_file, [capability_from_name(name) for name in capability])
-
-
 def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool) -> None:
     from ecco.cli.launch import notify_ready
     from ecco.client import NodeClient
@@ -192,8 +183,8 @@ def up(
     json_output: bool,
 ) -> None:
     """Start a node and return once it is healthy (--foreground keeps it attached)."""
+    from ecco.config import capabilities_from_flags, check_responder
     from ecco.home import NodePaths
-    from ecco.services.responders import parse_responder
 
     flags = {
         "name": name,
@@ -201,7 +192,7 @@ def up(
         "api_listen": api_listen,
         "db_url": db_url,
         "log_level": log_level,
-        "capabilities": _capability_flags(capability, capabilities_file),
+        "capabilities": capabilities_from_flags(capability, capabilities_file),
         "listen": list(listen) or None,
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
@@ -217,7 +208,7 @@ def up(
         "webhook.verbose": webhook_verbose,
     }
     config = resolve_config(config_path, flags)
-    parse_responder(config.responder)  # refuse a bad --responder before anything starts
+    check_responder(config.responder)
     if config.webhook is not None:  # validates the bridge flags before anything starts
         os.environ[TOKEN_ENV] = config.webhook.token
     paths = NodePaths.for_name(config.name)

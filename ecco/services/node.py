@@ -6,16 +6,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecco.services.bridge_status import BridgeMonitor
+from ecco.services.bridge import BridgeMonitor
 from ecco.services.consensus import Consensus
 from ecco.services.crypto_ports import Verifier
-from ecco.services.discovery import Discovery
+from ecco.services.discovery import Discovery, ReputationBook
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger
-from ecco.services.payments import Payments
-from ecco.services.payments_agreements import Agreements
-from ecco.services.payments_registry import Registry
-from ecco.services.reputation_book import ReputationBook
+from ecco.services.payments import Agreements, Payments, Registry
 
 
 async def _no_peers() -> int:

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ecco.services.bridge_ports import BridgeCounters, DeadLetterRecord, DeliveryReport, Outcome
+from ecco.services.bridge import BridgeCounters, DeadLetterRecord, DeliveryReport, Outcome
 from ecco.services.ports import Direction
 from ecco.store.events import EVENT_COLUMNS, event_record
 from ecco.store.tables import bridge_dead_letters, bridge_state, events

@@ -13,8 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ecco.errors import Reason, ResourceExhausted
-from ecco.services.invoices import Invoice
-from ecco.services.payment_ports import LedgerEntry, QueuedInvoice, Settlement
+from ecco.services.payments import Invoice, LedgerEntry, QueuedInvoice, Settlement
 from ecco.store.tables import (
     expected_invoices,
     payment_agreements,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ecco.services.discovery import LocalReputation
 from ecco.services.ports import ReputationRecord
-from ecco.services.reputation import LocalReputation
 from ecco.store.tables import local_reputation
 
 _COLUMNS = (

@@ -22,7 +22,7 @@ import pytest
 from ecco.api.server import ApiServers, start_servers
 from ecco.client import NodeClient
 from ecco.config import NodeConfig, load_config
-from ecco.services.events import EventLog, now_ms
+from ecco.services.events.log import EventLog, now_ms
 from ecco.services.node import NodeRuntime
 from ecco.services.ports import EventRecord
 from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url

@@ -11,7 +11,7 @@ import pytest
 
 from ecco.client import NodeClient
 from ecco.errors import EccoError
-from ecco.services.consensus import Consensus
+from ecco.services.consensus.service import Consensus
 from ecco.services.node import NodeRuntime
 from ecco.transport.keys import Ed25519Verifier
 from ecco.v1 import common_pb2, consensus_service_pb2_grpc

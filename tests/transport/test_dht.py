@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from ecco.errors import Unavailable
-from ecco.services.capability_keys import CapabilityKey, provided_keys
+from ecco.services.discovery.capability_keys import CapabilityKey, provided_keys
 from ecco.transport.libp2p_dht import kad_protocol, scope_protocol
 from tests.transport.conftest import WAIT, Factory
 

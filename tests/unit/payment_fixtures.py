@@ -19,8 +19,8 @@ from web3.providers.eth_tester import AsyncEthereumTesterProvider
 
 from ecco.chain.evm import EvmChain
 from ecco.services.envelope import new_message, sign_message
-from ecco.services.events import EventLog, now_ms
-from ecco.services.payments import Payments, PaymentSettings
+from ecco.services.events.log import EventLog, now_ms
+from ecco.services.payments.service import Payments, PaymentSettings
 from ecco.store.db import create_engine, migrate, sqlite_url
 from ecco.store.payments import SqlPaymentStore
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier

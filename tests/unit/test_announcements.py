@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from ecco.errors import FailedPrecondition, InvalidArgument, Reason, Unauthenticated
-from ecco.services import announcements
-from ecco.services.announcements import (
+from ecco.services.discovery import announcements
+from ecco.services.discovery.announcements import (
     CapabilityAnnouncement,
     CapabilityRequest,
     CapabilityResponse,
@@ -20,7 +20,7 @@ from ecco.services.announcements import (
     sign_event,
     signing_input,
 )
-from ecco.services.matching import CapabilityQuery
+from ecco.services.discovery.matching import CapabilityQuery
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 
 SEED = bytes(range(32))

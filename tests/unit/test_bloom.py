@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecco.errors import InvalidArgument, Reason, Unauthenticated
-from ecco.services.bloom import (
+from ecco.parsing import Tier
+from ecco.services.discovery.bloom import (
     DEFAULT_FILTER_BYTES,
     FilterBook,
     ReputationFilter,
@@ -30,7 +31,6 @@ from ecco.services.bloom import (
     sign_filter,
     verify_filter,
 )
-from ecco.services.reputation import Tier
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 
 SEED_PEER = "12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB"

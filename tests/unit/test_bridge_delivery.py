@@ -19,12 +19,12 @@ from aiohttp import web
 
 from ecco.bridge.http import AiohttpHookClient
 from ecco.errors import AlreadyExists, Reason
-from ecco.services.bridge import BridgeSettings, RetryPolicy
-from ecco.services.bridge_local import LocalLink
-from ecco.services.bridge_ports import BridgeConfig, Outcome
-from ecco.services.bridge_runner import Attempt, BridgeRunner
-from ecco.services.bridge_status import BridgeMonitor
-from ecco.services.events import EventLog
+from ecco.services.bridge.local import LocalLink
+from ecco.services.bridge.ports import BridgeConfig, Outcome
+from ecco.services.bridge.rules import BridgeSettings, RetryPolicy
+from ecco.services.bridge.runner import Attempt, BridgeRunner
+from ecco.services.bridge.status import BridgeMonitor
+from ecco.services.events.log import EventLog
 from ecco.services.ports import Direction, EventRecord, NewEvent
 from ecco.store.bridge import SqlBridgeStore
 from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
@@ -340,7 +340,7 @@ async def test_only_one_bridge_may_attach(node: Node, hooks: Hooks) -> None:
 @contextlib.asynccontextmanager
 async def api(node: Node, tmp_path: Path) -> AsyncIterator[str]:
     from ecco.api.server import start_servers
-    from ecco.services.events import now_ms
+    from ecco.services.events.log import now_ms
     from ecco.services.node import NodeRuntime
 
     socket_path = tmp_path / "api.sock"
@@ -412,7 +412,7 @@ async def test_standalone_bridge_attaches_reports_and_detaches_over_grpc(
 
 async def test_report_from_an_unknown_session_is_refused(node: Node) -> None:
     from ecco.errors import FailedPrecondition
-    from ecco.services.bridge_ports import DeliveryReport
+    from ecco.services.bridge.ports import DeliveryReport
 
     with pytest.raises(FailedPrecondition) as info:
         await node.monitor.report("nope", DeliveryReport(1, Outcome.DELIVERED, "/hooks/ecco"))
@@ -422,7 +422,7 @@ async def test_report_from_an_unknown_session_is_refused(node: Node) -> None:
 async def test_serve_retries_an_attach_refused_while_a_killed_bridge_still_looks_attached(
     node: Node, hooks: Hooks
 ) -> None:
-    from ecco.services.bridge_runner import ATTACH_RETRIES
+    from ecco.services.bridge.runner import ATTACH_RETRIES
 
     ghost = await node.monitor.attach(BridgeConfig("http://127.0.0.1:1", "/a", "/b"))
     settings = BridgeSettings.create(port=hooks.port, token=TOKEN)
@@ -491,7 +491,7 @@ async def test_report_checks_the_cursor_keeps_it_while_retrying_and_stores_one_d
     node: Node,
 ) -> None:
     from ecco.errors import InvalidArgument
-    from ecco.services.bridge_ports import DeliveryReport
+    from ecco.services.bridge.ports import DeliveryReport
 
     event = await node.inbound()
     attachment = await node.monitor.attach(BridgeConfig("http://127.0.0.1:1", "/hooks/ecco", "/hooks/p"))

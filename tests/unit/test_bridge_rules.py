@@ -9,7 +9,8 @@ import shlex
 import pytest
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.bridge import (
+from ecco.services.bridge.payload import hook_body, hook_headers, reply_command
+from ecco.services.bridge.rules import (
     AttemptResult,
     BridgeSettings,
     RetryPolicy,
@@ -19,7 +20,6 @@ from ecco.services.bridge import (
     forwards,
     route,
 )
-from ecco.services.bridge_payload import hook_body, hook_headers, reply_command
 from ecco.services.ports import Direction, EventRecord
 
 PEER = "12D3KooWSenderSenderSenderSenderSenderSender1"

@@ -6,7 +6,7 @@ import hashlib
 
 from libp2p.bitswap.cid import compute_cid_v1, parse_cid
 
-from ecco.services.capability_keys import CapabilityKey, lookup_key, provided_keys
+from ecco.services.discovery.capability_keys import CapabilityKey, lookup_key, provided_keys
 
 
 def test_the_cid_is_what_an_independent_cid_library_computes() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.capabilities import (
+from ecco.services.discovery.capabilities import (
     capability_from_name,
     load_capabilities_file,
     merge_capabilities,

@@ -10,15 +10,16 @@ import sys
 import pytest
 
 from ecco.errors import EccoError, Reason
-from ecco.services import consensus_aggregation
-from ecco.services.consensus_aggregation import (
+from ecco.parsing import Aggregation, Similarity
+from ecco.services.consensus import aggregation as consensus_aggregation
+from ecco.services.consensus.aggregation import (
     AgentAnswer,
     AgentStatus,
     aggregate,
     parse_aggregator_output,
     synthesis_prompt,
 )
-from ecco.services.consensus_options import Aggregation, ConsensusOptions, Similarity
+from ecco.services.consensus.options import ConsensusOptions
 
 
 def answer(peer: str, text: str, score: float = 1.0, latency: int = 10) -> AgentAnswer:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from ecco.errors import EccoError, Reason
-from ecco.services.consensus_embeddings import Collector, PeerEmbeddings
-from ecco.services.consensus_options import Similarity
-from ecco.services.consensus_similarity import cluster, cosine
+from ecco.parsing import Similarity
+from ecco.services.consensus.embeddings import Collector, PeerEmbeddings
+from ecco.services.consensus.similarity import cluster, cosine
+from ecco.services.discovery.matching import CapabilityMatch
 from ecco.services.envelope import new_message
-from ecco.services.matching import CapabilityMatch
 
 
 def test_per_text_and_chunked_responses_are_assembled_in_order() -> None:

@@ -12,22 +12,16 @@ from typing import Any
 import pytest
 
 from ecco.errors import DeadlineExceeded, EccoError, Reason, Unavailable
-from ecco.services.consensus import Consensus, ConsensusOutcome, Selected
-from ecco.services.consensus_aggregation import AgentAnswer, AgentStatus
-from ecco.services.consensus_options import (
-    MAX_PROMPT_CHARS,
-    Aggregation,
-    ConsensusOptions,
-    DiscoveryMode,
-    Selection,
-    Similarity,
-)
-from ecco.services.consensus_receipt import verify_receipt
+from ecco.parsing import Aggregation, DiscoveryMode, Selection, Similarity
+from ecco.services.consensus.aggregation import AgentAnswer, AgentStatus
+from ecco.services.consensus.options import MAX_PROMPT_CHARS, ConsensusOptions
+from ecco.services.consensus.receipt import verify_receipt
+from ecco.services.consensus.service import Consensus, ConsensusOutcome, Selected
+from ecco.services.discovery.matching import CapabilityMatch, CapabilityQuery
 from ecco.services.envelope import new_message, sign_message
-from ecco.services.events import EventLog
-from ecco.services.matching import CapabilityMatch, CapabilityQuery
-from ecco.services.messaging import Reply
-from ecco.services.responders import EchoResponder, ResponderFailed
+from ecco.services.events.log import EventLog
+from ecco.services.messaging.messenger import Reply
+from ecco.services.messaging.responders import EchoResponder, ResponderFailed
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 from tests.unit.conftest import FakeEventStore
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ecco.errors import InvalidArgument
-from ecco.services.consensus_options import (
-    Aggregation,
-    ConsensusOptions,
-    DiscoveryMode,
-    Selection,
-    parse_choice,
-)
+from ecco.parsing import Aggregation, DiscoveryMode, Selection, parse_choice
+from ecco.services.consensus.options import ConsensusOptions
 
 
 def test_defaults_follow_upstream_query() -> None:

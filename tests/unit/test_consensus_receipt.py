@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from ecco.services.consensus_aggregation import AgentAnswer, AgentStatus
-from ecco.services.consensus_receipt import sha256_hex, sign_receipt, verify_receipt
+from ecco.services.consensus.aggregation import AgentAnswer, AgentStatus
+from ecco.services.consensus.receipt import sha256_hex, sign_receipt, verify_receipt
 from ecco.services.envelope import canonical_json, new_message, sign_message
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 

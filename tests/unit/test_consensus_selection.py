@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ecco.services.consensus_options import Selection
-from ecco.services.consensus_selection import Candidate, LoadTracker, PeerLoad, select
+from ecco.parsing import Selection
+from ecco.services.consensus.selection import Candidate, LoadTracker, PeerLoad, select
 
 CANDIDATES = [Candidate(f"peer-{i}", 1.0 - i / 100) for i in range(40)]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ecco.services.consensus_options import Similarity
-from ecco.services.consensus_similarity import cluster, largest, normalise, text_overlap
+from ecco.parsing import Similarity
+from ecco.services.consensus.similarity import cluster, largest, normalise, text_overlap
 
 
 def test_equal_after_normalising_is_one() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.discovery_phases import (
+from ecco.parsing import (
     DEFAULT_PHASES,
     DiscoveryOptions,
     DiscoveryPhase,

@@ -15,19 +15,18 @@ import pytest
 
 from ecco.api.convert import discovery_options_from_pb, discovery_result_to_pb
 from ecco.errors import InvalidArgument, NotFound, Reason, Unavailable
-from ecco.services import announcements
-from ecco.services.bloom import ReputationFilter, build_local_filters, sign_filter
-from ecco.services.discovery import (
+from ecco.parsing import DiscoveryOptions, DiscoveryPhase, Tier
+from ecco.services.discovery import announcements
+from ecco.services.discovery.bloom import ReputationFilter, build_local_filters, sign_filter
+from ecco.services.discovery.matching import CapabilityQuery
+from ecco.services.discovery.service import (
     DHT_UNAVAILABLE,
     Discovery,
     DiscoveryResult,
     PhaseProgress,
     PhaseState,
 )
-from ecco.services.discovery_phases import DiscoveryOptions, DiscoveryPhase
 from ecco.services.envelope import Message, now_ms
-from ecco.services.matching import CapabilityQuery
-from ecco.services.reputation import Tier
 from ecco.services.transport_port import (
     TOPIC_CAPABILITIES,
     TOPIC_CAPABILITY_REQUEST,

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from ecco.errors import InvalidArgument, Reason, Unavailable
-from ecco.services import events as events_module
-from ecco.services.events import EventLog, Heartbeat
+from ecco.services.events import log as events_module
+from ecco.services.events.log import EventLog, Heartbeat
 from ecco.services.ports import EventRecord, NewEvent
 
 TIMEOUT = 5.0

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import inspect
 
 from ecco.errors import EccoError, Reason, Unavailable
-from ecco.services.events import EventLog
+from ecco.services.events.log import EventLog
 from ecco.services.ports import Direction, NewEvent
 from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
 from ecco.store.events import SqlEventStore

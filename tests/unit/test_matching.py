@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.matching import (
+from ecco.services.discovery.matching import (
     CandidatePeer,
     CapabilityQuery,
     capability_features,

@@ -12,10 +12,10 @@ import pytest
 
 from ecco.errors import DeadlineExceeded, InvalidArgument, NotFound, Reason, Unavailable
 from ecco.services import envelope
-from ecco.services.events import EventLog
-from ecco.services.messaging import Chunk, Complete, Messenger, Reply, Sent
+from ecco.services.events.log import EventLog
+from ecco.services.messaging.messenger import Chunk, Complete, Messenger, Reply, Sent
+from ecco.services.messaging.responders import EchoResponder, ExecResponder
 from ecco.services.ports import Direction
-from ecco.services.responders import EchoResponder, ExecResponder
 from ecco.services.transport_port import ConnectedPeer, ConnectionHandler, FrameHandler
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 from tests.unit.conftest import FakeEventStore

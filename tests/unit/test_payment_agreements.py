@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ecco.errors import EccoError, Reason
-from ecco.services.amounts import from_wei
-from ecco.services.payments_agreements import Agreements, check_transition, split
-from ecco.services.payments_pricing import parse_pricing
-from ecco.services.payments_registry import Registry
+from ecco.services.payments.agreements import Agreements, check_transition, split
+from ecco.services.payments.amounts import from_wei
+from ecco.services.payments.pricing import parse_pricing
+from ecco.services.payments.registry import Registry
 from tests.unit.payment_fixtures import ARTIFACTS, Network, Node, deploy, make_node, network_fixture
 
 network = network_fixture
@@ -187,8 +187,8 @@ async def test_register_returns_the_same_agent_id_twice(network: Network, tmp_pa
 
 
 async def test_erc8004_feedback_feeds_the_discovery_score(network: Network, tmp_path: Path) -> None:
-    from ecco.services.payments_feedback import FeedbackSync
-    from ecco.services.reputation_book import ReputationBook
+    from ecco.services.discovery.reputation_book import ReputationBook
+    from ecco.services.payments.feedback import FeedbackSync
     from ecco.store.reputation import SqlReputationStore
 
     agent = await make_node(network, tmp_path, "agent")
@@ -249,7 +249,7 @@ async def test_interrupted_registration_is_completed_not_repeated(network: Netwo
 
 
 async def test_keyed_lock_serialises_per_key_and_forgets_idle_keys() -> None:
-    from ecco.services.payments_locks import KeyedLock
+    from ecco.services.payments.locks import KeyedLock
 
     locks = KeyedLock()
     order: list[str] = []
@@ -273,7 +273,7 @@ async def test_keyed_lock_serialises_per_key_and_forgets_idle_keys() -> None:
 
 
 def test_every_agreement_kind_fits_its_column() -> None:
-    from ecco.services import payments_registry
+    from ecco.services.payments import registry as payments_registry
     from ecco.store.tables import payment_agreements
 
     kinds = ["streaming", "escrow", "swarm", "proof", payments_registry.DONE, payments_registry.PENDING]

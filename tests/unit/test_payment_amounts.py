@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecco.errors import EccoError, Reason
-from ecco.services.amounts import MAX_AMOUNT_WEI, from_wei, to_wei
-from ecco.services.invoices import issuer_of, new_invoice, parse_invoice, sign_invoice
+from ecco.services.payments.amounts import MAX_AMOUNT_WEI, from_wei, to_wei
+from ecco.services.payments.invoices import issuer_of, new_invoice, parse_invoice, sign_invoice
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 
 WALLET = "0x" + "ab" * 20

@@ -10,8 +10,8 @@ import pytest
 from ecco.chain.abi import ERC20
 from ecco.errors import EccoError, Reason
 from ecco.services.envelope import new_message, sign_message
-from ecco.services.invoices import sign_invoice
-from ecco.services.payments import Payments, PaymentSettings
+from ecco.services.payments.invoices import sign_invoice
+from ecco.services.payments.service import Payments, PaymentSettings
 from tests.unit.payment_fixtures import Network, Node, deploy, make_node, network_fixture
 
 network = network_fixture
@@ -104,7 +104,7 @@ async def test_expired_invoice_refused_by_hand(network: Network, tmp_path: Path)
 async def test_full_queue_refuses_new_invoices_but_not_repeats(
     network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("ecco.services.payments.QUEUE_LIMIT", 1)
+    monkeypatch.setattr("ecco.services.payments.service.QUEUE_LIMIT", 1)
     payer, payee = await pair(network, tmp_path)
     # not expected by the payer, so only queue_by_hand queues them
     pricing = {"chainId": network.chain_id}
@@ -240,7 +240,7 @@ async def test_proof_checked_again_once_the_payees_chain_is_back(network: Networ
 
 async def test_request_id_replays_the_stored_answer_and_refuses_other_fields(network: Network, tmp_path: Path) -> None:
     from ecco.api.payment import PaymentServicer
-    from ecco.services.payments_agreements import Agreements
+    from ecco.services.payments.agreements import Agreements
     from ecco.v1 import payment_service_pb2 as pb
 
     payer, payee = await pair(network, tmp_path)

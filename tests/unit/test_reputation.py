@@ -10,17 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.reputation import (
+from ecco.parsing import Tier, parse_tier
+from ecco.services.discovery.reputation import (
     LatencyZone,
     LocalReputation,
     RankInput,
-    Tier,
     classify_latency,
     combined_score,
     discovery_score,
     effective_score,
     js_round,
-    parse_tier,
     rank_peers,
     select_by_zone,
     tier_for_score,

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import insert
 
 from ecco.errors import DeadlineExceeded, InvalidArgument
+from ecco.parsing import Tier
+from ecco.services.discovery.reputation_book import ReputationBook
+from ecco.services.messaging.responders import EchoResponder, ExecResponder
 from ecco.services.ports import ReputationRecord
-from ecco.services.reputation import Tier
-from ecco.services.reputation_book import ReputationBook
-from ecco.services.responders import EchoResponder, ExecResponder
 from ecco.store.db import create_engine, migrate, sqlite_url
 from ecco.store.reputation import SqlReputationStore
 from ecco.store.tables import local_reputation
