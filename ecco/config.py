@@ -77,7 +77,7 @@ def _loopback_address(raw: Any, where: str) -> str:
     except ValueError:
         loopback = False
     if not loopback:
-        raise ValueError(f"the API may only listen on a loopback address (127.0.0.1, [::1]), got {host!r}")
+        raise ValueError(f"ecco's local endpoints listen on loopback addresses only (127.0.0.1, [::1]), got {host!r}")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
@@ -232,6 +232,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen", _string_list, ["/ip4/0.0.0.0/tcp/0"], "ECCO_LISTEN"),
     Setting("bootstrap", _peer_multiaddrs, [], "ECCO_BOOTSTRAP"),
     Setting("responder", _string, "", "ECCO_RESPONDER"),
+    # A2A (ecco.services.bridge.a2a): the node's A2A endpoint, the bearer token its clients must present, and the
+    # bearer token sent to the agent of `--responder a2a:<url>`.
+    Setting("a2a.listen", _loopback_address, "", "ECCO_A2A_LISTEN"),
+    Setting("a2a.token", _string, "", "ECCO_A2A_TOKEN", secret=True),
+    Setting("a2a.responder_token", _string, "", "ECCO_A2A_RESPONDER_TOKEN", secret=True),
     # mDNS multicasts on every interface: on for users (upstream default), off wherever that is not wanted.
     Setting("mdns", _boolean, True, "ECCO_MDNS"),
     # Capability provider records on the network-scoped Kademlia DHT (the `internet` discovery phase).
@@ -316,6 +321,18 @@ class NodeConfig:
     @property
     def responder(self) -> str:
         return str(self.values["responder"])
+
+    @property
+    def a2a_listen(self) -> str:
+        return str(self.values["a2a.listen"])
+
+    @property
+    def a2a_token(self) -> str:
+        return str(self.values["a2a.token"]).strip()
+
+    @property
+    def a2a_responder_token(self) -> str:
+        return str(self.values["a2a.responder_token"]).strip()
 
     @property
     def rate_limit(self) -> tuple[float, float]:

@@ -151,7 +151,7 @@ async def run_daemon(
 
         # One signer, verifier and responder (all stateless) for messaging, discovery, consensus and payments.
         signer, verifier = Ed25519Signer.from_identity(identity), Ed25519Verifier()
-        responder = parse_responder(config.responder)
+        responder = parse_responder(config.responder, a2a=_a2a_responder(config, cleanup))
         messenger, discovery, transport = await _start_network(
             config, identity, signer, verifier, responder, events, reputation, cleanup
         )
@@ -210,6 +210,8 @@ async def run_daemon(
                 "tcp": servers.tcp_address,
             },
         )
+        if config.a2a_listen:
+            await _start_a2a_server(config, messenger, discovery, cleanup)
         stop_bridge = _start_embedded_bridge(config, events, bridge)
         cleanup.push_async_callback(stop_bridge)
         if on_ready is not None:
@@ -349,6 +351,34 @@ def _start_payments(
         feedback.start()
         cleanup.push_async_callback(feedback.stop)
     return payments, agreements, registry
+
+
+def _a2a_responder(config: NodeConfig, cleanup: contextlib.AsyncExitStack) -> Callable[[str], Responder]:
+    """`--responder a2a:<url>`: the A2A caller over aiohttp, closed with the node."""
+
+    def build(url: str) -> Responder:
+        from ecco.bridge.a2a import AiohttpJsonRpc
+        from ecco.services.bridge import A2ACaller, A2AResponder
+
+        rpc = AiohttpJsonRpc(url, config.a2a_responder_token)
+        cleanup.push_async_callback(rpc.close)
+        return A2AResponder(A2ACaller(rpc))
+
+    return build
+
+
+async def _start_a2a_server(
+    config: NodeConfig, messenger: Messenger, discovery: Discovery, cleanup: contextlib.AsyncExitStack
+) -> None:
+    """`--a2a-listen`: the node as an A2A agent (requests by peer id, asks by capability)."""
+    from ecco.bridge.a2a import A2AServer
+    from ecco.services.bridge import A2AAgent, network_runner
+
+    agent = A2AAgent(config.name, config.capabilities, network_runner(messenger, discovery))
+    server = A2AServer(agent, config.a2a_token)
+    address = await server.start(config.a2a_listen)
+    cleanup.push_async_callback(server.stop)
+    log.info("A2A endpoint listening", extra={"address": address, "auth": bool(config.a2a_token)})
 
 
 def _start_embedded_bridge(

@@ -17,10 +17,11 @@ from ecco.config import DEFAULT_BRIDGE_MAX_ATTEMPTS, DEFAULT_HOOK_PATH, DEFAULT_
 from ecco.errors import InvalidArgument, Reason
 
 TOKEN_ENV = "ECCO_WEBHOOK_TOKEN"
+A2A_TOKEN_ENV = "ECCO_A2A_TOKEN"
 
 
-def read_token(token: str | None, token_file: Path | None, flag: str = "--token") -> str | None:
-    """The hook token from the flag, else the file, else ECCO_WEBHOOK_TOKEN; None when none is given."""
+def read_token(token: str | None, token_file: Path | None, flag: str = "--token", env: str = TOKEN_ENV) -> str | None:
+    """A token from the flag, else the file, else the environment variable `env`; None when none is given."""
     if token:
         return token
     if token_file is not None:
@@ -30,7 +31,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
             raise InvalidArgument(
                 f"{flag}-file: cannot read {token_file}", Reason.BRIDGE_CONFIG_INVALID, field=f"{flag}-file"
             ) from None
-    return os.environ.get(TOKEN_ENV) or None
+    return os.environ.get(env) or None
 
 
 @click.group("webhook-bridge", invoke_without_command=True)

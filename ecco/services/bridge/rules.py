@@ -161,12 +161,16 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class AttemptResult:
     """One POST's outcome: `status` 0 means no HTTP answer (connection refused, reset, timeout); `run_id` is the
-    agent run OpenClaw started (its `{"ok":true,"runId":…}` answer), for logs that tie a delivery to the run."""
+    agent run OpenClaw started (its `{"ok":true,"runId":…}` answer, or the A2A task id), for logs that tie a
+    delivery to the run."""
 
     status: int
     error: str = ""
     retry_after_s: float | None = None
     run_id: str = ""
+    # A2A mode: the agent's reply text, or why the agent (or its server) answered without one.
+    text: str = ""
+    agent_error: str = ""
 
 
 def classify(result: AttemptResult, attempts: int, max_attempts: int) -> Verdict:
