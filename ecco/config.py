@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.bridge import DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH, BridgeSettings, RetryPolicy
+from ecco.services.bridge import (
+    A2A_MODE,
+    DEFAULT_A2A_PATH,
+    DEFAULT_HOOK_PATH,
+    DEFAULT_PROVIDER_HOOK_PATH,
+    HOOK_MODE,
+    BridgeSettings,
+    RetryPolicy,
+)
 from ecco.services.discovery import (
     capability_from_name,
     load_capabilities_file,
@@ -267,6 +275,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook.provider_hook_path", _string, DEFAULT_PROVIDER_HOOK_PATH, "ECCO_WEBHOOK_PROVIDER_HOOK_PATH"),
     Setting("webhook.filter", _string_list, [], "ECCO_WEBHOOK_FILTER"),
     Setting("webhook.verbose", _boolean, False, "ECCO_WEBHOOK_VERBOSE"),
+    # hook: POST events to OpenClaw's hooks; a2a: agent-requests to its A2A channel, replies back to the requester.
+    Setting("webhook.mode", _choice(HOOK_MODE, A2A_MODE), HOOK_MODE, "ECCO_WEBHOOK_MODE"),
+    Setting("webhook.a2a_path", _string, DEFAULT_A2A_PATH, "ECCO_WEBHOOK_A2A_PATH"),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -410,6 +421,8 @@ class NodeConfig:
             hook_path=str(self.values["webhook.hook_path"]),
             provider_hook_path=str(self.values["webhook.provider_hook_path"]),
             filter=list(self.values["webhook.filter"]),
+            mode=str(self.values["webhook.mode"]),
+            a2a_path=str(self.values["webhook.a2a_path"]),
             flag_prefix="--webhook-",
         )
 

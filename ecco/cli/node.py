@@ -161,6 +161,12 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 )
 @click.option("--webhook-filter", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option("--webhook-verbose", is_flag=True, default=None, help="Log every delivery, not only failures.")
+@click.option(
+    "--webhook-mode",
+    type=click.Choice(["hook", "a2a"]),
+    help="hook: POST events to OpenClaw's hooks; a2a: agent-requests to its A2A channel, replies back [hook].",
+)
+@click.option("--webhook-a2a-path", help="OpenClaw's A2A endpoint in a2a mode [/a2a/v1].")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
@@ -198,6 +204,8 @@ def up(
     webhook_provider_hook_path: str | None,
     webhook_filter: str | None,
     webhook_verbose: bool | None,
+    webhook_mode: str | None,
+    webhook_a2a_path: str | None,
     foreground: bool,
     start_timeout: float,
     ready_fd: int | None,
@@ -229,6 +237,8 @@ def up(
         "webhook.provider_hook_path": webhook_provider_hook_path,
         "webhook.filter": webhook_filter,
         "webhook.verbose": webhook_verbose,
+        "webhook.mode": webhook_mode,
+        "webhook.a2a_path": webhook_a2a_path,
     }
     config = resolve_config(config_path, flags)
     check_responder(config.responder)

@@ -146,3 +146,34 @@ async def test_a2a_listen_serves_a_card_and_reaches_ecco_agents_from_an_a2a_sdk_
             await _send(stranger, new_text_message("capability:translate hi", role=1))
     finally:
         await stranger.close()
+
+
+def test_a2a_mode_bridge_answers_requests_with_the_a2a_agents_reply(
+    ecco: Ecco, a2a_peer: tuple[int, Lines], tmp_path: Path
+) -> None:
+    """The embedded bridge in A2A mode, against a2a-sdk's server standing in for OpenClaw's A2A channel: the
+    requester gets the agent's reply (or its failure) with no `ecco send` by anyone."""
+    port, _ = a2a_peer
+    token_file = tmp_path / "a2a-peer.token"
+    token_file.write_text(PEER_TOKEN + "\n")
+    erin = up(
+        ecco,
+        "erin",
+        "--webhook-bridge",
+        "--webhook-mode",
+        "a2a",
+        "--webhook-openclaw-port",
+        str(port),
+        "--webhook-token-file",
+        str(token_file),
+    )
+    up(ecco, "frank", "--bootstrap", erin["addr"])
+
+    answered = ecco.ok("request", erin["peerId"], "--prompt", "hello bridge", "--node", "frank")
+    assert answered.stdout == "a2a-peer: hello bridge\n"
+    refused = ecco("request", erin["peerId"], "--prompt", "please fail", "--node", "frank", "--json")
+    assert refused.code != 0 and "the peer refused" in refused.stderr + refused.stdout
+
+    status = ecco.ok("webhook-bridge", "status", "--node", "erin", "--json").json()
+    assert status["running"] and status["providerHookPath"] == "/a2a/v1"
+    assert (status["deliveredCount"], status["deadLetterCount"], status["pendingCount"]) == (2, 0, 0)

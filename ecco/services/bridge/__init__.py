@@ -31,8 +31,11 @@ if TYPE_CHECKING:
     from ecco.services.bridge.ports import DeadLetterRecord as DeadLetterRecord
     from ecco.services.bridge.ports import DeliveryReport as DeliveryReport
     from ecco.services.bridge.ports import Outcome as Outcome
+    from ecco.services.bridge.rules import A2A_MODE as A2A_MODE
+    from ecco.services.bridge.rules import DEFAULT_A2A_PATH as DEFAULT_A2A_PATH
     from ecco.services.bridge.rules import DEFAULT_HOOK_PATH as DEFAULT_HOOK_PATH
     from ecco.services.bridge.rules import DEFAULT_PROVIDER_HOOK_PATH as DEFAULT_PROVIDER_HOOK_PATH
+    from ecco.services.bridge.rules import HOOK_MODE as HOOK_MODE
     from ecco.services.bridge.rules import AttemptResult as AttemptResult
     from ecco.services.bridge.rules import BridgeSettings as BridgeSettings
     from ecco.services.bridge.rules import RetryPolicy as RetryPolicy
@@ -59,7 +62,16 @@ __getattr__, __all__ = lazy_exports(
         ],
         "local": ["LocalLink"],
         "ports": ["Attachment", "BridgeConfig", "BridgeCounters", "DeadLetterRecord", "DeliveryReport", "Outcome"],
-        "rules": ["DEFAULT_HOOK_PATH", "DEFAULT_PROVIDER_HOOK_PATH", "AttemptResult", "BridgeSettings", "RetryPolicy"],
+        "rules": [
+            "A2A_MODE",
+            "DEFAULT_A2A_PATH",
+            "HOOK_MODE",
+            "DEFAULT_HOOK_PATH",
+            "DEFAULT_PROVIDER_HOOK_PATH",
+            "AttemptResult",
+            "BridgeSettings",
+            "RetryPolicy",
+        ],
         "runner": ["Attempt", "BridgeRunner", "attempt_fields", "log_attempt"],
         "status": ["BridgeMonitor"],
     },
