@@ -89,6 +89,13 @@ def _loopback_address(raw: Any, where: str) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _http_url(raw: Any, where: str) -> str:
+    text = _string(raw, where).strip()
+    if text and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError(f"expected an http(s) URL, got {text!r}")
+    return text
+
+
 def _capabilities(raw: Any, where: str) -> list[dict[str, Any]]:
     """A TOML list of capability tables, or (from the environment) comma-separated names."""
     if isinstance(raw, str):
@@ -245,6 +252,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("a2a.listen", _loopback_address, "", "ECCO_A2A_LISTEN"),
     Setting("a2a.token", _string, "", "ECCO_A2A_TOKEN", secret=True),
     Setting("a2a.responder_token", _string, "", "ECCO_A2A_RESPONDER_TOKEN", secret=True),
+    # Where replies go for clients that do not wait (OpenClaw's A2A endpoint), and the token it expects there.
+    Setting("a2a.reply_url", _http_url, "", "ECCO_A2A_REPLY_URL"),
+    Setting("a2a.reply_token", _string, "", "ECCO_A2A_REPLY_TOKEN", secret=True),
     # mDNS multicasts on every interface: on for users (upstream default), off wherever that is not wanted.
     Setting("mdns", _boolean, True, "ECCO_MDNS"),
     # Capability provider records on the network-scoped Kademlia DHT (the `internet` discovery phase).
@@ -340,6 +350,11 @@ class NodeConfig:
     @property
     def a2a_token(self) -> str:
         return str(self.values["a2a.token"]).strip()
+
+    @property
+    def a2a_reply(self) -> tuple[str, str]:
+        """(URL, bearer token) of the A2A endpoint that gets the replies of clients that do not wait."""
+        return str(self.values["a2a.reply_url"]), str(self.values["a2a.reply_token"]).strip()
 
     @property
     def a2a_responder_token(self) -> str:

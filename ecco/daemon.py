@@ -371,10 +371,16 @@ async def _start_a2a_server(
     config: NodeConfig, messenger: Messenger, discovery: Discovery, cleanup: contextlib.AsyncExitStack
 ) -> None:
     """`--a2a-listen`: the node as an A2A agent (requests by peer id, asks by capability)."""
-    from ecco.bridge.a2a import A2AServer
-    from ecco.services.bridge import A2AAgent, network_runner
+    from ecco.bridge.a2a import A2AServer, AiohttpJsonRpc
+    from ecco.services.bridge import A2AAgent, network_runner, reply_pusher
 
-    agent = A2AAgent(config.name, config.capabilities, network_runner(messenger, discovery))
+    push = None
+    reply_url, reply_token = config.a2a_reply
+    if reply_url:
+        rpc = AiohttpJsonRpc(reply_url, reply_token)
+        cleanup.push_async_callback(rpc.close)
+        push = reply_pusher(rpc)
+    agent = A2AAgent(config.name, config.capabilities, network_runner(messenger, discovery), push=push)
     server = A2AServer(agent, config.a2a_token)
     address = await server.start(config.a2a_listen)
     cleanup.push_async_callback(server.stop)

@@ -144,6 +144,11 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 )
 @click.option("--a2a-listen", help="Serve an A2A agent (card + JSON-RPC at /a2a/v1) on this loopback HOST:PORT.")
 @click.option(
+    "--a2a-reply-url",
+    help="Push replies of A2A clients that do not wait (OpenClaw's message tool) to this A2A endpoint, e.g. "
+    "http://127.0.0.1:18789/a2a/v1 (bearer token from ECCO_A2A_REPLY_TOKEN).",
+)
+@click.option(
     "--a2a-token-file",
     type=click.Path(path_type=Path),
     help="A file holding the bearer token A2A clients must present (or ECCO_A2A_TOKEN).",
@@ -192,6 +197,7 @@ def up(
     bootstrap: tuple[str, ...],
     responder: str | None,
     a2a_listen: str | None,
+    a2a_reply_url: str | None,
     a2a_token_file: Path | None,
     mdns: bool | None,
     dht: bool | None,
@@ -226,6 +232,7 @@ def up(
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
         "a2a.listen": a2a_listen,
+        "a2a.reply_url": a2a_reply_url,
         "a2a.token": read_token(None, a2a_token_file, "--a2a-token") if a2a_token_file else None,
         "mdns": mdns,
         "dht": dht,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ecco.services.bridge.a2a import JsonRpc as JsonRpc
     from ecco.services.bridge.a2a import RpcResult as RpcResult
     from ecco.services.bridge.a2a import network_runner as network_runner
+    from ecco.services.bridge.a2a import reply_pusher as reply_pusher
     from ecco.services.bridge.local import LocalLink as LocalLink
     from ecco.services.bridge.ports import Attachment as Attachment
     from ecco.services.bridge.ports import BridgeConfig as BridgeConfig
@@ -59,6 +60,7 @@ __getattr__, __all__ = lazy_exports(
             "JsonRpc",
             "RpcResult",
             "network_runner",
+            "reply_pusher",
         ],
         "local": ["LocalLink"],
         "ports": ["Attachment", "BridgeConfig", "BridgeCounters", "DeadLetterRecord", "DeliveryReport", "Outcome"],

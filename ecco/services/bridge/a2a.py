@@ -17,6 +17,7 @@ method names (`message/send`, `tasks/get`) and part form (`{"kind": "text"}`) ar
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import uuid
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from ecco.services.discovery import Discovery
     from ecco.services.messaging import Messenger
 
+log = logging.getLogger("ecco.a2a")
 A2A_PROTOCOL_VERSION = "1.0"
 A2A_RPC_PATH = "/a2a/v1"
 A2A_CARD_PATH = "/.well-known/agent-card.json"
@@ -144,6 +146,8 @@ class A2ATask:
     state: TaskState = TaskState.WORKING
     text: str = ""
     error: str = ""
+    # The client did not wait for the answer (`returnImmediately`): the reply is pushed to it when configured.
+    immediate: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def to_json(self) -> dict[str, Any]:
@@ -215,7 +219,11 @@ class A2AAgent:
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         description: str = "",
+        push: Callable[[A2ATask], Awaitable[None]] | None = None,
     ) -> None:
+        """`push` sends a finished task's reply back to a client that did not wait for it (OpenClaw's `message`
+        tool sends with returnImmediately and never polls: the reply reaches its agent as a new A2A message)."""
+        self._push = push
         self._name = name
         self._capabilities = capabilities
         self._run = run
@@ -280,19 +288,19 @@ class A2AAgent:
         if not isinstance(message, Mapping) or not isinstance(message.get("messageId"), str):
             raise RpcError(INVALID_PARAMS, "params.message with a messageId is required")
         # The same message sent again (a client retry) is the same task, not a second request.
+        configuration = params.get("configuration")
+        immediate = isinstance(configuration, Mapping) and configuration.get("returnImmediately") is True
         known = self._by_message.get(message["messageId"])
         if known is None:
             target = target_of(message)
             if not target.prompt:
                 raise RpcError(INVALID_PARAMS, "the message has no prompt after its target")
             context = message.get("contextId") if isinstance(message.get("contextId"), str) else ""
-            known = A2ATask(str(uuid.uuid4()), context or str(uuid.uuid4()), message["messageId"])
+            known = A2ATask(str(uuid.uuid4()), context or str(uuid.uuid4()), message["messageId"], immediate=immediate)
             self._remember(known)
             running = asyncio.create_task(self._execute(known, target))
             self._running.add(running)
             running.add_done_callback(self._running.discard)
-        configuration = params.get("configuration")
-        immediate = isinstance(configuration, Mapping) and configuration.get("returnImmediately") is True
         if not immediate:
             await known.done.wait()
         return known
@@ -305,6 +313,8 @@ class A2AAgent:
             task.state, task.error = TaskState.FAILED, f"{error.reason}: {error.message}"
         finally:
             task.done.set()
+        if task.immediate and self._push is not None:
+            await self._push(task)
 
     def _remember(self, task: A2ATask) -> None:
         self._tasks[task.id] = task
@@ -411,6 +421,25 @@ class A2ACaller:
                 return AttemptResult(0, f"the agent's task did not finish within {self._timeout_s:g}s")
             await self._sleep(self._poll_s)
             result = await self._rpc.call("GetTask", {"id": answer.task_id})
+
+
+def reply_pusher(rpc: JsonRpc, attempts: int = 5, sleep: Sleep = asyncio.sleep) -> Callable[[A2ATask], Awaitable[None]]:
+    """Push a finished task's reply to the client's own A2A endpoint, as a message in the same context (so it lands
+    in the conversation that asked); retried with backoff while the endpoint does not answer 2xx."""
+
+    async def push(task: A2ATask) -> None:
+        body = task.text if task.state == TaskState.COMPLETED else f"ecco could not answer: {task.error}"
+        text = f"ecco reply to message {task.message_id}:\n{body}"
+        params = send_params(text, f"{task.id}-reply", task.context_id)
+        params["configuration"] = {"returnImmediately": True}
+        for attempt in range(attempts):
+            result = await rpc.call("SendMessage", params)
+            if 200 <= result.status < 300:
+                return
+            log.warning("could not push an A2A reply", extra={"task": task.id, "status": result.status})
+            await sleep(min(30.0, 0.5 * 2**attempt))
+
+    return push
 
 
 class A2AResponder:
