@@ -41,7 +41,7 @@ GATEWAY_TOKEN = "gw-token-0123456789abcdef0123456789abcdef"
 # The A2A channel's peer `ecco`: the token the bridge presents to OpenClaw, and the one OpenClaw presents to ecco.
 A2A_INBOUND_TOKEN = "a2a-inbound-token-0123456789abcdef"
 A2A_OUTBOUND_TOKEN = "ecco-a2a-token-0123456789abcdef"
-GATEWAY_START_S = 120.0  # 8.6-11 s on an idle machine; this one is shared
+GATEWAY_START_S = 300.0  # 8.6-11 s on an idle machine; minutes on this shared one under load
 GATEWAY_READY = "[gateway] ready"  # after the plugins (the A2A channel) started; HTTP answers 503 before
 MODEL_LIFETIME_S = 900.0
 WAIT_S = 60.0
@@ -134,6 +134,14 @@ class Gateway:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process)
+            self.process = None
+
+    def crash(self) -> None:
+        """SIGKILL the gateway and its workers (its process group): no draining of runs in flight."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
             self.process = None
 
 

@@ -12,9 +12,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import A2A_INBOUND_TOKEN, A2A_OUTBOUND_TOKEN, WAIT_S, Ecco, FakeModel, Gateway, up
+from tests.e2e.conftest import (
+    A2A_INBOUND_TOKEN,
+    A2A_OUTBOUND_TOKEN,
+    WAIT_S,
+    Ecco,
+    FakeModel,
+    Gateway,
+    a2a_channel,
+    up,
+)
+from tests.integration.conftest import list_events
 
-pytestmark = pytest.mark.integration
+# One gateway start (20-90 s on a shared machine), agent turns of 15-40 s each, and one restart.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 REQUEST_TIMEOUT_MS = "240000"
 AGENT_WAIT_S = 180.0  # an OpenClaw agent turn takes 15-40 s on this shared machine, cold
 
@@ -104,3 +115,51 @@ def test_the_openclaw_agent_asks_an_ecco_capability_and_gets_the_reply(
     assert '"channel": "a2a"' in json.loads(sent)["tools"][0]
     seen = fake_model.wait_for_prompt("BONJOUR OPENCLAW", AGENT_WAIT_S)
     assert "ecco reply to message" in seen
+
+
+def test_a_gateway_killed_mid_task_and_restarted_still_yields_exactly_one_answer(
+    ecco: Ecco, openclaw: Gateway, fake_model: FakeModel, tmp_path: Path
+) -> None:
+    """Last in this module: it restarts the session's gateway. The embedded bridge in A2A mode retries the request
+    once the gateway is back (OpenClaw keeps A2A tasks in memory only, so the old task is gone). A gateway stopped
+    with SIGTERM finishes the run first, so this one is killed: the harder case."""
+    erin = up(
+        ecco,
+        "erin",
+        "--webhook-bridge",
+        "--webhook-mode",
+        "a2a",
+        "--webhook-openclaw-port",
+        str(openclaw.port),
+        "--webhook-token-file",
+        secret_file(tmp_path, "a2a.token", A2A_INBOUND_TOKEN),
+    )
+    up(ecco, "frank", "--bootstrap", erin["addr"])
+    prompt = "SLOW_REPLY: survive a gateway restart"
+    request = ecco.follow(
+        "request", erin["peerId"], "--prompt", prompt, "--timeout", REQUEST_TIMEOUT_MS, "--node", "frank", "--json"
+    )
+    try:
+        fake_model.wait_for_prompt(prompt, AGENT_WAIT_S)  # the agent's run is under way; the model answers in 8 s
+        openclaw.crash()
+        openclaw.start()
+        reply = request.next_json(timeout=float(REQUEST_TIMEOUT_MS) / 1000)
+    finally:
+        request.stop()
+    assert request.process.returncode == 0
+    assert reply["text"].startswith("FAKE-REPLY: ") and not reply.get("error")
+    responses = [
+        event
+        for event in list_events(ecco, "frank", "agent-response")
+        if event["requestId"] == reply["requestId"] and event["direction"] == "inbound"
+    ]
+    assert len(responses) == 1
+    status = ecco.ok("webhook-bridge", "status", "--node", "erin", "--json").json()
+    assert (status["deliveredCount"], status["deadLetterCount"], status["pendingCount"]) == (1, 0, 0)
+    assert status["failedCount"] >= 1  # the attempt the stop cut off, at least
+
+
+def test_the_readme_shows_the_openclaw_configuration_these_tests_run() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- openclaw-a2a-config -->\n```json\n", 1)[1].split("```", 1)[0]
+    assert json.loads(block) == {"channels": {"a2a": a2a_channel(7450)}}

@@ -164,14 +164,17 @@ class BridgeRunner:
         request_id = event.request_id or event.message_id
         prompt = prompt_text(event)
         first_attempt_ms = now_ms()
-        attempts = 0
+        attempts = answered = 0
         while True:
             attempts += 1
             if prompt is None:
                 result = AttemptResult(200, agent_error="missing prompt")
             else:
                 result = await self._agent.ask(prompt, event.id, f"ecco-{event.peer_id}")
-            verdict = classify(result, attempts, self._policy.max_attempts)
+            # Only answered failures use up attempts: a gateway restarting refuses connections, then answers 503
+            # while its plugins start, and the request must survive both.
+            answered += 1 if result.status else 0
+            verdict = classify(result, answered, self._policy.max_attempts)
             outcome = OUTCOMES[verdict]
             error = result.agent_error if verdict == Verdict.DELIVERED else describe(result, path)
             if verdict != Verdict.RETRY:
