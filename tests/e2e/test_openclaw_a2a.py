@@ -140,7 +140,10 @@ def test_a_gateway_killed_mid_task_and_restarted_still_yields_exactly_one_answer
         "request", erin["peerId"], "--prompt", prompt, "--timeout", REQUEST_TIMEOUT_MS, "--node", "frank", "--json"
     )
     try:
-        fake_model.wait_for_prompt(prompt, AGENT_WAIT_S)  # the agent's run is under way; the model answers in 8 s
+        try:  # the agent's run is under way; the model answers in 8 s
+            fake_model.wait_for_prompt(prompt, AGENT_WAIT_S)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\nthe request: {request.stop()}") from None
         openclaw.crash()
         openclaw.start()
         reply = request.next_json(timeout=float(REQUEST_TIMEOUT_MS) / 1000)
