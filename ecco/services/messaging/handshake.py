@@ -63,8 +63,7 @@ class Verdict:
         }
         if not self.accepted:
             payload.update(reason=self.reason, upgradeUrl=UPGRADE_URL)
-        if self.constitution_mismatch:
-            payload["constitutionMismatch"] = True
+        payload["constitutionMismatch"] = self.constitution_mismatch  # always, false included, as upstream sends it
         return payload
 
 
