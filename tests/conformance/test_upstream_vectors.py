@@ -332,6 +332,16 @@ def test_our_handshake_and_its_answer_are_upstreams_bytes() -> None:
     assert encode_frame(answer).decode() == response["transportMessageJson"]
 
 
+def test_a_version_rejection_notice_echoes_the_peers_version() -> None:
+    """Upstream's version-incompatible-notice: {requiredMinVersion, yourVersion, upgradeUrl?, message}."""
+    old = {**handshake.handshake_payload("testnet", NOW), "protocolVersion": {"major": 0, "minor": 9, "patch": 1}}
+    verdict = handshake.evaluate(old, "testnet")
+    notice = handshake.notice_for(verdict)
+    assert notice is not None and notice[0] == "version-incompatible-notice"
+    assert notice[1]["yourVersion"] == {"major": 0, "minor": 9, "patch": 1}
+    assert verdict.response_payload()["constitutionMismatch"] is False
+
+
 class CapturingTransport:
     """Records the frames a Messenger sends; nothing is delivered."""
 
