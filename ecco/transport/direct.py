@@ -3,7 +3,7 @@
 /ecco/direct/1.0.0 carries one `varint(len) || frame` per stream, exactly as upstream (the sender writes and closes;
 the receiver reads frames until EOF). /ecco/direct/1.1.0 carries the same frames, many per long-lived stream:
 outbound streams propose 1.1.0 first and fall back to 1.0.0 when the peer does not offer it. Frames above the limit
-are refused on read before their body is read, and the stream is reset.
+(10 MiB by default) are refused on read before their body is read, and the stream is reset.
 
 `DirectProtocol` is owned by the host runtime (`ecco.transport.host`), which gives it the host and dialing through
 the small `PeerLinks` interface and registers `handle_inbound` for the protocols it offers.
@@ -108,8 +108,7 @@ class DirectProtocol:
 
     async def send(self, peer_text: str, frame: bytes, timeout: float) -> None:
         peer = parse_peer_id(peer_text)
-        host = self._links.host
-        if peer == host.get_id():
+        if peer == self._links.host.get_id():
             raise InvalidArgument("a node cannot send to itself", Reason.INVALID_PEER_ID, field="peer_id")
         data = framed(frame)
         with mapped("sending to", peer), trio.fail_after(timeout):

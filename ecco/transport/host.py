@@ -19,6 +19,9 @@ The safe recipe and the workarounds applied here (libp2p-notes §4, §5):
   open) is never started; a listen address that cannot be bound fails start() (libp2p only logs it), and so does a
   fixed port another node already serves (libp2p binds with SO_REUSEPORT, which would let both run and split the
   inbound connections).
+
+At about 500 lines this is the largest module: start-up, dialing and connection state share the host's state and
+read best together; everything that only uses the host (direct messages, gossip, DHT, mDNS) lives elsewhere.
 """
 
 from __future__ import annotations

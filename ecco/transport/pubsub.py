@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -89,7 +90,7 @@ class Gossip:
     """Publishes, subscribes and dispatches topic messages to their asyncio handlers. Every method but the
     constructor runs in the trio thread; `topic_handlers` is written by the asyncio side (plain dict stores)."""
 
-    def __init__(self, bridge: Libp2pThread, spawn: Any) -> None:
+    def __init__(self, bridge: Libp2pThread, spawn: Callable[..., None]) -> None:
         """`spawn(fn, *args)` starts a task in the host's nursery (dropped once the host is stopping)."""
         self._bridge = bridge
         self._spawn = spawn
