@@ -22,7 +22,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from libp2p.crypto.ed25519 import Ed25519PublicKey as Libp2pEd25519PublicKey
 from libp2p.peer.id import ID
-from libp2p.utils.varint import encode_uvarint
 
 from ecco.errors import Unauthenticated
 from ecco.identity import load_or_create
@@ -51,6 +50,7 @@ from ecco.services.events.log import EventLog
 from ecco.services.messaging import handshake, messenger, reply_content
 from ecco.services.messaging.messenger import Messenger
 from ecco.services.transport_port import ConnectedPeer
+from ecco.transport.framing import framed
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 from tests.unit.conftest import FakeEventStore
 
@@ -273,7 +273,7 @@ def test_we_verify_and_decode_upstreams_frames(name: str) -> None:
     frame = frame_of(vector)
     prefix = bytes.fromhex(vector["frameLengthPrefixHex"])
     body = frame[len(prefix) :]
-    assert encode_uvarint(len(body)) == prefix and len(body) == vector["frameBodyLength"]
+    assert framed(body) == frame and len(body) == vector["frameBodyLength"]
     assert body.decode() == vector["transportMessageJson"]
     message = decode_frame(body).message
     assert message == Message.from_dict(vector["message"])
@@ -298,7 +298,7 @@ def test_signing_the_same_message_gives_upstreams_signature_and_frame(name: str)
     signed = sign_message(unsigned, SIGNERS[fields["from"]])
     assert signed.signature == vector["signature"] and signed.public_key == vector["publicKey"]
     assert js_json(signed.to_dict()) == vector["messageJson"]
-    assert encode_uvarint(len(encode_frame(signed))) + encode_frame(signed) == frame_of(vector)
+    assert framed(encode_frame(signed)) == frame_of(vector)
 
 
 def test_our_handshake_and_its_answer_are_upstreams_bytes() -> None:
@@ -393,7 +393,7 @@ async def test_our_agent_request_is_upstreams_frame(fixed_clock_and_ids) -> None
     await requests.aclose()
     [(to, frame)] = transport.sent
     assert to == A.peer_id
-    assert encode_uvarint(len(frame)) + frame == frame_of(vector)
+    assert framed(frame) == frame_of(vector)
 
 
 class ParIs:
@@ -421,7 +421,7 @@ async def test_our_streamed_answer_is_upstreams_frames(fixed_clock_and_ids) -> N
         B,
     )
     await node._answer(request, ParIs())
-    assert [encode_uvarint(len(f)) + f for _, f in transport.sent] == [frame_of(VECTORS[n]) for n in names]
+    assert [framed(f) for _, f in transport.sent] == [frame_of(VECTORS[n]) for n in names]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
