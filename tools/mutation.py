@@ -39,7 +39,7 @@ class Group:
     modules: tuple[str, ...]
     tests: tuple[str, ...]
     data: tuple[str, ...] = ()
-    """Files the tests read (copied next to the mutated tree)."""
+    """Folders the tests read (copied next to the mutated tree)."""
 
 
 GROUPS = (
@@ -62,13 +62,13 @@ GROUPS = (
         "amounts",
         ("ecco/services/payments/amounts.py", "ecco/services/payments/invoices.py"),
         ("tests/unit/test_payment_amounts.py", "tests/unit/test_payment_settle.py", "tests/unit/test_invoice_rules.py"),
-        ("contracts/artifacts.json",),
+        ("contracts",),
     ),
     Group(
         "settle",
         ("ecco/services/payments/agreements.py", "ecco/services/payments/service.py"),
         ("tests/unit/test_payment_agreements.py", "tests/unit/test_payment_settle.py"),
-        ("contracts/artifacts.json",),
+        ("contracts",),
     ),
     Group(
         "matching",
@@ -166,8 +166,7 @@ def prepare(group: Group) -> Path:
             if not helper.name.startswith("test_"):
                 shutil.copy2(helper, work / folder / helper.name)
     for data in group.data:
-        (work / data).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / data, work / data)
+        shutil.copytree(ROOT / data, work / data, ignore=ignore)
     pytest_options = (ROOT / "pyproject.toml").read_text().split("[tool.pytest.ini_options]", 1)[1]
     quoted = ", ".join(json.dumps(x) for x in [*tests, "-p", "no:cacheprovider"])
     (work / "pyproject.toml").write_text(
