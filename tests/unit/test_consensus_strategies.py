@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,3 +103,29 @@ def test_a_custom_aggregator_that_times_out_is_killed(monkeypatch: pytest.Monkey
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # killed and reaped, not left running
         os.kill(pid, 0)
+
+
+def test_a_custom_aggregator_reads_each_answer_in_upstreams_shape() -> None:
+    script = "import json, sys; print(json.dumps({'result': json.load(sys.stdin), 'confidence': 1, 'agreement': 0}))"
+    result = run(
+        [answer("a", "x", 0.5), answer("b", "y")],
+        aggregation=Aggregation.CUSTOM,
+        aggregator_cmd=f"{shlex.quote(sys.executable)} -c {shlex.quote(script)}",
+    )
+    assert result.result == [
+        {"peerId": "a", "text": "x", "matchScore": 0.5, "latencyMs": 10, "messageId": "", "self": False},
+        {"peerId": "b", "text": "y", "matchScore": 1.0, "latencyMs": 10, "messageId": "", "self": False},
+    ]
+    assert (result.confidence, result.agreement) == (1.0, 0)
+
+
+@pytest.mark.parametrize(
+    "strategy", [Aggregation.MAJORITY_VOTE, Aggregation.WEIGHTED_VOTE, Aggregation.CONSENSUS_THRESHOLD]
+)
+@pytest.mark.parametrize("similarity", [Similarity.EXACT, Similarity.TEXT_OVERLAP])
+def test_a_vote_result_is_the_winning_text_with_every_vote(strategy: Aggregation, similarity: Similarity) -> None:
+    result = run(
+        [answer("a", "no"), answer("b", "yes"), answer("c", "yes")], aggregation=strategy, similarity=similarity
+    )
+    assert (result.text, result.result, result.agreement) == ("yes", "yes", 2)
+    assert [(v.text, v.peer_ids) for v in result.votes] == [("yes", ("b", "c")), ("no", ("a",))]
