@@ -83,9 +83,9 @@ GROUPS = (
 )
 
 # mutmut's own exit codes (mutmut.stats.status_by_exit_code): 1 and 3 a failing test, 36 and the SIGXCPU codes a
-# mutant that made the tests hang (the tests noticed: counted as killed), 0 survived, 5/33 no test reached it.
+# mutant that made the tests hang (the tests noticed: counted as killed). Anything else counts against the score:
+# 0 survived, 5/33 no test reached it, None never checked (mutmut stopped early).
 KILLED = {1, 3, 36, -24, 24, 152, 255, -9, -11}
-SURVIVED = {0, 5, 33}
 STRING = re.compile(r"""[rbuRBUfF]{0,2}("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')""")
 
 
@@ -127,7 +127,7 @@ def _common_prefix(a: str, b: str) -> int:
 def only_message_text(diff: str) -> bool:
     """True when the mutant only rewrites a string literal that is prose (has a space): XX-wrapped, re-cased, None."""
     old, new = changed_lines(diff)
-    if len(old) != len(new):
+    if not old or len(old) != len(new):
         return False
     for before, after in zip(old, new, strict=True):
         if before == after:
@@ -155,16 +155,11 @@ def prepare(group: Group) -> Path:
     work = WORK / group.name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
     shutil.copytree(ROOT / "ecco", work / "ecco", ignore=ignore)
+    # the whole tests folder (test modules import each other's helpers); only the group's tests run
+    shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
     tests = [t for t in group.tests if (ROOT / t).exists()]
-    for test in tests:
-        folder = Path(test).parent
-        (work / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / test, work / test)
-        for helper in (ROOT / folder).glob("*.py"):
-            if not helper.name.startswith("test_"):
-                shutil.copy2(helper, work / folder / helper.name)
     for data in group.data:
         shutil.copytree(ROOT / data, work / data, ignore=ignore)
     pytest_options = (ROOT / "pyproject.toml").read_text().split("[tool.pytest.ini_options]", 1)[1]
@@ -181,7 +176,7 @@ def prepare(group: Group) -> Path:
     return work
 
 
-def run(group: Group, children: int) -> None:
+def run(group: Group, children: int) -> int:
     work = prepare(group)
     log = work / "mutmut.log"
     started = time.monotonic()
@@ -194,6 +189,7 @@ def run(group: Group, children: int) -> None:
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
     print(f"{group.name}: mutmut exited {code} in {time.monotonic() - started:.0f} s (log: {log})", file=sys.stderr)
+    return code
 
 
 def survivors_with_diffs(group: Group) -> dict[str, dict[str, str | int]]:
@@ -208,7 +204,7 @@ def survivors_with_diffs(group: Group) -> dict[str, dict[str, str | int]]:
         "    m.load()\n"
         "    row = out[path] = dict(m.exit_code_by_key)\n"
         f"    for name, code in list(row.items()):\n"
-        f"        if code in {sorted(SURVIVED)}:\n"
+        f"        if code not in {sorted(KILLED)}:\n"
         "            row[name + ':diff'] = get_diff_for_mutant(name, path=path)\n"
         "print(json.dumps(out))\n"
     )
@@ -280,10 +276,11 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
     groups = [g for g in GROUPS if not args.groups or g.name in args.groups]
-    if not args.report_only:
-        for group in groups:
-            run(group, args.children)
-    return 0 if report(groups, args.show) else 1
+    failed = [] if args.report_only else [g.name for g in groups if run(g, args.children) != 0]
+    met = report(groups, args.show)
+    if failed:
+        print(f"mutmut failed for: {', '.join(failed)} (see .mutation/<group>/mutmut.log)", file=sys.stderr)
+    return 0 if met and not failed else 1
 
 
 if __name__ == "__main__":
