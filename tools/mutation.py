@@ -159,6 +159,13 @@ def prepare(group: Group) -> Path:
     shutil.copytree(ROOT / "ecco", work / "ecco", ignore=ignore)
     # the whole tests folder (test modules import each other's helpers); only the group's tests run
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    # mutmut traces every call, which makes hypothesis' 200 ms deadline flaky; fixed examples keep runs comparable
+    with (work / "tests" / "conftest.py").open("a") as conftest:  # appended: the suite may grow one of its own
+        conftest.write(
+            "\nfrom hypothesis import settings\n\n"
+            'settings.register_profile("mutation", deadline=None, derandomize=True)\n'
+            'settings.load_profile("mutation")\n'
+        )
     tests = [t for t in group.tests if (ROOT / t).exists()]
     for data in group.data:
         shutil.copytree(ROOT / data, work / data, ignore=ignore)
