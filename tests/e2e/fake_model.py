@@ -122,7 +122,11 @@ class FakeModel(BaseHTTPRequestHandler):
             }
             if fin:
                 chunk["usage"] = USAGE
-            self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            try:
+                self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            except (BrokenPipeError, ConnectionResetError):  # the gateway went away mid-answer (a test killed it)
+                self.close_connection = True
+                return
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
