@@ -136,14 +136,6 @@ class Gateway:
             stop_process(self.process)
             self.process = None
 
-    def crash(self) -> None:
-        """SIGKILL the gateway and its workers (its process group): no draining of runs in flight."""
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=20)
-            self.process = None
-
 
 @pytest.fixture(scope="session")
 def fake_model() -> Iterator[FakeModel]:
