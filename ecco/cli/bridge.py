@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ecco.cli.events import split_types
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import PORT, count, json_option, node_option
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.config import DEFAULT_BRIDGE_MAX_ATTEMPTS, DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH
 from ecco.errors import InvalidArgument, Reason
@@ -35,7 +35,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
 
 @click.group("webhook-bridge", invoke_without_command=True)
 @node_option
-@click.option("--openclaw-port", type=int, help="The OpenClaw gateway's port (required to run the bridge).")
+@click.option("--openclaw-port", type=PORT, help="The OpenClaw gateway's port (required to run the bridge).")
 @click.option("--openclaw-host", default="127.0.0.1", show_default=True, help="The OpenClaw gateway's host.")
 @click.option("--token", help=f"OpenClaw's hooks.token; prefer {TOKEN_ENV} or --token-file (shell history).")
 @click.option("--token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
@@ -49,7 +49,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
 @click.option("--filter", "filter_types", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option(
     "--max-attempts",
-    type=click.IntRange(min=0),
+    type=count(),
     default=DEFAULT_BRIDGE_MAX_ATTEMPTS,
     show_default=True,
     help="Give up on an event after this many 5xx/408/429 answers (0: never); 4xx gives up at once.",

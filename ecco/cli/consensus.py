@@ -19,7 +19,7 @@ from ecco.cli.discovery import (
     phase_options,
 )
 from ecco.cli.messaging import CALL_MARGIN_S
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import FRACTION, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
 
@@ -58,10 +58,10 @@ _CONSENSUS_OPTIONS = (
         help="majority-vote|weighted-vote|best-score|ensemble|consensus-threshold|first-response|longest|"
         "synthesized-consensus|custom",
     ),
-    click.option("--agent-count", type=int, help="How many agents to ask (not with --selection all) [3]."),
-    click.option("--min-agents", type=int, help="The fewest agents found, and agreeing, for consensus [1]."),
-    click.option("--timeout", "timeout_ms", type=int, help="Milliseconds to wait for each agent [60000]."),
-    click.option("--consensus-threshold", type=float, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
+    click.option("--agent-count", type=count(1), help="How many agents to ask (not with --selection all) [3]."),
+    click.option("--min-agents", type=count(1), help="The fewest agents found, and agreeing, for consensus [1]."),
+    click.option("--timeout", "timeout_ms", type=milliseconds(), help="Milliseconds to wait for each agent [60000]."),
+    click.option("--consensus-threshold", type=FRACTION, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
     click.option(
         "--allow-partial",
         type=click.Choice(["true", "false"], case_sensitive=False),
@@ -84,7 +84,7 @@ _CONSENSUS_OPTIONS = (
         help="When answers agree: exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a "
         "peer with an `embedding` capability); single-linkage clusters.",
     ),
-    click.option("--similarity-threshold", type=float, help="The text-overlap at which answers agree, 0..1 [0.75]."),
+    click.option("--similarity-threshold", type=FRACTION, help="The text-overlap at which answers agree, 0..1 [0.75]."),
 )
 _request_id_option = click.option("--request-id", default="", help="An idempotency key: a repeat asks nobody again.")
 _receipt_out_option = click.option(

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ecco.cli.messaging import CALL_MARGIN_S, timeout_option
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, Reason
 
@@ -192,10 +192,12 @@ _PHASE_OPTIONS = (
     click.option(
         "--phase-timeout",
         "phase_timeout_ms",
-        type=int,
+        type=milliseconds(),
         help="Milliseconds a phase may wait for answers, 1 to 60000 [5000].",
     ),
-    click.option("--min-peers", type=int, help="Stop after the phase in which at least this many peers matched [1]."),
+    click.option(
+        "--min-peers", type=count(1), help="Stop after the phase in which at least this many peers matched [1]."
+    ),
     click.option(
         "--prefer-proximity",
         type=click.Choice(["true", "false"], case_sensitive=False),

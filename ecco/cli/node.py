@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ecco.cli.bridge import TOKEN_ENV, read_token
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import PORT, count, json_option, node_option
 from ecco.cli.output import print_fields, print_json
 from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
 
@@ -133,7 +133,9 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
 @click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
 @click.option("--webhook-openclaw-host", help="The OpenClaw gateway's host [127.0.0.1].")
-@click.option("--webhook-openclaw-port", type=int, help="The OpenClaw gateway's port (required with --webhook-bridge).")
+@click.option(
+    "--webhook-openclaw-port", type=PORT, help="The OpenClaw gateway's port (required with --webhook-bridge)."
+)
 @click.option("--webhook-token", help="OpenClaw's hooks.token; prefer ECCO_WEBHOOK_TOKEN or --webhook-token-file.")
 @click.option("--webhook-token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
 @click.option("--webhook-hook-path", help="Where the bridge sends every other event [/hooks/ecco].")
@@ -145,12 +147,12 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
-    type=float,
+    type=click.FloatRange(0.1, 3600),
     default=START_TIMEOUT_S,
     show_default=True,
     help="Seconds to wait for a detached daemon to become healthy.",
 )
-@click.option("--ready-fd", type=int, hidden=True)
+@click.option("--ready-fd", type=count(), hidden=True)
 @json_option
 @click.pass_context
 def up(
@@ -254,7 +256,7 @@ def status(node_name: str | None, json_output: bool) -> None:
 @node_option
 @click.option(
     "--timeout",
-    type=float,
+    type=click.FloatRange(0.1, 3600),
     default=STOP_TIMEOUT_S,
     show_default=True,
     help="Seconds to wait for the daemon to exit.",

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import CHAIN_ID, INT64_MAX, count, json_option, node_option
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.errors import InvalidArgument, Reason
 
@@ -57,7 +57,7 @@ def payment() -> None:
 
 
 @payment.command("invoices")
-@click.option("--page-size", type=click.IntRange(min=0), default=0, help="At most this many (default 100).")
+@click.option("--page-size", type=count(0, 1000), default=0, help="At most this many (default 100).")
 @click.option("--page-token", default="", help="next_page_token of a previous call.")
 @node_option
 @json_option
@@ -121,7 +121,7 @@ def settle(request_id: str, node_name: str | None, json_output: bool) -> None:
 
 @payment.command("ledger")
 @click.option("--job-id", default="", help="Only entries of this job.")
-@click.option("--page-size", type=click.IntRange(min=0), default=0, help="At most this many (default 100).")
+@click.option("--page-size", type=count(0, 1000), default=0, help="At most this many (default 100).")
 @node_option
 @json_option
 def ledger(job_id: str, page_size: int, node_name: str | None, json_output: bool) -> None:
@@ -148,7 +148,7 @@ def swarm() -> None:
 @swarm.command("distribute")
 @click.option("--job-id", required=True)
 @click.option("--total-amount", required=True, help='The amount to split, in whole coins, e.g. "0.003".')
-@click.option("--chain-id", required=True, type=click.IntRange(min=1))
+@click.option("--chain-id", required=True, type=CHAIN_ID)
 @click.option("--token", default="ETH", show_default=True, help="ETH, or an allow-listed ERC-20 address.")
 @click.option("--participants", "participants_json", help='JSON: [{"peerId","walletAddress","contribution"}].')
 @click.option("--participants-file", type=click.Path(path_type=Path))
@@ -253,7 +253,7 @@ def streaming() -> None:
 @streaming.command("tick")
 @click.option("--peer", "peer_id", required=True)
 @click.option("--channel-id", required=True)
-@click.option("--tokens", required=True, type=int)
+@click.option("--tokens", required=True, type=count(0, INT64_MAX))
 @click.option("--auto-invoice", type=click.BOOL, default=False, show_default=True)
 @click.option("--pricing", "pricing_json", help='JSON: {"type":"streaming","chainId":N,"ratePerToken":"0.0001"}.')
 @click.option("--pricing-file", type=click.Path(path_type=Path))

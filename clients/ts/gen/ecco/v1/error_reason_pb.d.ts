@@ -520,6 +520,13 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_BRIDGE_CONFIG_INVALID = 231;
    */
   BRIDGE_CONFIG_INVALID = 231,
+
+  /**
+   * The CLI could not write its output (stdout full or closed); nothing was acknowledged.
+   *
+   * @generated from enum value: ERROR_REASON_OUTPUT_FAILED = 250;
+   */
+  OUTPUT_FAILED = 250,
 }
 
 /**
