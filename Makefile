@@ -49,11 +49,14 @@ clients/ts/node_modules/.installed: clients/ts/package.json clients/ts/package-l
 	cd clients/ts && npm install --no-fund --no-audit --loglevel=error
 	touch $@
 
+# The stubs, then the CLI's output schemas (schemas/cli/messages.json derives from the protos).
 gen: setup
 	$(PY) tools/gen.py
+	$(PY) tools/cli_schemas.py
 
 check-gen: setup
 	$(PY) tools/gen.py --check
+	$(PY) tools/cli_schemas.py --check
 
 lint-proto: setup
 	buf lint

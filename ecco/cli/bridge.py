@@ -145,15 +145,6 @@ def status(node_name: str | None, json_output: bool) -> None:
         stub = client.stub("BridgeService")
         reply = client.call(stub.GetBridgeStatus, bridge_service_pb2.GetBridgeStatusRequest())
     doc = to_dict(reply)
-    for key in (
-        "deliveredCount",
-        "pendingCount",
-        "failedCount",
-        "deadLetterCount",
-        "lastDeliveredCursor",
-        "consumerCursor",
-    ):
-        doc[key] = int(doc.get(key, 0))
     if json_output:
         print_json(doc)
         return

@@ -161,9 +161,11 @@ def _agents(count: int) -> str:
     return f"{count} agent{'' if count == 1 else 's'}"
 
 
-def _enum_name(enum: Any, prefix: str, number: int) -> str:
-    """The upstream name of a proto enum value: the inverse of `_enum_value`."""
-    return str(enum.Name(number)).removeprefix(f"{prefix}_").lower().replace("_", "-")
+def _enum_name(enum: Any, prefix: str, number: int) -> str | None:
+    """The upstream name of a proto enum value: the inverse of `_enum_value` (the contract's `enum_word`)."""
+    from ecco.cli.render import enum_word
+
+    return enum_word(enum.DESCRIPTOR, number)
 
 
 def _status_name(status: int) -> str:

@@ -88,18 +88,20 @@ def find(query: Any, node_name: str | None, json_output: bool) -> None:
             click.echo(f"      {reason}")
 
 
-def _phase_name(number: int) -> str:
+def _phase_name(number: int) -> str | None:
+    from ecco.cli.render import enum_word
     from ecco.v1 import common_pb2
 
-    return common_pb2.DiscoveryPhase.Name(number).removeprefix("DISCOVERY_PHASE_").lower()
+    return enum_word(common_pb2.DiscoveryPhase.DESCRIPTOR, number)
 
 
 def _progress_line(progress: Any) -> str:
     """One line for a phase that completed, was skipped or failed."""
+    from ecco.cli.render import enum_word
     from ecco.v1 import common_pb2
 
     phase = _phase_name(progress.phase)
-    state = common_pb2.DiscoveryPhaseState.Name(progress.state).removeprefix("DISCOVERY_PHASE_STATE_").lower()
+    state = enum_word(common_pb2.DiscoveryPhaseState.DESCRIPTOR, progress.state)
     if progress.state == common_pb2.DISCOVERY_PHASE_STATE_COMPLETED:
         line = (
             f"{phase}: completed, {progress.new_matches} new, {progress.total_matches} in total "
@@ -159,21 +161,13 @@ def _discovered_doc(peer: Any) -> dict[str, Any]:
         "proximity": peer.proximity,
         "matchScore": match["matchScore"],
         "combinedScore": match["combinedScore"],
-        "bloomTier": _tier_name(peer.match.bloom_tier),
+        "bloomTier": match["bloomTier"],
         "latencyMs": match["peer"]["latencyMs"],
         "connected": match["peer"]["connected"],
         "addresses": match["peer"]["addresses"],
         "matchedCapabilities": match["matchedCapabilities"],
         "reasons": match["reasons"],
     }
-
-
-def _tier_name(tier: int) -> str | None:
-    from ecco.v1 import common_pb2
-
-    if tier == common_pb2.REPUTATION_TIER_UNSPECIFIED:
-        return None
-    return common_pb2.ReputationTier.Name(tier).removeprefix("REPUTATION_TIER_").lower()
 
 
 def phase_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -328,17 +322,8 @@ def ask(capability: str, text: str, timeout_ms: int, node_name: str | None, json
 
 def _reputation_doc(record: Any) -> dict[str, Any]:
     from ecco.cli.render import to_dict
-    from ecco.v1 import common_pb2
 
-    doc = to_dict(record)
-    for key in ("totalJobs", "successfulJobs", "failedJobs", "feedbackCount"):
-        doc[key] = int(doc.get(key, 0))
-    doc["tier"] = (
-        None
-        if record.tier == common_pb2.REPUTATION_TIER_UNSPECIFIED
-        else common_pb2.ReputationTier.Name(record.tier).removeprefix("REPUTATION_TIER_").lower()
-    )
-    return doc
+    return to_dict(record)
 
 
 def _reputation_line(doc: dict[str, Any]) -> str:

@@ -19,11 +19,11 @@ STOP_TIMEOUT_S = 30.0
 
 
 def _fetch_status(client: Any) -> dict[str, Any]:
-    from ecco.cli.render import status_dict
+    from ecco.cli.render import to_dict
     from ecco.v1 import node_service_pb2
 
     stub = client.stub("NodeService")
-    return status_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
+    return to_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
 
 
 def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:

@@ -75,9 +75,13 @@ def test_bad_capability_is_refused_with_the_flag_named(ecco: Ecco) -> None:
 
 
 def test_db_push_is_idempotent(ecco: Ecco, tmp_path: Path) -> None:
-    first = ecco.ok("db", "push", "--name", "alice", "--json").json()
+    mistyped = ecco("db", "push", "--node", "alcie", "--json")
+    assert (mistyped.code, mistyped.json()["error"]["reason"]) == (3, "NODE_NOT_FOUND")
+    assert not ecco.node_dir("alcie").exists()  # a typo creates nothing
+    first = ecco.ok("db", "push", "--node", "alice", "--create", "--json").json()
     assert first["applied"] == ["0001", "0002", "0003_bridge", "0004_payments"]
     assert first["revision"] == "0004_payments"
-    second = ecco.ok("db", "push", "--name", "alice", "--json").json()
+    second = ecco.ok("db", "push", "--node", "alice", "--json").json()
     assert second["applied"] == [] and second["revision"] == "0004_payments"
     ecco.ok("up", "--name", "alice")  # a node starts on a pushed database
+    assert ecco.ok("db", "push", "--json").json()["node"] == "alice"  # as the specification writes it

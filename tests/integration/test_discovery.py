@@ -26,7 +26,7 @@ def test_find_and_ask_reach_a_provider_two_hops_away(ecco: Ecco) -> None:
 
     asked = ecco.ok("ask", "--capability", "translate", "hello world", "--node", "user", "--json").json()
     assert (asked["text"], asked["peerId"]) == ("HELLO WORLD", shouter["peerId"])
-    assert [c["outcome"] for c in asked["candidates"]] == ["ASK_CANDIDATE_OUTCOME_ANSWERED"]
+    assert [c["outcome"] for c in asked["candidates"]] == ["answered"]
 
     peers = {p["peerId"]: p for p in ecco.ok("peers", "--node", "user", "--json").json()["peers"]}
     assert [c["name"] for c in peers[hub["peerId"]]["capabilities"]] == ["code-review"]
@@ -41,8 +41,8 @@ def test_ask_moves_on_to_the_next_candidate_when_one_fails(ecco: Ecco) -> None:
     assert (asked["text"], asked["peerId"]) == ("a long text", working["peerId"])
     outcomes = [(c["match"]["peer"]["peerId"], c["outcome"]) for c in asked["candidates"]]
     assert outcomes == [
-        (broken["peerId"], "ASK_CANDIDATE_OUTCOME_FAILED"),
-        (working["peerId"], "ASK_CANDIDATE_OUTCOME_ANSWERED"),
+        (broken["peerId"], "failed"),
+        (working["peerId"], "answered"),
     ]
 
 
