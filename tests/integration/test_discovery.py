@@ -158,3 +158,15 @@ def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco
         "--json",
     )
     assert (tier.code, error_of(tier)["reason"]) == (3, "NO_PROVIDER_FOUND")
+
+
+def test_peers_and_find_show_where_a_peer_listens_and_whether_it_is_connected(ecco: Ecco) -> None:
+    hub = up(ecco, "hub", "--capability", "translate")
+    client = up(ecco, "client", "--capability", "summarize", "--bootstrap", hub["addr"])  # inbound at the hub
+    # the client's announcement reaches the hub: from then on the hub knows where it listens
+    found = ecco.ok("peer", "find", "--name", "summarize", "--node", "hub", "--json").json()["matches"]
+    assert [(m["peer"]["peerId"], m["peer"]["connected"]) for m in found] == [(client["peerId"], True)]
+    assert found[0]["peer"]["addresses"] == [client["addr"]]
+    peers = {p["peerId"]: p for p in ecco.ok("peers", "--node", "hub", "--json").json()["peers"]}
+    assert peers[client["peerId"]]["connected"]
+    assert peers[client["peerId"]]["addresses"] == [client["addr"]]  # not the temporary source port
