@@ -137,7 +137,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
                 continue
             info = common_pb2.PeerInfo(
                 peer_id=known.peer_id,
-                addresses=self._dialable(known.peer_id, known.addresses),
+                addresses=self._dialable(known.peer_id, [*known.addresses, *(live.listen_addrs if live else ())]),
                 connected=live is not None,
                 capabilities=[capability_to_pb(c) for c in self._capabilities_of(known.peer_id)],
                 latency_ms=(live.latency_ms or 0.0) if live else 0.0,
@@ -154,8 +154,8 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
         )
 
     def _dialable(self, peer_id: str, dialled: list[str]) -> list[str]:
-        """Where the peer listens: the addresses we dialled it at and those of its signed announcement. Never the
-        remote end of an inbound connection, which is a temporary source port where nothing listens."""
+        """Where the peer listens: the addresses we dialled it at, identify's, and those of its signed announcement.
+        Never the remote end of an inbound connection, a temporary source port where nothing listens."""
         announced = self._discovery.addresses_of(peer_id) if self._discovery else ()
         return list(dict.fromkeys([*dialled, *announced]))
 
