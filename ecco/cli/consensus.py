@@ -19,7 +19,7 @@ from ecco.cli.discovery import (
     phase_options,
 )
 from ecco.cli.messaging import CALL_MARGIN_S
-from ecco.cli.options import FRACTION, count, json_option, milliseconds, node_option
+from ecco.cli.options import FRACTION, TRUE_FALSE, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
 
@@ -64,13 +64,13 @@ _CONSENSUS_OPTIONS = (
     click.option("--consensus-threshold", type=FRACTION, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
     click.option(
         "--allow-partial",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="Aggregate the successes when some agents fail; false fails the query instead [true].",
     ),
     click.option("--system-prompt", default="", help="An instruction sent with the prompt (payload.system)."),
     click.option(
         "--include-self",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="This node's own responder answers too [false].",
     ),
     click.option(

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ecco.cli.messaging import CALL_MARGIN_S, timeout_option
-from ecco.cli.options import count, json_option, milliseconds, node_option
+from ecco.cli.options import TRUE_FALSE, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, Reason
 
@@ -194,7 +194,7 @@ _PHASE_OPTIONS = (
     ),
     click.option(
         "--prefer-proximity",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="Run proximity first and rank proximity-found peers up [true].",
     ),
 )

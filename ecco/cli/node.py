@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ecco.cli.bridge import TOKEN_ENV, read_token
-from ecco.cli.options import PORT, count, json_option, node_option
+from ecco.cli.options import PORT, TRUE_FALSE, count, json_option, node_option
 from ecco.cli.output import print_fields, print_json
 from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
 
@@ -129,8 +129,8 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
 @click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
 @click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
-@click.option("--mdns/--no-mdns", default=None, help="Find and announce peers on the local link (multicast) [on].")
-@click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
+@click.option("--mdns", type=TRUE_FALSE, help="Find and announce peers on the local link (multicast) [true].")
+@click.option("--dht", type=TRUE_FALSE, help="Publish and look up capability provider records [true].")
 @click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
 @click.option("--webhook-openclaw-host", help="The OpenClaw gateway's host [127.0.0.1].")
 @click.option(

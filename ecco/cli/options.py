@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
+
+from ecco.errors import cut
 
 json_option = click.option(
     "--json", "json_output", is_flag=True, help="Print one JSON document (JSON lines when streaming)."
@@ -26,3 +30,27 @@ def milliseconds(minimum: int = 1) -> click.IntRange:
 
 def count(minimum: int = 0, maximum: int = INT32_MAX) -> click.IntRange:
     return click.IntRange(minimum, maximum)
+
+
+class TrueFalse(click.ParamType):
+    """The one boolean style for settings: `--x true|false` (also yes/no, on/off, 1/0). Bare flags (`--json`,
+    `--once`) are only for switches that are off unless given."""
+
+    name = "true|false"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> bool:
+        from ecco.errors import EccoError
+        from ecco.parsing import parse_bool
+
+        try:
+            return parse_bool(value, param.opts[0] if param is not None and param.opts else "value")
+        except EccoError:
+            self.fail(f"expected true or false, got {cut(str(value))!r}", param, ctx)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(word) for word in ("true", "false") if word.startswith(incomplete)]
+
+
+TRUE_FALSE = TrueFalse()

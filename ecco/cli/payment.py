@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecco.cli.options import CHAIN_ID, INT64_MAX, count, json_option, node_option
+from ecco.cli.options import CHAIN_ID, INT64_MAX, TRUE_FALSE, count, json_option, node_option
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.errors import InvalidArgument, Reason
 
@@ -208,7 +208,13 @@ def escrow() -> None:
 @click.option("--job-id", required=True)
 @click.option("--milestone-id", required=True)
 @click.option("--peer", "peer_id", default="", help="The approver, who also gets the invoice (default: the payer).")
-@click.option("--send-invoice", type=click.BOOL, default=True, show_default=True)
+@click.option(
+    "--send-invoice",
+    type=TRUE_FALSE,
+    default=True,
+    show_default=True,
+    help="Send the approver an invoice for the released milestone.",
+)
 @request_id_option
 @node_option
 @json_option
@@ -254,7 +260,13 @@ def streaming() -> None:
 @click.option("--peer", "peer_id", required=True)
 @click.option("--channel-id", required=True)
 @click.option("--tokens", required=True, type=count(0, INT64_MAX))
-@click.option("--auto-invoice", type=click.BOOL, default=False, show_default=True)
+@click.option(
+    "--auto-invoice",
+    type=TRUE_FALSE,
+    default=False,
+    show_default=True,
+    help="Invoice the payer as soon as the channel reaches its invoice threshold.",
+)
 @click.option("--pricing", "pricing_json", help='JSON: {"type":"streaming","chainId":N,"ratePerToken":"0.0001"}.')
 @click.option("--pricing-file", type=click.Path(path_type=Path))
 @request_id_option

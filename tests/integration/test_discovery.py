@@ -68,7 +68,7 @@ def test_no_provider_and_bad_queries_are_clear_errors(ecco: Ecco) -> None:
 def test_discover_finds_a_connected_provider_first_and_stops_early(ecco: Ecco) -> None:
     hub = up(ecco, "hub", "--capability", "code-review", "--responder", "echo")
     shouter = up(ecco, "shouter", "--capability", "translate", "--bootstrap", hub["addr"])
-    up(ecco, "user", "--bootstrap", hub["addr"], "--no-dht")  # connected to the hub only; no internet phase
+    up(ecco, "user", "--bootstrap", hub["addr"], "--dht", "false")  # connected to the hub only; no internet phase
 
     doc = ecco.ok("peer", "discover", "--name", "code-review", "--min-peers", "1", "--node", "user", "--json").json()
     (found,) = doc["peers"]
