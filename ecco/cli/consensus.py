@@ -19,9 +19,10 @@ from ecco.cli.discovery import (
     phase_options,
 )
 from ecco.cli.messaging import CALL_MARGIN_S
-from ecco.cli.options import FRACTION, TRUE_FALSE, count, json_option, milliseconds, node_option
+from ecco.cli.options import FRACTION, TRUE_FALSE, choice_of, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
+from ecco.parsing import Aggregation, Selection, Similarity
 
 AGGREGATOR_MARGIN_S = 65.0  # the node gives a custom aggregator 60 s
 
@@ -50,13 +51,19 @@ def _positive(value: int | None, flag: str) -> int:
 
 
 _CONSENSUS_OPTIONS = (
-    click.option("--selection", default="all", show_default=True, help="all|top-n|round-robin|random|weighted"),
+    click.option(
+        "--selection",
+        type=choice_of(Selection),
+        default="all",
+        show_default=True,
+        help="Which of the matching agents to ask.",
+    ),
     click.option(
         "--aggregation",
+        type=choice_of(Aggregation),
         default="consensus-threshold",
         show_default=True,
-        help="majority-vote|weighted-vote|best-score|ensemble|consensus-threshold|first-response|longest|"
-        "synthesized-consensus|custom",
+        help="How the answers become one result.",
     ),
     click.option("--agent-count", type=count(1), help="How many agents to ask (not with --selection all) [3]."),
     click.option("--min-agents", type=count(1), help="The fewest agents found, and agreeing, for consensus [1]."),
@@ -79,6 +86,7 @@ _CONSENSUS_OPTIONS = (
     click.option("--aggregator-cmd", default="", help="custom: a command reading responses JSON, printing the result."),
     click.option(
         "--similarity",
+        type=choice_of(Similarity),
         default="text-overlap",
         show_default=True,
         help="When answers agree: exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a "

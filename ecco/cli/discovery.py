@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from ecco.cli.messaging import CALL_MARGIN_S, timeout_option
-from ecco.cli.options import TRUE_FALSE, count, json_option, milliseconds, node_option
+from ecco.cli.options import TRUE_FALSE, choice_of, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, Reason
+from ecco.parsing import Tier
 
 FIND_CALL_TIMEOUT_S = 15.0
 
@@ -221,6 +222,7 @@ def discovery_options_to_pb(options: Any, min_peers_given: bool = True) -> Any:
 @phase_options
 @click.option(
     "--bloom-tier",
+    type=choice_of(Tier),
     help="Keep only peers that our own or a gossiped reputation filter puts in this tier: elite, good or acceptable.",
 )
 @node_option
@@ -337,7 +339,7 @@ def _reputation_line(doc: dict[str, Any]) -> str:
 @click.argument("peer_id", required=False)
 @click.option(
     "--min-tier",
-    type=click.Choice(["elite", "good", "acceptable"], case_sensitive=False),
+    type=choice_of(Tier),
     help="List only peers in this tier or a better one.",
 )
 @node_option

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import click
@@ -54,3 +55,8 @@ class TrueFalse(click.ParamType):
 
 
 TRUE_FALSE = TrueFalse()
+
+
+def choice_of(kind: type[StrEnum]) -> click.Choice:  # type: ignore[type-arg]
+    """A checked choice among a fixed set (ecco.parsing's enums), so a typo is a usage error listing the words."""
+    return click.Choice([member.value for member in kind], case_sensitive=False)
