@@ -194,7 +194,7 @@ COMMANDS: dict[str, dict[str, Any]] = {
         "properties": {"event": {"enum": ["attached", "delivery"]}},
     },
     "webhook-bridge status": ref("GetBridgeStatusResponse"),
-    "webhook-bridge dead-letters": obj(deadLetters=arr(ref("CliDeadLetter")), totalSize=INT),
+    "webhook-bridge dead-letters": obj(deadLetters=arr(ref("CliDeadLetter")), nextPageToken=STR, totalSize=INT),
     "payment invoices": ref("ListInvoicesResponse"),
     "payment queue": ref("QueueInvoiceResponse"),
     "payment settle": ref("SettleResponse"),

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ecco.cli.events import split_types
-from ecco.cli.options import PORT, count, json_option, node_option
+from ecco.cli.options import PORT, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.config import DEFAULT_BRIDGE_MAX_ATTEMPTS, DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH
 from ecco.errors import InvalidArgument, Reason
@@ -170,24 +170,31 @@ def status(node_name: str | None, json_output: bool) -> None:
 
 @webhook_bridge.command("dead-letters")
 @node_option
-@click.option("--limit", type=click.IntRange(min=1, max=1000), default=100, show_default=True)
+@paging_options
 @json_option
-def dead_letters(node_name: str | None, limit: int, json_output: bool) -> None:
-    """List the events the bridge gave up delivering, newest first."""
+def dead_letters(node_name: str | None, page_size: int, page_token: str, json_output: bool) -> None:
+    """List the events the bridge gave up delivering, newest first.
+
+    \b
+    Example:
+      ecco webhook-bridge dead-letters --page-size 20 --json
+    """
     from ecco.cli.render import event_dict, to_dict
     from ecco.client import NodeClient
     from ecco.v1 import bridge_service_pb2
 
     with NodeClient.for_node(node_name) as client:
         stub = client.stub("BridgeService")
-        reply = client.call(stub.ListDeadLetters, bridge_service_pb2.ListDeadLettersRequest(page_size=limit))
+        reply = client.call(
+            stub.ListDeadLetters, bridge_service_pb2.ListDeadLettersRequest(page_size=page_size, page_token=page_token)
+        )
     letters = []
     for letter in reply.dead_letters:
         doc = to_dict(letter)
         doc["event"] = event_dict(letter.event)
         letters.append(doc)
     if json_output:
-        print_json({"deadLetters": letters, "totalSize": reply.total_size})
+        print_json({"deadLetters": letters, "nextPageToken": reply.next_page_token, "totalSize": reply.total_size})
         return
     rows = [
         [

@@ -60,3 +60,14 @@ TRUE_FALSE = TrueFalse()
 def choice_of(kind: type[StrEnum]) -> click.Choice:  # type: ignore[type-arg]
     """A checked choice among a fixed set (ecco.parsing's enums), so a typo is a usage error listing the words."""
     return click.Choice([member.value for member in kind], case_sensitive=False)
+
+
+def paging_options(command: Any) -> Any:
+    """The one paging style of list commands: `--page-size N --page-token T`; the output's `nextPageToken`
+    (empty on the last page) is the next call's --page-token."""
+    command = click.option(
+        "--page-token", default="", help="The nextPageToken a previous call printed [the first page]."
+    )(command)
+    return click.option(
+        "--page-size", type=count(0, 1000), default=0, help="At most this many per page, up to 1000 [100]."
+    )(command)

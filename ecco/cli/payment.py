@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecco.cli.options import CHAIN_ID, INT64_MAX, TRUE_FALSE, count, json_option, node_option
+from ecco.cli.options import CHAIN_ID, INT64_MAX, TRUE_FALSE, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.errors import InvalidArgument, Reason
 
@@ -57,8 +57,7 @@ def payment() -> None:
 
 
 @payment.command("invoices")
-@click.option("--page-size", type=count(0, 1000), default=0, help="At most this many (default 100).")
-@click.option("--page-token", default="", help="next_page_token of a previous call.")
+@paging_options
 @node_option
 @json_option
 def invoices(page_size: int, page_token: str, node_name: str | None, json_output: bool) -> None:
@@ -121,15 +120,17 @@ def settle(request_id: str, node_name: str | None, json_output: bool) -> None:
 
 @payment.command("ledger")
 @click.option("--job-id", default="", help="Only entries of this job.")
-@click.option("--page-size", type=count(0, 1000), default=0, help="At most this many (default 100).")
+@paging_options
 @node_option
 @json_option
-def ledger(job_id: str, page_size: int, node_name: str | None, json_output: bool) -> None:
+def ledger(job_id: str, page_size: int, page_token: str, node_name: str | None, json_output: bool) -> None:
     """List the payment ledger, newest first."""
     from ecco.cli.render import to_dict
     from ecco.v1 import payment_service_pb2 as pb
 
-    reply = _call(node_name, "ListLedger", pb.ListLedgerRequest(job_id=job_id, page_size=page_size))
+    reply = _call(
+        node_name, "ListLedger", pb.ListLedgerRequest(job_id=job_id, page_size=page_size, page_token=page_token)
+    )
     if json_output:
         print_json(to_dict(reply))
         return
@@ -146,12 +147,12 @@ def swarm() -> None:
 
 
 @swarm.command("distribute")
-@click.option("--job-id", required=True)
+@click.option("--job-id", required=True, help="The job whose payout this is; a repeat returns the first split.")
 @click.option("--total-amount", required=True, help='The amount to split, in whole coins, e.g. "0.003".')
-@click.option("--chain-id", required=True, type=CHAIN_ID)
+@click.option("--chain-id", required=True, type=CHAIN_ID, help="The chain to pay on, e.g. 84532.")
 @click.option("--token", default="ETH", show_default=True, help="ETH, or an allow-listed ERC-20 address.")
 @click.option("--participants", "participants_json", help='JSON: [{"peerId","walletAddress","contribution"}].')
-@click.option("--participants-file", type=click.Path(path_type=Path))
+@click.option("--participants-file", type=click.Path(path_type=Path), help="A file holding --participants' JSON.")
 @request_id_option
 @node_option
 @json_option
@@ -205,8 +206,8 @@ def escrow() -> None:
 
 
 @escrow.command("release")
-@click.option("--job-id", required=True)
-@click.option("--milestone-id", required=True)
+@click.option("--job-id", required=True, help="The escrow agreement's job.")
+@click.option("--milestone-id", required=True, help="The milestone to release.")
 @click.option("--peer", "peer_id", default="", help="The approver, who also gets the invoice (default: the payer).")
 @click.option(
     "--send-invoice",
@@ -237,8 +238,8 @@ def release(
 
 
 @escrow.command("invoice")
-@click.option("--job-id", required=True)
-@click.option("--peer", "peer_id", required=True)
+@click.option("--job-id", required=True, help="The escrow agreement's job.")
+@click.option("--peer", "peer_id", required=True, help="The payer to invoice.")
 @request_id_option
 @node_option
 @json_option
@@ -257,9 +258,11 @@ def streaming() -> None:
 
 
 @streaming.command("tick")
-@click.option("--peer", "peer_id", required=True)
-@click.option("--channel-id", required=True)
-@click.option("--tokens", required=True, type=count(0, INT64_MAX))
+@click.option("--peer", "peer_id", required=True, help="The payer of the channel.")
+@click.option("--channel-id", required=True, help="The streaming channel (created by its first tick).")
+@click.option(
+    "--tokens", required=True, type=count(0, INT64_MAX), help="How many tokens were produced since the last tick."
+)
 @click.option(
     "--auto-invoice",
     type=TRUE_FALSE,
@@ -268,7 +271,7 @@ def streaming() -> None:
     help="Invoice the payer as soon as the channel reaches its invoice threshold.",
 )
 @click.option("--pricing", "pricing_json", help='JSON: {"type":"streaming","chainId":N,"ratePerToken":"0.0001"}.')
-@click.option("--pricing-file", type=click.Path(path_type=Path))
+@click.option("--pricing-file", type=click.Path(path_type=Path), help="A file holding --pricing's JSON.")
 @request_id_option
 @node_option
 @json_option
@@ -301,8 +304,8 @@ def tick(
 
 
 @streaming.command("invoice")
-@click.option("--peer", "peer_id", required=True)
-@click.option("--channel-id", required=True)
+@click.option("--peer", "peer_id", required=True, help="The payer of the channel.")
+@click.option("--channel-id", required=True, help="The streaming channel.")
 @request_id_option
 @node_option
 @json_option
@@ -316,7 +319,7 @@ def streaming_invoice(peer_id: str, channel_id: str, request_id: str, node_name:
 
 
 @streaming.command("close")
-@click.option("--channel-id", required=True)
+@click.option("--channel-id", required=True, help="The streaming channel to close.")
 @request_id_option
 @node_option
 @json_option
