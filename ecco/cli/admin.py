@@ -77,10 +77,6 @@ def push(
 
     The node is chosen like for every command (--node, ECCO_NODE, else the only running node); it need not be
     running, but it must exist, so a mistyped name never creates a new node directory and database.
-
-    \b
-    Example:
-      ecco db push --node alice --json
     """
     import asyncio
 

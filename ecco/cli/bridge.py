@@ -173,12 +173,7 @@ def status(node_name: str | None, json_output: bool) -> None:
 @paging_options
 @json_option
 def dead_letters(node_name: str | None, page_size: int, page_token: str, json_output: bool) -> None:
-    """List the events the bridge gave up delivering, newest first.
-
-    \b
-    Example:
-      ecco webhook-bridge dead-letters --page-size 20 --json
-    """
+    """List the events the bridge gave up delivering, newest first."""
     from ecco.cli.render import event_dict, to_dict
     from ecco.client import NodeClient
     from ecco.v1 import bridge_service_pb2

@@ -237,11 +237,13 @@ def discover(
     node_name: str | None,
     json_output: bool,
 ) -> None:
-    """Phased discovery: walk the phases in order and stop once --min-peers peers matched.
+    """Phased discovery: walk the phases in order and stop once --min-peers peers matched. Peers are ranked as
+    upstream ranks them (§7.4): by reputation (discoveryScore), then proximity, then combinedScore.
 
-    proximity = connected peers with a round trip under 50 ms (no Bluetooth or mDNS on this node); local =
-    connected peers plus a gossip query; internet = DHT providers (not available yet, skipped); fallback =
-    every peer this node knows. Exits 3 (NO_PROVIDER_FOUND) when no phase found a match."""
+    proximity = peers found on the local link (mDNS) or connected with a round trip under 50 ms (no
+    Bluetooth); local = connected peers plus a gossip query; internet = DHT provider records (skipped on a node
+    started with --dht false); fallback = every peer this node knows. Exits 3 (NO_PROVIDER_FOUND) when no phase
+    found a match."""
     from ecco.client import NodeClient
     from ecco.parsing import DiscoveryOptions
     from ecco.v1 import common_pb2

@@ -128,10 +128,6 @@ def listen(
     every event. The cursor is committed only after the events were written and flushed to stdout: if the
     write fails (full disk, closed pipe) or the command is killed before, the next call prints them again
     (at least once).
-
-    \b
-    Example:
-      ecco listen --json --wait 0 --consumer harness --from now
     """
     from ecco.client import NodeClient
     from ecco.v1 import event_service_pb2

@@ -13,6 +13,7 @@ from ecco.cli.bridge import webhook_bridge
 from ecco.cli.consensus import consensus
 from ecco.cli.discovery import ask, peer
 from ecco.cli.events import listen, stream
+from ecco.cli.examples import attach
 from ecco.cli.messaging import connect, msg, peers, request, send
 from ecco.cli.node import node, up
 from ecco.cli.output import EXIT_INTERRUPTED, exit_code, print_error, usage_error
@@ -47,6 +48,7 @@ for command in (
     register,
 ):
     cli.add_command(command)
+attach(cli)
 
 
 def main(args: list[str] | None = None) -> int:
