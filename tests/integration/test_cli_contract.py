@@ -73,6 +73,7 @@ def _commands(group: click.Group, path: tuple[str, ...] = ()) -> set[str]:
     return found
 
 
+@pytest.mark.timeout(400)  # some 45 CLI runs, each a fresh Python process
 def test_every_command_and_error_matches_its_schema(ecco: Ecco, tmp_path: Path) -> None:
     covered: set[str] = set()
 
