@@ -11,7 +11,7 @@ import click
 
 from ecco.cli.options import CHAIN_ID, INT64_MAX, TRUE_FALSE, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
-from ecco.errors import InvalidArgument, Reason
+from ecco.errors import Aborted, InvalidArgument, Reason, cut
 
 request_id_option = click.option(
     "--request-id", default="", help="An idempotency key: a repeat returns the first result and moves no money."
@@ -103,11 +103,28 @@ def queue(
 @node_option
 @json_option
 def settle(request_id: str, node_name: str | None, json_output: bool) -> None:
-    """Pay every queued invoice: one transfer per recipient, chain and token; proofs go to the payees."""
+    """Pay every queued invoice: one transfer per recipient, chain and token; proofs go to the payees.
+
+    Exits 0 only when everything queued was paid (or nothing was queued). If any group failed, exits 4
+    (ABORTED, TRANSACTION_FAILED) naming each failed group; failed invoices stay queued for the next settle,
+    and what was paid is in `ecco payment ledger`."""
     from ecco.cli.render import to_dict
     from ecco.v1 import payment_service_pb2 as pb
 
     reply = _call(node_name, "Settle", pb.SettleRequest(request_id=request_id))
+    failed = [r for r in reply.results if not r.success]
+    if failed:
+        paid = len(reply.results) - len(failed)
+        groups = "; ".join(
+            f"{cut(r.total_amount, 30)} {cut(r.token, 12)} to {cut(r.recipient, 44)}: {cut(r.error, 120)}"
+            for r in failed[:3]
+        )
+        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise Aborted(
+            f"{len(failed)} of {len(reply.results)} settlements not paid ({paid} paid): {groups}{more}; "
+            "the unpaid invoices stay queued",
+            Reason.TRANSACTION_FAILED,
+        )
     if json_output:
         print_json(to_dict(reply))
         return

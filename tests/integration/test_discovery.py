@@ -130,7 +130,7 @@ def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco
         (("--min-peers", "0"), "INVALID_ARGUMENT", "--min-peers"),
         (("--min-peers", "-3"), "INVALID_ARGUMENT", "--min-peers"),
         (("--phase-timeout", "0"), "INVALID_ARGUMENT", "--phase-timeout"),
-        (("--bloom-tier", "platinum"), "UNKNOWN_REPUTATION_TIER", "--bloom-tier"),
+        (("--bloom-tier", "platinum"), "INVALID_ARGUMENT", "--bloom-tier"),  # a checked choice
         (("--version", "one"), "INVALID_CAPABILITY", "--version"),
         (("--raw", "{not json"), "INVALID_ARGUMENT", "--raw"),
     ]
