@@ -76,6 +76,24 @@ def invoices(page_size: int, page_token: str, node_name: str | None, json_output
     print_table(f"{reply.total_size} queued", ["invoice", "job", "amount", "token", "chain", "recipient"], rows)
 
 
+def _printed_invoice(text: str) -> Any:
+    """The invoice as the Invoice message when `text` is the CLI's own printed form; None for wire JSON."""
+    from google.protobuf import json_format
+
+    from ecco.v1 import payment_service_pb2 as pb
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None  # the node reports unparsable JSON, naming the field
+    if not isinstance(doc, dict) or "validUntilMs" not in doc:
+        return None
+    try:
+        return json_format.ParseDict(doc, pb.Invoice(), ignore_unknown_fields=True)
+    except json_format.ParseError as error:
+        raise InvalidArgument(f"invoice: {cut(str(error), 200)}", Reason.INVALID_INVOICE, field="invoice") from None
+
+
 @payment.command("queue")
 @click.option("--invoice", "invoice_json", help="The invoice as upstream JSON.")
 @click.option("--invoice-file", type=click.Path(path_type=Path), help="A file holding the invoice JSON.")
@@ -85,11 +103,18 @@ def invoices(page_size: int, page_token: str, node_name: str | None, json_output
 def queue(
     invoice_json: str | None, invoice_file: Path | None, request_id: str, node_name: str | None, json_output: bool
 ) -> None:
-    """Add an invoice to the queue by hand (its signature and expiry are checked)."""
+    """Add an invoice to the queue by hand (its signature and expiry are checked).
+
+    Takes the upstream wire JSON (`validUntil`) or an invoice exactly as `payment invoices --json` prints it
+    (`validUntilMs`, `amountWei`), so an invoice round-trips between two nodes' CLIs."""
     from ecco.v1 import payment_service_pb2 as pb
 
     text = _json_input(invoice_json, invoice_file, "invoice")
-    reply = _call(node_name, "QueueInvoice", pb.QueueInvoiceRequest(request_id=request_id, invoice_json=text))
+    request = pb.QueueInvoiceRequest(request_id=request_id, invoice_json=text)
+    printed = _printed_invoice(text)
+    if printed is not None:
+        request = pb.QueueInvoiceRequest(request_id=request_id, invoice=printed)
+    reply = _call(node_name, "QueueInvoice", request)
     if json_output:
         from ecco.cli.render import to_dict
 

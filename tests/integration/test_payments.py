@@ -244,6 +244,15 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(ecco: Ecco,
     agent_id = int(first["agentId"])
     assert registry.functions.getMetadata(agent_id, "peerId").call() == provider["peerId"].encode()
     assert registry.functions.getMetadata(agent_id, "peerIdHash").call() == Web3.keccak(text=provider["peerId"])
+    # a new URI for the registered agent is set on chain (setAgentURI), never silently kept at the old one
+    moved = ecco.ok("register", "--uri", "https://example.com/moved.json", "--node", "provider", "--json").json()
+    assert (moved["agentId"], moved["agentUri"], moved["alreadyRegistered"]) == (
+        first["agentId"],
+        "https://example.com/moved.json",
+        True,
+    )
+    assert moved["txHash"] != first["txHash"]
+    assert registry.functions.tokenURI(agent_id).call() == "https://example.com/moved.json"
 
     # ERC-8004 feedback for the provider reaches the requester's discovery score: feedback 92 with local +1 -> 81.
     feedback = chain.w3.eth.contract(address=chain.reputation, abi=ARTIFACTS["ReputationRegistry"]["abi"])
@@ -346,7 +355,7 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
         "provider",
         "--json",
     )
-    assert error_of(nothing)["reason"] == "INVALID_AMOUNT"
+    assert error_of(nothing)["reason"] == "NOTHING_TO_INVOICE"
 
     # Streaming on the same job: every tick invoice reaches the payer's queue (upstream kept only the first).
     streaming = json.dumps({"type": "streaming", "chainId": CHAIN_ID, "ratePerToken": "0.0001"})
@@ -375,6 +384,12 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
     wait_for_event(
         ecco, "requester", lambda e: queued_events.append(e) is None and len(queued_events) == 4, "payment-queued"
     )
+    # both ledgers file each invoice under the same type (the requester's said "standard" for all before)
+    sides = [
+        sorted((e["type"], e["amount"]) for e in pay(ecco, node, "ledger", "--job-id", "job-e")["entries"])
+        for node in ("provider", "requester")
+    ]
+    assert sides[0] == sides[1] and {"escrow", "streaming"} <= {kind for kind, _ in sides[0]}
     closed = pay(ecco, "provider", "streaming", "close", "--channel-id", "job-e")
     assert closed["status"] == "closed" and closed["totalTokens"] == 290
     assert closed["totalAmount"] == "0.029"
@@ -433,11 +448,7 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
     # Swarm: a pro-rata integer split with its dust reported, paid in ERC-20 by one settle.
     workers = [Account.create() for _ in range(3)]
     participants = [{"peerId": provider["peerId"], "walletAddress": w.address, "contribution": "1"} for w in workers]
-    split = pay(
-        ecco,
-        "requester",
-        "swarm",
-        "distribute",
+    distribute_args = (
         "--job-id",
         "swarm-1",
         "--total-amount",
@@ -449,10 +460,13 @@ def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Cha
         "--participants",
         json.dumps(participants),
     )
+    split = pay(ecco, "requester", "swarm", "distribute", *distribute_args)
     assert [s["amountWei"] for s in split["shares"]] == ["3", "3", "3"] and split["dustWei"] == "1"
+    again = pay(ecco, "requester", "swarm", "distribute", *distribute_args)  # the same job: the first split
+    assert again == split
     results = pay(ecco, "requester", "settle")["results"]
     assert len(results) == 3 and all(r["success"] for r in results)
-    assert [chain.token_balance(w.address) for w in workers] == [3, 3, 3]
+    assert [chain.token_balance(w.address) for w in workers] == [3, 3, 3]  # each paid once
 
 
 def test_bad_input_and_unreachable_chain_leave_the_ledger_unchanged(ecco: Ecco, tmp_path: Path, chain: Chain) -> None:

@@ -527,6 +527,13 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_OUTPUT_FAILED = 250;
    */
   OUTPUT_FAILED = 250,
+
+  /**
+   * Nothing is left to invoice: a streaming channel accrued nothing new, or no released milestone is uninvoiced.
+   *
+   * @generated from enum value: ERROR_REASON_NOTHING_TO_INVOICE = 251;
+   */
+  NOTHING_TO_INVOICE = 251,
 }
 
 /**
