@@ -159,6 +159,7 @@ def status(node_name: str | None, json_output: bool) -> None:
             "delivered": doc["deliveredCount"],
             "pending": doc["pendingCount"],
             "failed attempts": doc["failedCount"],
+            "failed events (given up)": doc["failedEventCount"],
             "dead letters": doc["deadLetterCount"],
             "last error": doc.get("lastError"),
             "last error time": doc.get("lastErrorTime"),
