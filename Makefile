@@ -51,14 +51,17 @@ clients/ts/node_modules/.installed: clients/ts/package.json clients/ts/package-l
 	cd clients/ts && npm install --no-fund --no-audit --loglevel=error
 	touch $@
 
-# The stubs, then the CLI's output schemas (schemas/cli/messages.json derives from the protos).
+# The stubs, then the CLI's output schemas (schemas/cli/messages.json derives from the protos) and the skill's
+# command reference (generated from the CLI).
 gen: setup
 	$(PY) tools/gen.py
 	$(PY) tools/cli_schemas.py
+	$(PY) tools/skill_reference.py
 
 check-gen: setup
 	$(PY) tools/gen.py --check
 	$(PY) tools/cli_schemas.py --check
+	$(PY) tools/skill_reference.py --check
 
 lint-proto: setup
 	buf lint
