@@ -126,6 +126,11 @@ def test_every_command_and_error_matches_its_schema(ecco: Ecco, tmp_path: Path) 
     run("payment streaming invoice", "--peer", bob["peerId"], "--channel-id", "c", "--node", "alice", code=3)
     run("payment streaming close", "--channel-id", "c", "--node", "alice", code=3)
     run("register", "--uri", "https://alice.example/agent.json", "--node", "alice", code=4)
+    # a 20,000-character value is cut in the message, so the reply fits gRPC's metadata limit (it was INTERNAL)
+    huge = "x" * 20_000
+    for args in (("request", huge, "--prompt", "hi"), ("listen", "--consumer", huge), ("connect", huge)):
+        error = run(args[0], *args[1:], "--node", "alice", code=2)["error"]
+        assert len(error["message"]) <= 1000 and error["code"] == "INVALID_ARGUMENT"
     run("node stop", "--node", "bob")
     run("node status", "--node", "bob", code=3)
     assert covered == _commands(cli)
