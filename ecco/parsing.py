@@ -49,6 +49,8 @@ class Similarity(StrEnum):
     TEXT_OVERLAP = "text-overlap"
     PEER_EMBEDDING = "peer-embedding"
     """Cosine similarity of embeddings from a peer with an `embedding` capability (upstream §7.7 exchange)."""
+    CONTENT = "content"
+    """What answers say beyond the prompt: content words, numbers with units, yes/no (the default)."""
 
 
 class DiscoveryMode(StrEnum):

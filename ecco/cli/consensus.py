@@ -79,12 +79,17 @@ _CONSENSUS_OPTIONS = (
     click.option("--aggregator-cmd", default="", help="custom: a command reading responses JSON, printing the result."),
     click.option(
         "--similarity",
-        default="text-overlap",
+        default="content",
         show_default=True,
-        help="When answers agree: exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a "
-        "peer with an `embedding` capability); single-linkage clusters.",
+        help="When answers agree: content (what they say beyond the prompt: words, numbers with units, yes/no), "
+        "exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a peer with an `embedding` "
+        "capability); single-linkage clusters, the medoid speaks for each.",
     ),
-    click.option("--similarity-threshold", type=float, help="The text-overlap at which answers agree, 0..1 [0.75]."),
+    click.option(
+        "--similarity-threshold",
+        type=float,
+        help="The similarity at which answers agree, 0..1 [0.9 for content, else 0.75].",
+    ),
 )
 _request_id_option = click.option("--request-id", default="", help="An idempotency key: a repeat asks nobody again.")
 _receipt_out_option = click.option(

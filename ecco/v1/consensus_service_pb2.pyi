@@ -45,6 +45,7 @@ class SimilarityMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIMILARITY_METHOD_EXACT: _ClassVar[SimilarityMethod]
     SIMILARITY_METHOD_TEXT_OVERLAP: _ClassVar[SimilarityMethod]
     SIMILARITY_METHOD_PEER_EMBEDDING: _ClassVar[SimilarityMethod]
+    SIMILARITY_METHOD_CONTENT: _ClassVar[SimilarityMethod]
 
 class ConsensusAgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -53,6 +54,7 @@ class ConsensusAgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENSUS_AGENT_STATUS_FAILED: _ClassVar[ConsensusAgentStatus]
     CONSENSUS_AGENT_STATUS_TIMED_OUT: _ClassVar[ConsensusAgentStatus]
     CONSENSUS_AGENT_STATUS_UNREACHABLE: _ClassVar[ConsensusAgentStatus]
+    CONSENSUS_AGENT_STATUS_CANCELLED: _ClassVar[ConsensusAgentStatus]
 DISCOVERY_MODE_UNSPECIFIED: DiscoveryMode
 DISCOVERY_MODE_PHASED: DiscoveryMode
 DISCOVERY_MODE_FIND: DiscoveryMode
@@ -76,11 +78,13 @@ SIMILARITY_METHOD_UNSPECIFIED: SimilarityMethod
 SIMILARITY_METHOD_EXACT: SimilarityMethod
 SIMILARITY_METHOD_TEXT_OVERLAP: SimilarityMethod
 SIMILARITY_METHOD_PEER_EMBEDDING: SimilarityMethod
+SIMILARITY_METHOD_CONTENT: SimilarityMethod
 CONSENSUS_AGENT_STATUS_UNSPECIFIED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_SUCCEEDED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_FAILED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_TIMED_OUT: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_UNREACHABLE: ConsensusAgentStatus
+CONSENSUS_AGENT_STATUS_CANCELLED: ConsensusAgentStatus
 
 class ConsensusOptions(_message.Message):
     __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd", "similarity", "similarity_threshold")
@@ -223,7 +227,7 @@ class ConsensusMetrics(_message.Message):
     def __init__(self, total_agents: _Optional[int] = ..., successful_agents: _Optional[int] = ..., failed_agents: _Optional[int] = ..., average_latency_ms: _Optional[float] = ..., total_time_ms: _Optional[int] = ...) -> None: ...
 
 class ConsensusResult(_message.Message):
-    __slots__ = ("consensus_id", "text", "result_json", "achieved", "confidence", "agreement", "strategy", "responses", "rankings", "metrics", "receipt", "votes")
+    __slots__ = ("consensus_id", "text", "result_json", "achieved", "confidence", "agreement", "strategy", "responses", "rankings", "metrics", "receipt", "votes", "stop_reason")
     CONSENSUS_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -236,6 +240,7 @@ class ConsensusResult(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     consensus_id: str
     text: str
     result_json: str
@@ -248,7 +253,8 @@ class ConsensusResult(_message.Message):
     metrics: ConsensusMetrics
     receipt: ConsensusReceipt
     votes: _containers.RepeatedCompositeFieldContainer[ConsensusVote]
-    def __init__(self, consensus_id: _Optional[str] = ..., text: _Optional[str] = ..., result_json: _Optional[str] = ..., achieved: _Optional[bool] = ..., confidence: _Optional[float] = ..., agreement: _Optional[int] = ..., strategy: _Optional[_Union[AggregationStrategy, str]] = ..., responses: _Optional[_Iterable[_Union[ConsensusAgentResponse, _Mapping]]] = ..., rankings: _Optional[_Iterable[_Union[ConsensusRanking, _Mapping]]] = ..., metrics: _Optional[_Union[ConsensusMetrics, _Mapping]] = ..., receipt: _Optional[_Union[ConsensusReceipt, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[ConsensusVote, _Mapping]]] = ...) -> None: ...
+    stop_reason: str
+    def __init__(self, consensus_id: _Optional[str] = ..., text: _Optional[str] = ..., result_json: _Optional[str] = ..., achieved: _Optional[bool] = ..., confidence: _Optional[float] = ..., agreement: _Optional[int] = ..., strategy: _Optional[_Union[AggregationStrategy, str]] = ..., responses: _Optional[_Iterable[_Union[ConsensusAgentResponse, _Mapping]]] = ..., rankings: _Optional[_Iterable[_Union[ConsensusRanking, _Mapping]]] = ..., metrics: _Optional[_Union[ConsensusMetrics, _Mapping]] = ..., receipt: _Optional[_Union[ConsensusReceipt, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[ConsensusVote, _Mapping]]] = ..., stop_reason: _Optional[str] = ...) -> None: ...
 
 class ConsensusReceipt(_message.Message):
     __slots__ = ("receipt_json", "consensus_id", "prompt_hash", "strategy", "selection", "parameters_json", "entries", "result_hash", "confidence", "achieved", "agreement", "signer_peer_id", "signer_public_key", "create_time", "signature")

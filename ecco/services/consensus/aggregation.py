@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,7 +19,7 @@ from typing import Any
 from ecco.errors import Aborted, FailedPrecondition, Reason
 from ecco.parsing import Aggregation, Similarity
 from ecco.services.consensus.options import ConsensusOptions
-from ecco.services.consensus.similarity import cluster, largest
+from ecco.services.consensus.similarity import cluster, leaders, medoid
 from ecco.services.envelope import Message, canonical_json
 
 AGGREGATOR_TIMEOUT_S = 60.0
@@ -90,9 +91,23 @@ def synthesis_prompt(question: str, answers: Sequence[AgentAnswer]) -> str:
     )
 
 
-def _groups(answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors) -> list[list[AgentAnswer]]:
-    indexes = cluster([a.text for a in answers], options.similarity, options.similarity_threshold, vectors)
-    return [[answers[i] for i in group] for group in indexes]
+def ranked_clusters(
+    texts: Sequence[str], options: ConsensusOptions, vectors: Vectors = None, prompt: str = ""
+) -> tuple[list[list[int]], list[list[int]]]:
+    """The clusters of agreeing texts (indexes), each led by its medoid (its representative) then the others in
+    input order; and the largest of them (several when tied)."""
+    groups = []
+    for group in cluster(texts, options.similarity, options.similarity_threshold, vectors, prompt):
+        centre = medoid(texts, group, options.similarity, vectors, prompt)
+        groups.append([centre, *(i for i in group if i != centre)])
+    return groups, [list(g) for g in leaders(texts, groups, options.similarity, prompt)]
+
+
+def _groups(
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors, prompt: str = ""
+) -> list[list[AgentAnswer]]:
+    groups, _ = ranked_clusters([a.text for a in answers], options, vectors, prompt)
+    return [[answers[i] for i in group] for group in groups]
 
 
 def _votes(groups: Sequence[Sequence[AgentAnswer]], weigh: Callable[[AgentAnswer], float]) -> list[Vote]:
@@ -100,10 +115,21 @@ def _votes(groups: Sequence[Sequence[AgentAnswer]], weigh: Callable[[AgentAnswer
     return sorted(votes, key=lambda v: -v.weight)  # stable: equal weights keep first-arrival order
 
 
-def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None) -> Aggregate:
+def camps(
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None, prompt: str = ""
+) -> tuple[list[list[AgentAnswer]], list[AgentAnswer]]:
+    """The clusters (medoid first) and the winning one: the largest, ties broken at random (CSPRNG), so nobody
+    can predict (and game) which of two equal camps wins."""
+    groups, top = ranked_clusters([a.text for a in answers], options, vectors, prompt)
+    return [[answers[i] for i in g] for g in groups], [answers[i] for i in secrets.choice(top)]
+
+
+def majority_vote(
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None, prompt: str = ""
+) -> Aggregate:
     """Exact: the most frequent text, ties to the first to reach the top count. Otherwise the largest cluster
-    (ties at random); its first member's text wins."""
-    groups = _groups(answers, options, vectors)
+    (ties at random); its medoid's text wins."""
+    groups, group = camps(answers, options, vectors, prompt)
     votes = _votes(groups, lambda _a: 1.0)
     if options.similarity == Similarity.EXACT:
         counts: dict[str, int] = {}
@@ -113,7 +139,6 @@ def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions, vec
             if counts[answer.text] > best:
                 winner, best = answer.text, counts[answer.text]
         return Aggregate(winner, winner, best / len(answers), best, votes)
-    group = largest(groups)
     return Aggregate(group[0].text, group[0].text, len(group) / len(answers), len(group), votes)
 
 
@@ -122,24 +147,25 @@ def weighted_vote(
     options: ConsensusOptions,
     performance: Callable[[str], float],
     vectors: Vectors = None,
+    prompt: str = "",
 ) -> Aggregate:
     """With similarity on, the same as majority vote (upstream). Exact: each response adds matchScore x
     (performanceScore + 0.5) to its text; the heaviest text wins (ties: the first)."""
     if options.similarity != Similarity.EXACT:
-        return majority_vote(answers, options, vectors)
+        return majority_vote(answers, options, vectors, prompt)
     weigh = lambda a: a.match_score * (performance(a.peer_id) + 0.5)  # noqa: E731
-    votes = _votes(_groups(answers, options, None), weigh)
+    votes = _votes(_groups(answers, options, None, prompt), weigh)
     best = votes[0]
     total = sum(v.weight for v in votes)
     return Aggregate(best.text, best.text, best.weight / total if total else 0.0, len(best.peer_ids), votes)
 
 
 def consensus_threshold(
-    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None, prompt: str = ""
 ) -> Aggregate:
     """Majority vote, reported as not met (never an error) when confidence is below the threshold or fewer than
     min_agents responded."""
-    vote = majority_vote(answers, options, vectors)
+    vote = majority_vote(answers, options, vectors, prompt)
     met = vote.confidence >= options.consensus_threshold and len(answers) >= options.min_agents
     return dataclasses.replace(vote, threshold_met=met)
 
@@ -180,11 +206,11 @@ async def aggregate(
             )
         vectors = await embed([a.text for a in answers])
     if strategy == Aggregation.MAJORITY_VOTE:
-        return majority_vote(answers, options, vectors)
+        return majority_vote(answers, options, vectors, question)
     if strategy == Aggregation.WEIGHTED_VOTE:
-        return weighted_vote(answers, options, performance, vectors)
+        return weighted_vote(answers, options, performance, vectors, question)
     if strategy == Aggregation.CONSENSUS_THRESHOLD:
-        return consensus_threshold(answers, options, vectors)
+        return consensus_threshold(answers, options, vectors, question)
     if strategy == Aggregation.BEST_SCORE:
         return _single(max(answers, key=lambda a: a.match_score))  # max keeps the first of equals
     if strategy == Aggregation.ENSEMBLE:

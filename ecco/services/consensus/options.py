@@ -20,7 +20,11 @@ DEFAULT_MIN_AGENTS: Final = 1
 DEFAULT_TIMEOUT_MS: Final = 60_000
 MAX_TIMEOUT_MS: Final = 3_600_000
 DEFAULT_CONSENSUS_THRESHOLD: Final = 0.6
-DEFAULT_SIMILARITY_THRESHOLD: Final = 0.75
+DEFAULT_SIMILARITY: Final = Similarity.CONTENT
+"""The best measured on the labelled set in tests/data/similarity_eval.json (README, "Which answers agree")."""
+DEFAULT_SIMILARITY_THRESHOLD: Final = 0.9
+"""For content similarity (the best measured); text overlap and peer embeddings keep upstream's 0.75."""
+UPSTREAM_SIMILARITY_THRESHOLD: Final = 0.75
 SELF_SYNTHESIZER: Final = "self"
 MAX_PROMPT_CHARS: Final = 1_000_000
 
@@ -63,7 +67,7 @@ class ConsensusOptions:
     include_self: bool = False
     synthesizer: str = SELF_SYNTHESIZER
     aggregator_cmd: str = ""
-    similarity: Similarity = Similarity.TEXT_OVERLAP
+    similarity: Similarity = DEFAULT_SIMILARITY
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
 
     @classmethod
@@ -85,7 +89,7 @@ class ConsensusOptions:
         include_self: bool | None = None,
         synthesizer: str = "",
         aggregator_cmd: str = "",
-        similarity: Similarity = Similarity.TEXT_OVERLAP,
+        similarity: Similarity = DEFAULT_SIMILARITY,
         similarity_threshold: float | None = None,
     ) -> ConsensusOptions:
         """None and 0 take the defaults. Raises InvalidArgument naming the flag at fault."""
@@ -123,7 +127,9 @@ class ConsensusOptions:
             aggregator_cmd=aggregator_cmd.strip(),
             similarity=similarity,
             similarity_threshold=_fraction(
-                similarity_threshold, "--similarity-threshold", DEFAULT_SIMILARITY_THRESHOLD
+                similarity_threshold,
+                "--similarity-threshold",
+                DEFAULT_SIMILARITY_THRESHOLD if similarity == Similarity.CONTENT else UPSTREAM_SIMILARITY_THRESHOLD,
             ),
         )
 
