@@ -44,6 +44,11 @@ class Aggregation(StrEnum):
     CUSTOM = "custom"
 
 
+CONSENSUS_DEADLINE_MS = 30_000
+"""The default overall deadline of a consensus query and of `ask` (`--timeout`): discovery, every answer and
+aggregation; a silent agent costs at most this."""
+
+
 class Similarity(StrEnum):
     EXACT = "exact"
     TEXT_OVERLAP = "text-overlap"

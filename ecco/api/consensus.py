@@ -67,6 +67,7 @@ STATUSES_TO_PB = {
     AgentStatus.FAILED: pb.CONSENSUS_AGENT_STATUS_FAILED,
     AgentStatus.TIMED_OUT: pb.CONSENSUS_AGENT_STATUS_TIMED_OUT,
     AgentStatus.UNREACHABLE: pb.CONSENSUS_AGENT_STATUS_UNREACHABLE,
+    AgentStatus.CANCELLED: pb.CONSENSUS_AGENT_STATUS_CANCELLED,
 }
 
 
@@ -203,6 +204,7 @@ def outcome_to_pb(outcome: ConsensusOutcome) -> pb.ConsensusResult:
         ),
         receipt=receipt_to_pb(outcome.receipt),
         votes=[pb.ConsensusVote(text=v.text, peer_ids=list(v.peer_ids), weight=v.weight) for v in agg.votes],
+        stop_reason=str(outcome.stop_reason),
     )
 
 

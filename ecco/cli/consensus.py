@@ -60,7 +60,12 @@ _CONSENSUS_OPTIONS = (
     ),
     click.option("--agent-count", type=int, help="How many agents to ask (not with --selection all) [3]."),
     click.option("--min-agents", type=int, help="The fewest agents found, and agreeing, for consensus [1]."),
-    click.option("--timeout", "timeout_ms", type=int, help="Milliseconds to wait for each agent [60000]."),
+    click.option(
+        "--timeout",
+        "timeout_ms",
+        type=int,
+        help="The query's overall deadline in milliseconds: discovery and every answer [30000].",
+    ),
     click.option("--consensus-threshold", type=float, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
     click.option(
         "--allow-partial",
@@ -263,6 +268,7 @@ def result_document(result: Any) -> dict[str, Any]:
         "agreement": result.agreement,
         "strategy": _enum_name(pb.AggregationStrategy, "AGGREGATION_STRATEGY", result.strategy),
         "votes": [{"text": v.text, "peerIds": list(v.peer_ids), "weight": v.weight} for v in result.votes],
+        "stopReason": result.stop_reason,
         "responses": [
             {
                 "peerId": a.peer_id,
@@ -307,10 +313,11 @@ def _run(
     discovery_s: float,
 ) -> None:
     from ecco.client import NodeClient
+    from ecco.parsing import CONSENSUS_DEADLINE_MS
     from ecco.v1 import consensus_service_pb2 as pb
 
-    agent_s = (options.timeout_ms or 60_000) / 1000
-    timeout_s = discovery_s + 2 * agent_s + AGGREGATOR_MARGIN_S + CALL_MARGIN_S
+    # the node's deadline covers discovery and the answers; a synthesizer or custom aggregator may run after it
+    timeout_s = discovery_s + (options.timeout_ms or CONSENSUS_DEADLINE_MS) / 1000 + AGGREGATOR_MARGIN_S + CALL_MARGIN_S
     request = pb.StreamQueryRequest(request_id=request_id, prompt=prompt, options=options)
     display = _AgentDisplay(json_output)
     result = None
@@ -340,7 +347,8 @@ def _run(
     doc = result_document(result)
     click.echo(
         f"{verdict} ({doc['strategy']}: confidence {result.confidence:.2f}, {result.agreement} agree; "
-        f"{doc['metrics']['successfulAgents']} of {doc['metrics']['totalAgents']} agents answered)"
+        f"{doc['metrics']['successfulAgents']} of {doc['metrics']['totalAgents']} agents answered; "
+        f"stopped: {result.stop_reason})"
     )
     for vote in doc["votes"] if not result.achieved else []:
         click.echo(f"  {vote['weight']:.2f}  {_agents(len(vote['peerIds']))}: {vote['text'].strip()[:80]}")

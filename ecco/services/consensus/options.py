@@ -11,13 +11,20 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.parsing import Aggregation, DiscoveryMode, DiscoveryOptions, Selection, Similarity
+from ecco.parsing import (
+    CONSENSUS_DEADLINE_MS,
+    Aggregation,
+    DiscoveryMode,
+    DiscoveryOptions,
+    Selection,
+    Similarity,
+)
 from ecco.services.discovery import CapabilityQuery
 
 MAX_FANOUT: Final = 33
 DEFAULT_AGENT_COUNT: Final = 3
 DEFAULT_MIN_AGENTS: Final = 1
-DEFAULT_TIMEOUT_MS: Final = 60_000
+DEFAULT_TIMEOUT_MS: Final = CONSENSUS_DEADLINE_MS
 MAX_TIMEOUT_MS: Final = 3_600_000
 DEFAULT_CONSENSUS_THRESHOLD: Final = 0.6
 DEFAULT_SIMILARITY: Final = Similarity.CONTENT

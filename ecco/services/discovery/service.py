@@ -245,6 +245,10 @@ class Discovery:
         cached = self._cache.get(peer_id)
         return cached.capabilities if cached else ()
 
+    def is_agent(self, peer_id: str) -> bool:
+        """Whether the peer announces a capability of type agent (one that answers prompts)."""
+        return any(c.get("type") == DEFAULT_TYPE for c in self.capabilities_of(peer_id))
+
     def addresses_of(self, peer_id: str) -> tuple[str, ...]:
         cached = self._cache.get(peer_id)
         return cached.addresses if cached else ()
