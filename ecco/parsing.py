@@ -44,7 +44,7 @@ class Aggregation(StrEnum):
     CUSTOM = "custom"
 
 
-CONSENSUS_DEADLINE_MS = 30_000
+QUERY_DEADLINE_MS = 30_000
 """The default overall deadline of a consensus query and of `ask` (`--timeout`): discovery, every answer and
 aggregation; a silent agent costs at most this."""
 

@@ -313,11 +313,11 @@ def _run(
     discovery_s: float,
 ) -> None:
     from ecco.client import NodeClient
-    from ecco.parsing import CONSENSUS_DEADLINE_MS
+    from ecco.parsing import QUERY_DEADLINE_MS
     from ecco.v1 import consensus_service_pb2 as pb
 
     # the node's deadline covers discovery and the answers; a synthesizer or custom aggregator may run after it
-    timeout_s = discovery_s + (options.timeout_ms or CONSENSUS_DEADLINE_MS) / 1000 + AGGREGATOR_MARGIN_S + CALL_MARGIN_S
+    timeout_s = discovery_s + (options.timeout_ms or QUERY_DEADLINE_MS) / 1000 + AGGREGATOR_MARGIN_S + CALL_MARGIN_S
     request = pb.StreamQueryRequest(request_id=request_id, prompt=prompt, options=options)
     display = _AgentDisplay(json_output)
     result = None

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from ecco.errors import InvalidArgument, Reason
 from ecco.parsing import (
-    CONSENSUS_DEADLINE_MS,
+    QUERY_DEADLINE_MS,
     Aggregation,
     DiscoveryMode,
     DiscoveryOptions,
@@ -24,7 +24,7 @@ from ecco.services.discovery import CapabilityQuery
 MAX_FANOUT: Final = 33
 DEFAULT_AGENT_COUNT: Final = 3
 DEFAULT_MIN_AGENTS: Final = 1
-DEFAULT_TIMEOUT_MS: Final = CONSENSUS_DEADLINE_MS
+DEFAULT_TIMEOUT_MS: Final = QUERY_DEADLINE_MS
 MAX_TIMEOUT_MS: Final = 3_600_000
 DEFAULT_CONSENSUS_THRESHOLD: Final = 0.6
 DEFAULT_SIMILARITY: Final = Similarity.CONTENT
