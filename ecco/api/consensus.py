@@ -125,6 +125,7 @@ def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
         timeout_ms=options.timeout_ms,
         consensus_threshold=options.consensus_threshold if options.HasField("consensus_threshold") else None,
         allow_partial=options.allow_partial if options.HasField("allow_partial") else None,
+        decide_early=options.decide_early if options.HasField("decide_early") else None,
         system_prompt=options.system_prompt,
         include_self=options.include_self if options.HasField("include_self") else None,
         synthesizer=options.synthesizer,

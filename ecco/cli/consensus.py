@@ -72,6 +72,11 @@ _CONSENSUS_OPTIONS = (
         type=click.Choice(["true", "false"], case_sensitive=False),
         help="Aggregate the successes when some agents fail; false fails the query instead [true].",
     ),
+    click.option(
+        "--decide-early",
+        type=click.Choice(["true", "false"], case_sensitive=False),
+        help="Stop waiting once the outcome cannot change, withdrawing the rest; false waits for all [true].",
+    ),
     click.option("--system-prompt", default="", help="An instruction sent with the prompt (payload.system)."),
     click.option(
         "--include-self",
@@ -123,6 +128,7 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
         timeout_ms: int | None,
         consensus_threshold: float | None,
         allow_partial: str | None,
+        decide_early: str | None,
         system_prompt: str,
         include_self: str | None,
         synthesizer: str,
@@ -160,6 +166,8 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
             options.allow_partial = parse_bool(allow_partial, "--allow-partial")
         if include_self is not None:
             options.include_self = parse_bool(include_self, "--include-self")
+        if decide_early is not None:
+            options.decide_early = parse_bool(decide_early, "--decide-early")
         return command(*args, options=options, **kwargs)
 
     for option in reversed(_CONSENSUS_OPTIONS):

@@ -87,7 +87,7 @@ CONSENSUS_AGENT_STATUS_UNREACHABLE: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_CANCELLED: ConsensusAgentStatus
 
 class ConsensusOptions(_message.Message):
-    __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd", "similarity", "similarity_threshold")
+    __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd", "similarity", "similarity_threshold", "decide_early")
     DISCOVERY_MODE_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DISCOVERY_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +104,7 @@ class ConsensusOptions(_message.Message):
     AGGREGATOR_CMD_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_EARLY_FIELD_NUMBER: _ClassVar[int]
     discovery_mode: DiscoveryMode
     query: _common_pb2.CapabilityQuery
     discovery: _common_pb2.DiscoveryOptions
@@ -120,7 +121,8 @@ class ConsensusOptions(_message.Message):
     aggregator_cmd: str
     similarity: SimilarityMethod
     similarity_threshold: float
-    def __init__(self, discovery_mode: _Optional[_Union[DiscoveryMode, str]] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., discovery: _Optional[_Union[_common_pb2.DiscoveryOptions, _Mapping]] = ..., selection: _Optional[_Union[SelectionStrategy, str]] = ..., aggregation: _Optional[_Union[AggregationStrategy, str]] = ..., agent_count: _Optional[int] = ..., min_agents: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., consensus_threshold: _Optional[float] = ..., allow_partial: _Optional[bool] = ..., system_prompt: _Optional[str] = ..., include_self: _Optional[bool] = ..., synthesizer: _Optional[str] = ..., aggregator_cmd: _Optional[str] = ..., similarity: _Optional[_Union[SimilarityMethod, str]] = ..., similarity_threshold: _Optional[float] = ...) -> None: ...
+    decide_early: bool
+    def __init__(self, discovery_mode: _Optional[_Union[DiscoveryMode, str]] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., discovery: _Optional[_Union[_common_pb2.DiscoveryOptions, _Mapping]] = ..., selection: _Optional[_Union[SelectionStrategy, str]] = ..., aggregation: _Optional[_Union[AggregationStrategy, str]] = ..., agent_count: _Optional[int] = ..., min_agents: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., consensus_threshold: _Optional[float] = ..., allow_partial: _Optional[bool] = ..., system_prompt: _Optional[str] = ..., include_self: _Optional[bool] = ..., synthesizer: _Optional[str] = ..., aggregator_cmd: _Optional[str] = ..., similarity: _Optional[_Union[SimilarityMethod, str]] = ..., similarity_threshold: _Optional[float] = ..., decide_early: _Optional[bool] = ...) -> None: ...
 
 class ConsensusVote(_message.Message):
     __slots__ = ("text", "peer_ids", "weight")

@@ -367,3 +367,11 @@ async def test_without_a_capability_query_only_agents_are_asked() -> None:
     consensus.loads.finished(pid("gone"), 10, True)
     items = await _collect(consensus, "Capital?", _options())
     assert pid("gone") in items[0].peer_ids
+
+
+async def test_decide_early_false_waits_for_every_agent() -> None:
+    consensus, _, _ = await _consensus(["a", "b", "slow"], silent={"slow"})
+    options = _options(timeout_ms=300, aggregation=Aggregation.FIRST_RESPONSE, decide_early=False)
+    outcome = (await _collect(consensus, "Capital?", options))[-1]
+    assert outcome.stop_reason == "deadline" and outcome.receipt["parameters"]["decideEarly"] is False
+    assert {a.status for a in outcome.answers} == {AgentStatus.SUCCEEDED, AgentStatus.TIMED_OUT}

@@ -174,13 +174,15 @@ def weighted_vote(
     cancelled: int = 0,
 ) -> Aggregate:
     """With similarity on, the same as majority vote (upstream). Exact: each response adds matchScore x
-    (performanceScore + 0.5) to its text; the heaviest text wins (ties: the first)."""
+    (performanceScore + 0.5) to its text; the heaviest text wins (ties: the first). Confidence is the winner's
+    share of the weight, each `cancelled` request counted as an average vote."""
     if options.similarity != Similarity.EXACT:
         return majority_vote(answers, options, vectors, prompt, cancelled)
     weigh = lambda a: a.match_score * (performance(a.peer_id) + 0.5)  # noqa: E731
     votes = _votes(_groups(answers, options, None, prompt), weigh)
     best = votes[0]
     total = sum(v.weight for v in votes)
+    total += cancelled * total / len(answers)  # a withdrawn request counts as an average vote that might dissent
     return Aggregate(best.text, best.text, best.weight / total if total else 0.0, len(best.peer_ids), votes)
 
 
@@ -227,6 +229,8 @@ def decided(
     (their similarity is only known once the embeddings are in)."""
     if not pending_scores:
         return StopReason.ALL_ANSWERED
+    if not options.decide_early:
+        return None
     successes = [a for a in answers if a.ok]
     if not options.allow_partial and len(successes) < len(answers):
         return StopReason.FAILURE

@@ -70,6 +70,8 @@ class ConsensusOptions:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     consensus_threshold: float = DEFAULT_CONSENSUS_THRESHOLD
     allow_partial: bool = True
+    decide_early: bool = True
+    """Stop waiting as soon as the outcome is decided (aggregation.decided); False waits for every agent."""
     system_prompt: str = ""
     include_self: bool = False
     synthesizer: str = SELF_SYNTHESIZER
@@ -92,6 +94,7 @@ class ConsensusOptions:
         timeout_ms: int | None = None,
         consensus_threshold: float | None = None,
         allow_partial: bool | None = None,
+        decide_early: bool | None = None,
         system_prompt: str = "",
         include_self: bool | None = None,
         synthesizer: str = "",
@@ -128,6 +131,7 @@ class ConsensusOptions:
             timeout_ms=_count(timeout_ms, "--timeout", DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
             consensus_threshold=_fraction(consensus_threshold, "--consensus-threshold", DEFAULT_CONSENSUS_THRESHOLD),
             allow_partial=True if allow_partial is None else allow_partial,
+            decide_early=True if decide_early is None else decide_early,
             system_prompt=system_prompt,
             include_self=bool(include_self),
             synthesizer=synthesizer.strip() or SELF_SYNTHESIZER,
@@ -151,6 +155,7 @@ class ConsensusOptions:
             "timeoutMs": self.timeout_ms,
             "consensusThreshold": self.consensus_threshold,
             "allowPartial": self.allow_partial,
+            "decideEarly": self.decide_early,
             "includeSelf": self.include_self,
             "similarity": str(self.similarity),
             "similarityThreshold": self.similarity_threshold,

@@ -409,8 +409,13 @@ type ConsensusOptions struct {
 	// linkage clustering joins every pair at or above it. Unset means 0.9 for SIMILARITY_METHOD_CONTENT, else 0.75.
 	// Ignored by SIMILARITY_METHOD_EXACT.
 	SimilarityThreshold *float64 `protobuf:"fixed64,16,opt,name=similarity_threshold,json=similarityThreshold,proto3,oneof" json:"similarity_threshold,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Whether to stop waiting as soon as the outcome is decided (`--decide-early`): FIRST_RESPONSE at the first
+	// answer, votes when the leader cannot be caught, CONSENSUS_THRESHOLD when met or out of reach, allow_partial
+	// false at the first failure, BEST_SCORE when the best candidate answered; requests still out are withdrawn and
+	// reported CANCELLED. false waits for every agent (or the deadline), as upstream does. Unset means true.
+	DecideEarly   *bool `protobuf:"varint,17,opt,name=decide_early,json=decideEarly,proto3,oneof" json:"decide_early,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsensusOptions) Reset() {
@@ -553,6 +558,13 @@ func (x *ConsensusOptions) GetSimilarityThreshold() float64 {
 		return *x.SimilarityThreshold
 	}
 	return 0
+}
+
+func (x *ConsensusOptions) GetDecideEarly() bool {
+	if x != nil && x.DecideEarly != nil {
+		return *x.DecideEarly
+	}
+	return false
 }
 
 // One group of agreeing responses in a vote.
@@ -1819,7 +1831,7 @@ var File_ecco_v1_consensus_service_proto protoreflect.FileDescriptor
 
 const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fecco/v1/consensus_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x06\n" +
+	"\x1fecco/v1/consensus_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\a\n" +
 	"\x10ConsensusOptions\x12=\n" +
 	"\x0ediscovery_mode\x18\x01 \x01(\x0e2\x16.ecco.v1.DiscoveryModeR\rdiscoveryMode\x12.\n" +
 	"\x05query\x18\x02 \x01(\v2\x18.ecco.v1.CapabilityQueryR\x05query\x127\n" +
@@ -1842,11 +1854,13 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\n" +
 	"similarity\x18\x0f \x01(\x0e2\x19.ecco.v1.SimilarityMethodR\n" +
 	"similarity\x126\n" +
-	"\x14similarity_threshold\x18\x10 \x01(\x01H\x03R\x13similarityThreshold\x88\x01\x01B\x16\n" +
+	"\x14similarity_threshold\x18\x10 \x01(\x01H\x03R\x13similarityThreshold\x88\x01\x01\x12&\n" +
+	"\fdecide_early\x18\x11 \x01(\bH\x04R\vdecideEarly\x88\x01\x01B\x16\n" +
 	"\x14_consensus_thresholdB\x10\n" +
 	"\x0e_allow_partialB\x0f\n" +
 	"\r_include_selfB\x17\n" +
-	"\x15_similarity_threshold\"V\n" +
+	"\x15_similarity_thresholdB\x0f\n" +
+	"\r_decide_early\"V\n" +
 	"\rConsensusVote\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
 	"\bpeer_ids\x18\x02 \x03(\tR\apeerIds\x12\x16\n" +

@@ -143,6 +143,16 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
    * @generated from field: optional double similarity_threshold = 16;
    */
   similarityThreshold?: number | undefined;
+
+  /**
+   * Whether to stop waiting as soon as the outcome is decided (`--decide-early`): FIRST_RESPONSE at the first
+   * answer, votes when the leader cannot be caught, CONSENSUS_THRESHOLD when met or out of reach, allow_partial
+   * false at the first failure, BEST_SCORE when the best candidate answered; requests still out are withdrawn and
+   * reported CANCELLED. false waits for every agent (or the deadline), as upstream does. Unset means true.
+   *
+   * @generated from field: optional bool decide_early = 17;
+   */
+  decideEarly?: boolean | undefined;
 };
 
 /**
