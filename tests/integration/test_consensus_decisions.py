@@ -91,9 +91,11 @@ def nodes() -> Iterator[Nodes]:
 
 def test_the_right_answer_not_the_echo_and_a_silent_agent_costs_the_deadline(nodes: Nodes) -> None:
     # the issue's run: every default; the echo came first and won, and the silent node cost 63.5 s
-    doc, elapsed = nodes.consensus(QUESTION, "--phases", "local", "--min-peers", "6", "--timeout", "4000")
+    args = (QUESTION, "--phases", "local", "--min-peers", "6", "--timeout", "4000")
+    doc, elapsed = nodes.consensus(*args)
     assert doc["text"].strip() in {"Paris", "The capital of France is Paris."}
-    assert doc["achieved"] is True and doc["agreement"] == 2
+    # 2 of the 4 answers agree (the echo counts as one that does not): below the default 0.6, honestly
+    assert (doc["achieved"], doc["agreement"], doc["confidence"]) == (False, 2, 0.5)
     assert elapsed < 4 * 1.1 + 3  # the deadline, plus the CLI's own start-up
     statuses = nodes.statuses(doc)
     assert statuses["silent"] == "timed-out" and statuses["broken"] == "failed"
@@ -105,23 +107,21 @@ def test_the_right_answer_not_the_echo_and_a_silent_agent_costs_the_deadline(nod
 
 
 def test_majority_vote_stops_when_the_leader_cannot_be_caught(nodes: Nodes) -> None:
-    # Paris and its paraphrase agree at once; slow Lyon and the silent node cannot outvote them: withdrawn
+    # Paris and its paraphrase agree at once; slow Lyon cannot outvote them: withdrawn before it answers
     doc, elapsed = nodes.consensus(
-        "request", QUESTION, *nodes.only("paris", "para", "lyon", "silent"), "--aggregation", "majority-vote"
+        "request", QUESTION, *nodes.only("paris", "para", "lyon"), "--aggregation", "majority-vote"
     )
-    assert elapsed < 5 and doc["stopReason"] == "leader-cannot-be-caught"
-    statuses = nodes.statuses(doc)
-    assert (statuses["paris"], statuses["para"], statuses["silent"]) == ("succeeded", "succeeded", "cancelled")
-    assert statuses["lyon"] == "cancelled"
-    assert doc["confidence"] == pytest.approx(2 / 4)  # the withdrawn ones count as possible dissent
+    assert elapsed < 1.5 + 1 and doc["stopReason"] == "leader-cannot-be-caught"
+    assert nodes.statuses(doc) == {"paris": "succeeded", "para": "succeeded", "lyon": "cancelled"}
+    assert doc["confidence"] == pytest.approx(2 / 3)  # the withdrawn one counts as possible dissent
     agents = {a["peerId"]: a["status"] for a in doc["receipt"]["agents"]}
-    assert agents[nodes.ids["silent"]] == "cancelled"
+    assert agents[nodes.ids["lyon"]] == "cancelled"
     events = [
         e["payload"]
         for e in list_events(nodes.ecco, "user", "consensus-progress")
         if e["payload"]["consensusId"] == doc["consensusId"]
     ]
-    assert sorted(e["status"] for e in events) == ["cancelled", "cancelled", "succeeded", "succeeded"]
+    assert sorted(e["status"] for e in events) == ["cancelled", "succeeded", "succeeded"]
 
 
 def test_first_response_returns_at_the_first_valid_answer(nodes: Nodes) -> None:
@@ -153,31 +153,33 @@ def test_a_threshold_out_of_reach_stops_early_without_consensus(nodes: Nodes) ->
 
 def test_reputation_and_ask_fall_back_past_failing_and_silent_candidates(nodes: Nodes) -> None:
     """Two outcomes separate a failing peer from a good one. `ask` gives each candidate its share of --timeout:
-    a silent first candidate used to take all of it, leaving no time for a fallback."""
+    a silent first candidate used to take all of it, leaving no time for a fallback. `paris` asks here: its
+    reputation book starts empty (the user node's holds the earlier tests' outcomes)."""
+    ecco, asker = nodes.ecco, ("--node", "paris")
     for _ in range(2):
-        nodes.ecco.ok("request", nodes.ids["paris"], "--prompt", "warm up", "--node", "user")
-        assert nodes.ecco("request", nodes.ids["broken"], "--prompt", "x", "--node", "user").code != 0
+        ecco.ok("request", nodes.ids["echo"], "--prompt", "hello", *asker)
+        assert ecco("request", nodes.ids["broken"], "--prompt", "x", *asker).code != 0
         # slow Lyon times out twice: it now ranks below the silent node, which this node never asked
-        too_short = nodes.ecco("request", nodes.ids["lyon"], "--prompt", "x", "--timeout", "200", "--node", "user")
-        assert too_short.code != 0
+        assert ecco("request", nodes.ids["lyon"], "--prompt", "x", "--timeout", "200", *asker).code != 0
     scores = {
-        r["peerId"]: r["discoveryScore"]
-        for r in nodes.ecco.ok("peer", "reputation", "--node", "user", "--json").json()["reputations"]
+        r["peerId"]: r["discoveryScore"] for r in ecco.ok("peer", "reputation", "--json", *asker).json()["reputations"]
     }
-    assert (scores[nodes.ids["paris"]], scores[nodes.ids["broken"]], scores[nodes.ids["lyon"]]) == (75, 25, 25)
+    assert (scores[nodes.ids["echo"]], scores[nodes.ids["broken"]], scores[nodes.ids["lyon"]]) == (75, 25, 25)
+    found = ecco.ok(
+        "peer", "discover", "--name", "oracle", "--phases", "local", "--phase-timeout", "30000", "--min-peers", "2",
+        "--json", *asker,
+    ).json()["peers"]  # fmt: skip
+    assert len(found) == 2
 
     # one candidate only: the error names it and how it ended
-    one = nodes.ecco(
-        "ask", "--capability", "oracle", QUESTION, "--max-candidates", "1", "--timeout", "1500", "--json",
-        "--node", "user",
-    )  # fmt: skip
+    one = ecco(
+        "ask", "--capability", "oracle", QUESTION, "--max-candidates", "1", "--timeout", "1500", "--json", *asker
+    )
     error = error_of(one)
     assert error["reason"] == "REQUEST_TIMEOUT" and f"{nodes.ids['silent']}: timed-out after" in error["message"]
 
     began = time.monotonic()
-    asked = nodes.ecco.ok(
-        "ask", "--capability", "oracle", QUESTION, "--timeout", "8000", "--json", "--node", "user"
-    ).json()
+    asked = ecco.ok("ask", "--capability", "oracle", QUESTION, "--timeout", "8000", "--json", *asker).json()
     assert time.monotonic() - began < 8 * 1.1 + 3
     tried = [(c["match"]["peer"]["peerId"], c["outcome"], int(c["budgetMs"])) for c in asked["candidates"]]
     assert [(peer, outcome) for peer, outcome, _ in tried] == [
