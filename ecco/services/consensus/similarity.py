@@ -375,8 +375,8 @@ def similarity_function(
         return lambda i, j: 1.0 if texts[i] == texts[j] else 0.0
     normalised = [normalise(t) for t in texts]
     if method == Similarity.PEER_EMBEDDING:
-        assert vectors is not None, "peer-embedding similarity needs the embeddings"
-        return lambda i, j: 1.0 if normalised[i] == normalised[j] else cosine(vectors[i], vectors[j])
+        assert vectors is not None or len(texts) < 2, "peer-embedding similarity needs the embeddings"
+        return lambda i, j: 1.0 if normalised[i] == normalised[j] else cosine(vectors[i], vectors[j])  # type: ignore[index]
     if method == Similarity.CONTENT:
         contents = [content(t, prompt) for t in texts]
         words = [_WORD.findall(t) for t in normalised]  # punctuation aside, the same words in the same order
