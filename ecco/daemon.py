@@ -267,7 +267,7 @@ async def _start_network(
         verifier,
         messenger,
         config.capabilities,
-        reputation.score_of,
+        reputation.rank_score,
         reputation.scores,
         routing=transport if config.dht else None,
         events=events,
