@@ -116,8 +116,10 @@ class PgServer:
             )
         )
 
-    def restart(self) -> None:
-        raise NotImplementedError("only a server the suite started can be restarted")
+    def crash(self) -> None:
+        raise NotImplementedError("only a server the suite started can be stopped and started")
+
+    start = restart = crash
 
     def stop(self) -> None:
         """Nothing to stop on a server the suite did not start."""
@@ -176,9 +178,16 @@ class PgCluster(PgServer):
         self._as_user("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
 
-    def restart(self, mode: str = "immediate") -> None:
-        """Stop the server (`immediate` is a crash: no checkpoint, every connection cut) and start it again."""
-        self._as_user("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+    def crash(self) -> None:
+        """Stop the server as a crash would: no checkpoint, every connection cut (pg_ctl -m immediate)."""
+        self._as_user("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.pid = None
+
+    def start(self) -> None:
+        self._start()
+
+    def restart(self) -> None:
+        self.crash()
         self._start()
 
     def stop(self) -> None:
