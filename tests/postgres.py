@@ -79,22 +79,38 @@ class PgServer:
     def url(self, database: str) -> str:
         return self.admin_url.set(database=database).render_as_string(hide_password=False)
 
-    async def _admin(self, *statements: str) -> None:
+    @staticmethod
+    async def _connect(url: str) -> Any:
         import asyncpg
 
-        url = self.admin_url
-        conn = await asyncpg.connect(
-            user=url.username,
-            password=url.password,
-            host=url.query.get("host") or url.host,
-            port=url.port,
-            database=url.database,
+        target = make_url(url)
+        return await asyncpg.connect(
+            user=target.username,
+            password=target.password,
+            host=target.query.get("host") or target.host,
+            port=target.port,
+            database=target.database,
         )
+
+    async def _admin(self, *statements: str) -> None:
+        """Each statement on its own (CREATE DATABASE may not share a transaction)."""
+        conn = await self._connect(self.admin_url.render_as_string(hide_password=False))
         try:
             for statement in statements:
                 await conn.execute(statement)
         finally:
             await conn.close()
+
+    async def _fetch(self, url: str, query: str) -> list[tuple[Any, ...]]:
+        conn = await self._connect(url)
+        try:
+            return [tuple(row) for row in await conn.fetch(query)]
+        finally:
+            await conn.close()
+
+    def fetch(self, url: str, query: str) -> list[tuple[Any, ...]]:
+        """Rows of `query` on the database at `url` (a test looking into a node's database directly)."""
+        return _run_sync(self._fetch(url, query))
 
     def new_database(self, prefix: str = "t") -> str:
         """A fresh, empty database; its SQLAlchemy URL."""
