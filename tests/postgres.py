@@ -144,7 +144,9 @@ class PgServer:
 class PgCluster(PgServer):
     """A throw-away cluster: initdb, pg_ctl start (unix socket only), stop by PID, directory removed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fsync: bool = False) -> None:
+        """`fsync=True` for benchmarks: commits then cost what they cost on a production server."""
+        self.fsync = fsync
         self.bin = bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="ecco-pg-", dir="/tmp"))
         self.data = self.root / "data"
@@ -184,8 +186,8 @@ class PgCluster(PgServer):
             [
                 f"-k {self.root}",
                 "-c listen_addresses=''",
-                "-c fsync=off",
-                "-c full_page_writes=off",
+                f"-c fsync={'on' if self.fsync else 'off'}",
+                f"-c full_page_writes={'on' if self.fsync else 'off'}",
                 "-c max_connections=200",
                 "-c shared_buffers=32MB",
             ]

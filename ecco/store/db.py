@@ -38,11 +38,11 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def database_unavailable(exc: BaseException) -> Unavailable:
     """The error a caller sees when the database server cannot be reached; the cause goes to daemon.log only (its
-    text may name hosts or users)."""
-    log.warning("database unavailable", exc_info=exc)
+    text may name hosts or users). Logged at info: a CLI process (`ecco db push`) has no log handler and must not
+    print a traceback, while a daemon logs info by default."""
+    log.info("database unavailable", exc_info=exc)
     error = Unavailable(
-        f"the database is unavailable ({type(exc).__name__}); the node retries on the next call; see daemon.log",
-        Reason.DATABASE_UNAVAILABLE,
+        f"the database is unavailable ({type(exc).__name__}); see daemon.log", Reason.DATABASE_UNAVAILABLE
     )
     error.__cause__ = exc
     return error
