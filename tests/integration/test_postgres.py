@@ -83,9 +83,7 @@ def test_a_server_restart_under_a_running_node_is_a_clear_error_then_recovers(ec
 
 
 def test_a_node_on_an_unreachable_server_does_not_start_and_says_why(ecco: Ecco) -> None:
-    from tests.integration.test_messaging import _closed_port
-
-    url = f"postgresql+asyncpg://ecco:s3cret@127.0.0.1:{_closed_port()}/ecco_alice"
+    url = "postgresql+asyncpg://ecco:s3cret@127.0.0.1:1/ecco_alice"  # port 1: nothing listens there
     for command in (("up", "--name", "alice"), ("db", "push", "--name", "alice")):
         result = ecco(*command, "--db-url", url, "--json")
         error = error_of(result)
