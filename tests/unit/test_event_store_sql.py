@@ -389,15 +389,19 @@ async def test_a_missing_file_or_schema_is_unavailable(short_tmp: Path) -> None:
     assert info.value.reason == Reason.DATABASE_UNAVAILABLE
 
 
-async def test_the_factory_keeps_sqlalchemy_for_other_databases(db_path: Path) -> None:
+async def test_the_factory_keeps_sqlalchemy_for_other_databases(pg_url: str) -> None:
     memory = create_engine("sqlite+aiosqlite://")
     try:
         assert type(await open_event_store(memory)) is SqlEventStore
     finally:
         await memory.dispose()
-    postgres = create_engine("postgresql+asyncpg://ecco@127.0.0.1:1/ecco")  # never connected to
+    postgres = create_engine(pg_url)
     try:
-        assert type(await open_event_store(postgres)) is SqlEventStore
+        await migrate(postgres)
+        store = await open_event_store(postgres)
+        assert type(store) is SqlEventStore
+        [record] = await store.append([NewEvent("ping")], 1)
+        assert await store.head() == record.cursor
     finally:
         await postgres.dispose()
 
