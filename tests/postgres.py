@@ -3,9 +3,10 @@
 `ECCO_TEST_PG_URL=postgresql+asyncpg://user:pass@host:port/postgres` points the suite at an existing server (the
 user must be allowed to CREATE DATABASE); otherwise the first test that needs PostgreSQL starts a cluster from
 Debian's `postgresql` package (`make setup` installs it): initdb into a fresh directory under /tmp owned by
-`nobody` (PostgreSQL refuses to run as root), listening only on a unix socket in that directory. The postmaster
-runs in its own session (pg_ctl calls setsid) and is stopped by its PID when the session ends, at interpreter
-exit, or on SIGTERM/SIGHUP, whatever happens to the tests.
+`nobody` when the tests run as root (PostgreSQL refuses to run as root; otherwise the cluster is the current
+user's), listening only on a unix socket in that directory. The postmaster runs in its own session (pg_ctl calls
+setsid) and is stopped by its PID when the session ends, at interpreter exit, or on SIGTERM/SIGHUP, whatever
+happens to the tests.
 
 Each test gets its own database (CREATE DATABASE from template0 takes a few milliseconds), so tests never see
 each other's rows. The cluster runs with fsync=off: it only protects against an operating-system crash, which no
@@ -152,8 +153,9 @@ class PgCluster(PgServer):
         self.data = self.root / "data"
         self.log = self.root / "postgres.log"
         self.pid: int | None = None
-        user = pwd.getpwnam(USER)
-        os.chown(self.root, user.pw_uid, user.pw_gid)
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root: the cluster belongs to USER
+            user = pwd.getpwnam(USER)
+            os.chown(self.root, user.pw_uid, user.pw_gid)
         os.chmod(self.root, 0o755)
         super().__init__(f"postgresql+asyncpg://postgres@/postgres?host={self.root}", owned=True)
         self._stopped = False
@@ -165,15 +167,11 @@ class PgCluster(PgServer):
             raise
 
     def _as_user(self, tool: str, *args: str, timeout: float = START_TIMEOUT_S) -> None:
-        user = pwd.getpwnam(USER)
-        command = [
-            "setpriv",
-            f"--reuid={user.pw_uid}",
-            f"--regid={user.pw_gid}",
-            "--clear-groups",
-            str(self.bin / tool),
-            *args,
-        ]
+        """Run a PostgreSQL tool as USER when we are root (setpriv execs it: no session, no PAM), else as ourselves."""
+        command = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            user = pwd.getpwnam(USER)
+            command = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", *command]
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, cwd=self.root, stdin=subprocess.DEVNULL
         )
