@@ -151,6 +151,31 @@ async def test_event_log_commit_never_moves_back_on_sql(store: Store) -> None:
     assert (await log.get_consumer_cursor("listen")).cursor == 4
 
 
+async def test_replay_then_live_tail_misses_nothing_while_appends_continue(store: Store) -> None:
+    """A follower subscribed from cursor 0 gets the stored events, then the live ones, in order, once each, while
+    appends keep arriving during the hand-over."""
+    log = EventLog(store)
+    await log.start()
+    stored = [await log.record("ping") for _ in range(5)]
+    received: list[int] = []
+    subscribed = asyncio.Event()
+
+    async def follow() -> None:
+        async for batch in log.subscribe(0, follow=True):
+            if isinstance(batch, list):
+                received.extend(record.cursor for record in batch)
+                subscribed.set()
+            if len(received) >= 30:
+                return
+
+    follower = asyncio.ensure_future(follow())
+    await asyncio.wait_for(subscribed.wait(), 30)
+    live = await asyncio.gather(*(log.record("pong") for _ in range(25)))
+    await asyncio.wait_for(follower, 30)
+    log.close()
+    assert received == sorted(r.cursor for r in stored + live)
+
+
 async def test_data_and_consumer_cursors_survive_engine_recreation(kind: str, url: str) -> None:
     async with opened(kind, url) as store:
         written = await store.append([NewEvent("ping"), NewEvent("pong")], 5)
