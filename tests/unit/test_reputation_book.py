@@ -1,11 +1,10 @@
-"""Local reputation (upstream-ecco §7.6): the book, the SQL store on a migrated SQLite file, and the outcomes the
-Messenger reports for the requests it sends."""
+"""Local reputation (upstream-ecco §7.6): the book, the SQL store on a migrated SQLite file and on PostgreSQL, and
+the outcomes the Messenger reports for the requests it sends."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
@@ -15,7 +14,7 @@ from ecco.parsing import Tier
 from ecco.services.discovery.reputation_book import NEUTRAL_SCORE, ReputationBook
 from ecco.services.messaging.responders import EchoResponder, ExecResponder
 from ecco.services.ports import ReputationRecord
-from ecco.store.db import create_engine, migrate, sqlite_url
+from ecco.store.db import create_engine, migrate
 from ecco.store.reputation import SqlReputationStore
 from ecco.store.tables import local_reputation
 from tests.unit.test_messenger import TIMEOUT, FakeTransport, make_node
@@ -24,8 +23,8 @@ PEER = "12D3KooWPeerAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 @pytest.fixture
-async def sql(short_tmp: Path) -> AsyncIterator[tuple[SqlReputationStore, object]]:
-    engine = create_engine(sqlite_url(short_tmp / "ecco.db"))
+async def sql(db_url: str) -> AsyncIterator[tuple[SqlReputationStore, object]]:
+    engine = create_engine(db_url)
     await migrate(engine)
     try:
         yield SqlReputationStore(engine), engine
