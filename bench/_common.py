@@ -177,3 +177,22 @@ def summary_ms(ns_values: list[int]) -> dict[str, float]:
         "max_ms": round(max(ms), 3),
         "n": len(ms),
     }
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and url.startswith("postgresql")
+
+
+async def pg_connect(url: str) -> Any:
+    """A plain asyncpg connection to the database of a SQLAlchemy `postgresql+asyncpg://` URL (for baselines)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    return await asyncpg.connect(
+        user=target.username,
+        password=target.password,
+        host=target.query.get("host") or target.host,
+        port=target.port,
+        database=target.database,
+    )
