@@ -259,7 +259,8 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(
     assert moved["txHash"] != first["txHash"]
     assert registry.functions.tokenURI(agent_id).call() == "https://example.com/moved.json"
 
-    # ERC-8004 feedback for the provider reaches the requester's discovery score: feedback 92 with local +1 -> 81.
+    # ERC-8004 feedback for the provider reaches the requester's discovery score: feedback 92 (weight 0.5) with one
+    # successful job (local Laplace share 2/3, weight 0.25) -> round(100 * (0.96 * 0.5 + 2/3 * 0.25) / 0.75) = 86.
     feedback = chain.w3.eth.contract(address=chain.reputation, abi=ARTIFACTS["ReputationRegistry"]["abi"])
     chain.w3.eth.wait_for_transaction_receipt(
         feedback.functions.giveFeedback(agent_id, 92, 0, "", "", "", "", b"\0" * 32).transact(
@@ -271,9 +272,9 @@ def test_paid_request_settled_and_proof_verified_between_two_daemons(
     for _ in range(100):  # bounded: the node re-syncs feedback every 0.5 s
         doc = ecco.ok("peer", "reputation", provider["peerId"], "--node", "requester", "--json").json()
         score = doc["discoveryScore"]
-        if score == 81 or time.monotonic() > deadline:
+        if score == 86 or time.monotonic() > deadline:
             break
-    assert score == 81
+    assert score == 86
 
 
 def test_streaming_escrow_and_swarm_flows(ecco: Ecco, tmp_path: Path, chain: Chain) -> None:
