@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ecco.cli.main import cli, main
 from ecco.cli.output import EXIT_CODES
 
-STARTS_PROCESSES = {("up",), ("node", "start"), ("webhook-bridge",), ("db", "push")}
+STARTS_PROCESSES = {("up",), ("node", "start"), ("webhook-bridge",)}
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
