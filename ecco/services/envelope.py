@@ -38,9 +38,9 @@ from ecco.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from ecco.limits import MAX_FRAME_BYTES
 from ecco.services.crypto_ports import Signer, Verifier
 
-MAX_FRAME_BYTES: Final = 10 * 1024 * 1024
 FRESHNESS_PAST_MS: Final = 60_000
 FRESHNESS_FUTURE_MS: Final = 5_000
 DEDUP_CAPACITY: Final = 10_000

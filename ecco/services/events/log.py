@@ -4,6 +4,8 @@ Every event is committed to the store before `append` returns, and only then pub
 cursor order (concurrent appends reach the store together, so a group-committing store can batch them);
 a subscriber registers for live events *before* its final replay read and drops anything at or below the
 cursor it already delivered, so the hand-over from replay to live can neither lose nor repeat an event.
+Batches and pages are capped by payload bytes as well as by count (ecco.limits.REPLY_MAX_BYTES), so a few large
+events from a peer can never make a reply too big for a client to read.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason, Unavailable
+from ecco.limits import REPLY_MAX_BYTES
 from ecco.services.events.types import validate_types
 from ecco.services.ports import ConsumerCursor, Direction, EventRecord, EventStore, NewEvent
 
@@ -31,6 +34,7 @@ MIN_HEARTBEAT_MS = 50
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 CONSUMER_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+EVENT_OVERHEAD_BYTES = 512  # an event's fields besides its payload (ids, type, peer id, time), generously
 
 
 def now_ms() -> int:
@@ -198,7 +202,29 @@ class EventLog:
         from_tail: bool = False,
         heartbeat_ms: int = 0,
     ) -> AsyncIterator[list[EventRecord] | Heartbeat]:
-        """Yield batches of events after the cursor, then (with follow) live batches and heartbeats."""
+        """Yield batches of events after the cursor, then (with follow) live batches and heartbeats; no batch
+        holds more than REPLY_MAX_BYTES of events unless it is a single event."""
+        stream = self._subscribe(
+            cursor, types, follow=follow, consumer=consumer, from_tail=from_tail, heartbeat_ms=heartbeat_ms
+        )
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                if isinstance(item, Heartbeat):
+                    yield item
+                    continue
+                for part in byte_capped(item):
+                    yield part
+
+    async def _subscribe(
+        self,
+        cursor: int,
+        types: Iterable[str],
+        *,
+        follow: bool,
+        consumer: str,
+        from_tail: bool,
+        heartbeat_ms: int,
+    ) -> AsyncIterator[list[EventRecord] | Heartbeat]:
         wanted = validate_types(types)
         if heartbeat_ms and heartbeat_ms < MIN_HEARTBEAT_MS:
             raise InvalidArgument(
@@ -265,8 +291,9 @@ class EventLog:
         if page_token:
             cursor = _decode_page_token(page_token, cursor, wanted)
         events = await self._store.read_after(cursor, wanted, size + 1)
-        more = len(events) > size
-        events = events[:size]
+        capped = next(byte_capped(events[:size]), [])
+        more = len(events) > len(capped)
+        events = capped
         token = _encode_page_token(events[-1].cursor, wanted) if more else ""
         return Page(events, token, self._head)
 
@@ -282,6 +309,26 @@ class EventLog:
                 field="cursor",
             )
         return await self._store.commit_consumer_cursor(validate_consumer(consumer), cursor, now_ms())
+
+
+def event_bytes(record: EventRecord) -> int:
+    """What an event weighs in a reply: its payload's UTF-8 bytes plus a generous allowance for its other fields."""
+    return len(record.payload_json.encode("utf-8")) + EVENT_OVERHEAD_BYTES
+
+
+def byte_capped(batch: Sequence[EventRecord], limit: int = REPLY_MAX_BYTES) -> Iterator[list[EventRecord]]:
+    """Split a batch, in order, into runs of at most `limit` bytes (see event_bytes); a larger event runs alone."""
+    run: list[EventRecord] = []
+    size = 0
+    for record in batch:
+        weight = event_bytes(record)
+        if run and size + weight > limit:
+            yield run
+            run, size = [], 0
+        run.append(record)
+        size += weight
+    if run:
+        yield run
 
 
 def _shutting_down() -> Unavailable:
