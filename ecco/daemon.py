@@ -246,6 +246,9 @@ async def _start_network(
     )
     messages, refill = config.rate_limit
     guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
+    # Ids received just before a restart are still within the freshness window: remember them, or a replay (or a
+    # client's retry with the same request id) would be accepted twice.
+    guard.remember(await events.recent_inbound(guard.replay_window_ms))
     messenger = Messenger(
         transport,
         signer,

@@ -26,7 +26,7 @@ import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -512,6 +512,17 @@ class InboundGuard:
         self._max_skew_ms = max_skew_ms
         self.duplicates = DuplicateFilter(dedup_capacity)
         self.rate_limiter = RateLimiter(rate_tokens, rate_refill_per_second, clock=monotonic)
+
+    @property
+    def replay_window_ms(self) -> int:
+        """How long after its receipt a message could still pass the freshness check: the time its id must be
+        remembered, also across a restart."""
+        return self._max_age_ms + self._max_skew_ms
+
+    def remember(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Seed the duplicate filter with (transport peer, message id) pairs received before a restart."""
+        for key in keys:
+            self.duplicates.check_and_add(key)
 
     def check(self, transport_peer: str, frame: bytes) -> Envelope:
         check_frame_size(len(frame), self._max_frame_bytes)

@@ -3,7 +3,7 @@ exclusive, a retried request stays a duplicate across a restart, stop is prompt,
 
 from __future__ import annotations
 
-from conftest import Ecco, RawPeer, error_of, up, wait_for_event
+from conftest import Ecco, RawPeer, error_of, list_events, log_entries, up, wait_for_event
 
 from ecco.client import NodeClient
 from ecco.v1 import node_service_pb2
@@ -50,3 +50,21 @@ def test_an_api_port_in_use_is_refused_at_start(ecco: Ecco) -> None:
         for _ in range(6):
             status = client.call(client.stub("NodeService").GetStatus, node_service_pb2.GetStatusRequest())
             assert status.peer_id == first["peerId"]
+
+
+def test_a_retried_request_id_is_still_dropped_after_the_receiver_restarts(ecco: Ecco) -> None:
+    client = up(ecco, "client")
+    harness_id = up(ecco, "harness", "--bootstrap", client["addr"])["peerId"]
+    ecco.ok("msg", harness_id, "only once", "--request-id", "retry-restart", "--node", "client")
+    wait_for_event(ecco, "harness", lambda e: e["messageId"] == "retry-restart", "agent-request")
+
+    ecco.ok("node", "stop", "--node", "harness")
+    up(ecco, "harness", "--bootstrap", client["addr"])  # dials the client, so the retry has a connection to use
+    ecco.ok("msg", harness_id, "only once", "--request-id", "retry-restart", "--node", "client")
+    barrier = ecco.ok("msg", harness_id, "after the retry", "--node", "client", "--json").json()
+    wait_for_event(ecco, "harness", lambda e: e["messageId"] == barrier["messageId"], "agent-request")
+    copies = [e for e in list_events(ecco, "harness", "agent-request") if e["messageId"] == "retry-restart"]
+    assert len(copies) == 1
+    assert [e["peer"] for e in log_entries(ecco, "harness") if e.get("reason") == "MESSAGE_DUPLICATE"] == [
+        client["peerId"]
+    ]

@@ -34,6 +34,7 @@ MIN_HEARTBEAT_MS = 50
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 CONSUMER_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RECENT_SCAN_EVENTS = 50_000  # how far back `recent_inbound` looks at most (bounds the work at start-up)
 EVENT_OVERHEAD_BYTES = 512  # an event's fields besides its payload (ids, type, peer id, time), generously
 
 
@@ -160,6 +161,11 @@ class EventLog:
                     subscriber.offer(record)
             if not published.done():
                 published.set_result(records)
+
+    async def recent_inbound(self, window_ms: int) -> list[tuple[str, str]]:
+        """(peer_id, message_id) of the inbound messages stored in the last `window_ms`, oldest first: a restarted
+        node seeds its duplicate filter with them, so a message replayed across the restart is still dropped."""
+        return await self._store.recent_inbound(now_ms() - window_ms, RECENT_SCAN_EVENTS)
 
     async def record(
         self,
