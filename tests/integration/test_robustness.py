@@ -3,11 +3,14 @@ exclusive, a retried request stays a duplicate across a restart, stop is prompt,
 
 from __future__ import annotations
 
-from conftest import Ecco, RawPeer, error_of, list_events, log_entries, up, wait_for_event
+import time
+
+from conftest import Ecco, RawPeer, error_of, list_events, log_entries, up, wait_for_event, wait_for_exit
 
 from ecco.client import NodeClient
 from ecco.v1 import node_service_pb2
 
+STOP_BOUND_S = 10.0  # README: `ecco node stop` returns within 10 s, busy responders included
 BIG_PROMPT_BYTES = 2_500_000  # two of these exceed gRPC's default 4 MiB in one reply; one frame stays under 10 MiB
 
 
@@ -68,3 +71,22 @@ def test_a_retried_request_id_is_still_dropped_after_the_receiver_restarts(ecco:
     assert [e["peer"] for e in log_entries(ecco, "harness") if e.get("reason") == "MESSAGE_DUPLICATE"] == [
         client["peerId"]
     ]
+
+
+def test_node_stop_ends_a_busy_responder_group_and_fails_its_request_promptly(ecco: Ecco) -> None:
+    # the shell and a background child, both in the responder's process group: the first chunk names them
+    provider = up(ecco, "provider", "--responder", "exec:sleep 45 & echo $$ $!; wait")
+    up(ecco, "client", "--bootstrap", provider["addr"])
+    requester = ecco.follow("request", provider["peerId"], "--prompt", "hi", "--timeout", "60000", "--node", "client")
+    try:
+        pids = [int(pid) for pid in requester.lines.get(timeout=20).split()]
+        assert len(pids) == 2
+        started = time.monotonic()
+        ecco.ok("node", "stop", "--node", "provider")
+        assert time.monotonic() - started < STOP_BOUND_S
+        for pid in pids:
+            wait_for_exit(pid, timeout=1)
+        assert requester.process.wait(timeout=10) != 0
+    finally:
+        stderr = requester.stop()
+    assert "shutting down" in stderr

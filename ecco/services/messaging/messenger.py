@@ -48,6 +48,7 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,160}$")
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
 MAX_REQUEST_TIMEOUT_S = 3600.0
 SEND_TIMEOUT_S = 10.0
+ANSWER_STOP_GRACE_S = 2.0  # at stop, how long ended answers have to send their error replies
 MAX_KNOWN_PEERS = 10_000  # upstream's peer cache is an LRU of 10,000
 REPLY_TYPES = frozenset({"agent-response", "stream-chunk", "stream-complete"})
 # Rejections that a flooding peer can cause at will are logged, not written to the event log.
@@ -209,6 +210,7 @@ class Messenger:
         self._pending: dict[str, _Pending] = {}
         self._peers: dict[str, KnownPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._answering: set[asyncio.Task[None]] = set()
         self._handshake_timers: dict[str, asyncio.TimerHandle] = {}
         self._connection_listeners: list[Callable[[str], Awaitable[None]]] = []
         self._on_outcome = on_outcome
@@ -238,7 +240,13 @@ class Messenger:
         self._transport.set_connection_handler(self._on_connection)
 
     async def stop(self) -> None:
+        """Stop taking messages; end the responder's answers in progress, which tell their requesters that this
+        node is shutting down (within the responder's grace plus ANSWER_STOP_GRACE_S); then end the rest."""
         self._transport.set_handler(None)
+        if self._responder is not None:
+            await self._responder.close()
+            if self._answering:
+                await asyncio.wait(self._answering, timeout=ANSWER_STOP_GRACE_S)
         self._transport.set_connection_handler(None)
         for timer in self._handshake_timers.values():
             timer.cancel()
@@ -249,10 +257,12 @@ class Messenger:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._answering.discard)
+        return task
 
     def _known(self, peer_id: str) -> KnownPeer:
         if peer_id not in self._peers:
@@ -469,7 +479,7 @@ class Messenger:
         if message.type in REPLY_TYPES:
             self._route_reply(message)
         elif message.type == "agent-request" and self._responder is not None:
-            self._spawn(self._answer(message, self._responder))
+            self._answering.add(self._spawn(self._answer(message, self._responder)))
         elif message.type == "version-handshake":
             await self._answer_handshake(message)
         elif message.type == "version-handshake-response":
