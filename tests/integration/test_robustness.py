@@ -3,6 +3,7 @@ exclusive, a retried request stays a duplicate across a restart, stop is prompt,
 
 from __future__ import annotations
 
+import json
 import time
 
 from conftest import Ecco, RawPeer, error_of, list_events, log_entries, up, wait_for_event, wait_for_exit
@@ -90,3 +91,28 @@ def test_node_stop_ends_a_busy_responder_group_and_fails_its_request_promptly(ec
     finally:
         stderr = requester.stop()
     assert "shutting down" in stderr
+
+
+def test_every_daemon_log_line_is_json_also_after_meeting_a_peer_that_is_not_ecco(
+    ecco: Ecco, raw_peer: RawPeer
+) -> None:
+    from ecco.services.transport_port import DIRECT_PROTOCOL_V10, DIRECT_PROTOCOL_V11
+
+    host = raw_peer.transport._runtime.host  # a bare libp2p peer: it speaks neither /ecco/direct version
+
+    async def forget_ecco() -> None:
+        for protocol in (DIRECT_PROTOCOL_V10, DIRECT_PROTOCOL_V11):
+            host.remove_stream_handler(protocol)
+
+    raw_peer._run(raw_peer.transport._thread.call(forget_ecco, timeout=10))
+    alice = up(ecco, "alice")
+    raw_peer.connect(alice["addr"])
+    failed = ecco("msg", raw_peer.peer_id, "hello?", "--node", "alice")  # libp2p logs a multi-line error
+    assert failed.code != 0
+    ecco.ok("node", "stop", "--node", "alice")
+
+    lines = (ecco.node_dir("alice") / "daemon.log").read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines]  # every line, none skipped
+    assert all(isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys() for entry in entries)
+    assert any(e["logger"].startswith("libp2p") and "\n" in e["msg"] for e in entries), entries
+    assert entries[-1]["msg"] == "node stopped"
