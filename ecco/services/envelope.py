@@ -47,6 +47,10 @@ DEDUP_CAPACITY: Final = 10_000
 RATE_LIMIT_TOKENS: Final = 100
 RATE_LIMIT_REFILL_PER_SECOND: Final = 10.0
 RATE_LIMIT_MAX_PEERS: Final = 10_000
+BYTE_BUDGET: Final = 2 * MAX_FRAME_BYTES
+"""A peer's inbound byte budget, in frame bytes: two maximal frames at once, ..."""
+BYTE_REFILL_PER_SECOND: Final = 2 * 1024 * 1024
+"""... refilled at 2 MiB/s. Beyond it frames are dropped (RATE_LIMITED) before they are parsed."""
 BROADCAST: Final = "broadcast"
 SIGNATURE_BYTES: Final = 64
 
@@ -487,8 +491,9 @@ class RateLimiter:
 class InboundGuard:
     """Every check an inbound frame passes before the node acts on it, cheapest first:
 
-    size (10 MiB) → per-peer rate limit → well-formed envelope → `from` is the transport peer → freshness window →
-    signature by the key of `from` → not a duplicate (keyed on transport peer and message id).
+    size (10 MiB) → per-peer rate limit (messages/s and bytes/s) → well-formed envelope → `from` is the transport
+    peer → freshness window → signature by the key of `from` → not a duplicate (keyed on transport peer and
+    message id).
 
     `check` returns the decoded envelope or raises the EccoError that says why the frame is dropped."""
 
@@ -504,6 +509,8 @@ class InboundGuard:
         dedup_capacity: int = DEDUP_CAPACITY,
         rate_tokens: float = RATE_LIMIT_TOKENS,
         rate_refill_per_second: float = RATE_LIMIT_REFILL_PER_SECOND,
+        byte_budget: float = BYTE_BUDGET,
+        byte_refill_per_second: float = BYTE_REFILL_PER_SECOND,
     ) -> None:
         self._verifier = verifier
         self._wall_clock_ms = wall_clock_ms
@@ -512,6 +519,7 @@ class InboundGuard:
         self._max_skew_ms = max_skew_ms
         self.duplicates = DuplicateFilter(dedup_capacity)
         self.rate_limiter = RateLimiter(rate_tokens, rate_refill_per_second, clock=monotonic)
+        self.byte_limiter = RateLimiter(byte_budget, byte_refill_per_second, clock=monotonic)
 
     @property
     def replay_window_ms(self) -> int:
@@ -528,6 +536,8 @@ class InboundGuard:
         check_frame_size(len(frame), self._max_frame_bytes)
         if not self.rate_limiter.allow(transport_peer):
             raise ResourceExhausted(f"peer {transport_peer} exceeds its message rate", Reason.RATE_LIMITED)
+        if not self.byte_limiter.allow(transport_peer, len(frame)):
+            raise ResourceExhausted(f"peer {transport_peer} exceeds its byte rate", Reason.RATE_LIMITED)
         envelope = decode_frame(frame)
         message = envelope.message
         if message.from_ != transport_peer:

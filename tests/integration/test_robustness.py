@@ -116,3 +116,30 @@ def test_every_daemon_log_line_is_json_also_after_meeting_a_peer_that_is_not_ecc
     assert all(isinstance(entry, dict) and {"ts", "level", "logger", "msg"} <= entry.keys() for entry in entries)
     assert any(e["logger"].startswith("libp2p") and "\n" in e["msg"] for e in entries), entries
     assert entries[-1]["msg"] == "node stopped"
+
+
+def test_big_unknown_messages_grow_the_database_by_a_bounded_amount(ecco: Ecco, raw_peer: RawPeer) -> None:
+    alice = up(ecco, "alice")
+    raw_peer.connect(alice["addr"])
+    database = ecco.node_dir("alice") / "ecco.db"
+
+    def stored_bytes() -> int:  # the database with its write-ahead log
+        return sum(path.stat().st_size for path in database.parent.glob("ecco.db*"))
+
+    before = stored_bytes()
+    body = {"blob": "a" * 3_000_000}  # 3 MB, a 9 MB frame
+    sent = [raw_peer.message(alice["peerId"], "telepathy", {**body, "n": n}) for n in range(20)]
+    for message in sent:
+        raw_peer.send(message)
+    last = raw_peer.message(alice["peerId"], "telepathy", {"small": True})
+    raw_peer.send(last)  # frames on one stream are handled in order
+    wait_for_event(ecco, "alice", lambda e: e["messageId"] == last.id, "unknown-message")
+
+    kept = [e for e in list_events(ecco, "alice", "unknown-message") if e["messageId"] != last.id]
+    assert 1 <= len(kept) < len(sent)  # the byte budget (20 MiB, then 2 MiB/s) let only the first ones in
+    for event in kept:
+        assert event["payload"]["type"] == "telepathy" and event["payload"]["payloadBytes"] > 3_000_000
+        assert len(event["payload"]["payloadSha256"]) == 64 and "blob" not in json.dumps(event["payload"])
+    assert stored_bytes() - before < 1_000_000  # 60 MB sent
+    limited = [e for e in log_entries(ecco, "alice") if e.get("reason") == "RATE_LIMITED"]
+    assert limited and all("byte rate" in e["detail"] for e in limited)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -52,6 +53,7 @@ ANSWER_STOP_GRACE_S = 2.0  # at stop, how long ended answers have to send their 
 MAX_KNOWN_PEERS = 10_000  # upstream's peer cache is an LRU of 10,000
 REPLY_TYPES = frozenset({"agent-response", "stream-chunk", "stream-complete"})
 # Rejections that a flooding peer can cause at will are logged, not written to the event log.
+UNKNOWN_PAYLOAD_MAX_BYTES = 4096  # larger bodies of unknown message types are stored as size and digest only
 QUIET_REJECTIONS = frozenset({Reason.RATE_LIMITED, Reason.MESSAGE_DUPLICATE})
 
 
@@ -455,13 +457,7 @@ class Messenger:
         message = envelope.message
         self._known(peer_id).last_seen_ms = now_ms()
         known_type = message.type in MESSAGE_TYPES
-        payload_json = (
-            _payload_json(message)
-            if known_type
-            else canonical_json(
-                {"type": message.type, "payload": None if message.payload is ABSENT else message.payload}
-            )
-        )
+        payload_json = _payload_json(message) if known_type else _unknown_payload_json(message)
         await self._events.append(
             NewEvent(
                 message.type if known_type else "unknown-message",
@@ -604,6 +600,17 @@ class Messenger:
         await asyncio.sleep(delay_s)  # lets the rejection notice reach the peer first (upstream waits 1 s)
         with contextlib.suppress(EccoError):
             await self._transport.disconnect(peer_id)
+
+
+def _unknown_payload_json(message: Message) -> str:
+    """What an unknown-message event keeps: the body up to UNKNOWN_PAYLOAD_MAX_BYTES, else only its size and
+    SHA-256 (the node does not act on it, so a peer must not be able to fill the disk with it)."""
+    body = _payload_json(message)
+    size = len(body.encode("utf-8"))
+    if size <= UNKNOWN_PAYLOAD_MAX_BYTES:
+        return canonical_json({"type": message.type, "payload": None if message.payload is ABSENT else message.payload})
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return canonical_json({"type": message.type, "payloadBytes": size, "payloadSha256": digest})
 
 
 def _payload_json(message: Message) -> str:
