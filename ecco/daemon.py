@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ecco.services.bridge import Attachment, BridgeSettings
-    from ecco.transport.libp2p_host import Libp2pTransport
+    from ecco.transport.libp2p import Libp2pTransport
 
 log = logging.getLogger("ecco.daemon")
 SHUTDOWN_GRACE_S = 2.0
@@ -236,7 +236,7 @@ async def _start_network(
     cleanup: contextlib.AsyncExitStack,
 ) -> tuple[Messenger, Discovery, Libp2pTransport]:
     """Start libp2p and the messenger, then dial the bootstrap peers (each bounded; failures are logged)."""
-    from ecco.transport.libp2p_host import Libp2pTransport
+    from ecco.transport.libp2p import Libp2pTransport
 
     transport = Libp2pTransport(
         identity,

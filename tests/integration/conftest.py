@@ -230,7 +230,7 @@ class RawPeer:
     def __init__(self, key_file: Path) -> None:
         from ecco.identity import load_or_create
         from ecco.transport.keys import Ed25519Signer
-        from ecco.transport.libp2p_host import Libp2pTransport
+        from ecco.transport.libp2p import Libp2pTransport
 
         self.identity = load_or_create(key_file)
         self.peer_id = self.identity.peer_id

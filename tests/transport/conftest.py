@@ -11,7 +11,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
 
 from ecco.identity import Identity
-from ecco.transport.libp2p_host import Libp2pTransport
+from ecco.transport.libp2p import Libp2pTransport
 
 LOOPBACK = ("/ip4/127.0.0.1/tcp/0",)
 WAIT = 5.0  # seconds any single expected event may take; never reached when things work

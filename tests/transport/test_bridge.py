@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from ecco.errors import DeadlineExceeded, Internal, NotFound, Reason, Unavailable
-from ecco.transport.libp2p_bridge import Libp2pThread
+from ecco.transport.trio_bridge import Libp2pThread
 
 WAIT = 5.0
 

@@ -9,7 +9,7 @@ import pytest
 
 from ecco.errors import Unavailable
 from ecco.services.discovery.capability_keys import CapabilityKey, provided_keys
-from ecco.transport.libp2p_dht import kad_protocol, scope_protocol
+from ecco.transport.dht import kad_protocol, scope_protocol
 from tests.transport.conftest import WAIT, Factory
 
 NETWORK = "ecco-testnet"

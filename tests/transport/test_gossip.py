@@ -25,7 +25,7 @@ from ecco.services.transport_port import (
     Transport,
     validate_topic,
 )
-from ecco.transport.libp2p_host import Libp2pTransport
+from ecco.transport.libp2p import Libp2pTransport
 from tests.transport.conftest import LOOPBACK, WAIT, Factory, new_identity
 
 pytestmark = pytest.mark.timeout(30)

@@ -18,7 +18,7 @@ from ecco.errors import DeadlineExceeded, EccoError, InvalidArgument, NotFound, 
 from ecco.services.envelope import MAX_FRAME_BYTES, InboundGuard, encode_frame, new_message, sign_message
 from ecco.services.transport_port import DIRECT_PROTOCOL_V10, DIRECT_PROTOCOL_V11, Transport
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
-from ecco.transport.libp2p_host import Libp2pTransport
+from ecco.transport.libp2p import Libp2pTransport
 from tests.transport.conftest import WAIT, ConnectionEvents, Factory, Inbox, new_identity
 
 pytestmark = pytest.mark.timeout(30)

@@ -22,6 +22,8 @@ from libp2p.peer.peerinfo import PeerInfo
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 4001
+START_TIMEOUT = 10.0
+"""zeroconf probes the link before it registers our service, which takes about a second."""
 STOP_TIMEOUT = 5.0
 
 
