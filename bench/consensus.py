@@ -25,11 +25,10 @@ import concurrent.futures
 import json
 import shutil
 import statistics
-import tempfile
 import time
 from typing import Any
 
-from _common import clean_env, cpu_s, dial_addr, ecco_cli, provenance, run, stop_daemon, up_node
+from _common import bench_home, clean_env, cpu_s, dial_addr, ecco_cli, provenance, run, stop_daemon, up_node
 
 AGENTS = 30
 FANOUTS = (10, 30)
@@ -124,7 +123,7 @@ def fan_out(env: dict[str, str], count: int, pids: list[int]) -> dict[str, Any]:
 
 def main() -> int:
     began = time.monotonic()
-    home = tempfile.mkdtemp(prefix="ecco-bench-cons-", dir="/tmp")
+    home = bench_home("ebc")
     env = clean_env(home)
     names = [ASKER, *(f"agent-{i}" for i in range(AGENTS))]
     try:

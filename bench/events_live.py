@@ -27,13 +27,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import provenance, read_json_line, summary_ms
+from _common import bench_home, provenance, read_json_line, summary_ms
 
 EVENTS = 2_000
 WARMUP = 100
@@ -198,7 +197,7 @@ def sqlite_commit_floor(tmp: Path, count: int) -> list[int]:
 def run() -> dict[str, Any]:
     began = time.monotonic()
     deadline = began + BUDGET_S
-    tmp = Path(tempfile.mkdtemp(dir="/tmp", prefix="ebl"))
+    tmp = Path(bench_home("ebl"))
     server = Server(tmp)
     follower_proc: subprocess.Popen[bytes] | None = None
     try:

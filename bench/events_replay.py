@@ -27,13 +27,12 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon
+from _common import bench_home, clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon
 
 N_EVENTS = 50_000
 GOAL_EVENTS_PER_S = 20_000
@@ -236,7 +235,7 @@ async def serve_baseline(socket_path: str, db_path: str) -> None:
 
 def bench(n_events: int) -> dict[str, Any]:
     deadline = time.monotonic() + BUDGET_S
-    home = tempfile.mkdtemp(dir="/tmp", prefix="ebr")
+    home = bench_home("ebr")
     db_path = Path(home) / "nodes" / NODE / "ecco.db"
     socket_path = Path(home) / "nodes" / NODE / "api.sock"
     baseline_socket = Path(home) / "base.sock"
