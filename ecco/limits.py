@@ -24,6 +24,19 @@ REPLY_MAX_BYTES: Final = 2 * 1024 * 1024
 travels alone, within API_MAX_MESSAGE_BYTES). Half of gRPC's default 4 MiB, so even a client that kept the
 default reads every reply that holds more than one event."""
 
+INBOUND_STREAMS_PER_PEER: Final = 64
+"""Concurrent inbound /ecco/direct streams one peer may hold open (1.0.0 opens one per message); more are reset."""
+
+INBOUND_STREAMS: Final = 1024
+"""Concurrent inbound /ecco/direct streams of all peers together (peer ids cost nothing to make)."""
+
+BUFFERED_FRAME_BYTES_PER_PEER: Final = 2 * MAX_FRAME_BYTES
+"""Bytes of frames being read that one peer may make this node hold, claimed from each frame's length prefix
+before its body is read; a frame beyond it resets its stream and is charged to the peer's byte budget."""
+
+BUFFERED_FRAME_BYTES: Final = 64 * 1024 * 1024
+"""The same for all peers together: what hostile peers can make a node buffer at most."""
+
 GRPC_MESSAGE_OPTIONS: Final = (
     ("grpc.max_receive_message_length", API_MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", API_MAX_MESSAGE_BYTES),

@@ -532,6 +532,12 @@ class InboundGuard:
         for key in keys:
             self.duplicates.check_and_add(key)
 
+    def charge(self, transport_peer: str, size: int) -> None:
+        """Count a stream the transport reset for exceeding its caps against the peer's rates: one message and the
+        frame bytes it claimed (a peer that keeps trying runs out of budget for everything else too)."""
+        self.rate_limiter.allow(transport_peer)
+        self.byte_limiter.allow(transport_peer, size)
+
     def check(self, transport_peer: str, frame: bytes) -> Envelope:
         check_frame_size(len(frame), self._max_frame_bytes)
         if not self.rate_limiter.allow(transport_peer):

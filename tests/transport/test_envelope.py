@@ -429,3 +429,12 @@ def test_a_restarted_guard_remembers_the_ids_it_is_given(signer: Ed25519Signer, 
     guard.remember([(SEED_PEER, js_message().id)])
     with pytest.raises(AlreadyExists):
         guard.check(SEED_PEER, encode_frame(sign_message(js_message(), signer)))
+
+
+def test_a_stream_reset_for_overload_is_charged_to_the_peer(signer: Ed25519Signer, verifier: Ed25519Verifier) -> None:
+    clock = FakeClock()
+    guard = InboundGuard(verifier, wall_clock_ms=lambda: NOW, monotonic=clock, byte_budget=1000)
+    guard.charge(SEED_PEER, 990)  # the transport reset a stream that claimed 990 bytes
+    with pytest.raises(ResourceExhausted) as info:
+        guard.check(SEED_PEER, encode_frame(sign_message(js_message(), signer)))
+    assert info.value.reason == Reason.RATE_LIMITED

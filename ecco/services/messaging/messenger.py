@@ -240,6 +240,7 @@ class Messenger:
     def start(self) -> None:
         self._transport.set_handler(self._on_frame)
         self._transport.set_connection_handler(self._on_connection)
+        self._transport.set_overload_handler(self._on_overload)
 
     async def stop(self) -> None:
         """Stop taking messages; end the responder's answers in progress, which tell their requesters that this
@@ -250,6 +251,7 @@ class Messenger:
             if self._answering:
                 await asyncio.wait(self._answering, timeout=ANSWER_STOP_GRACE_S)
         self._transport.set_connection_handler(None)
+        self._transport.set_overload_handler(None)
         for timer in self._handshake_timers.values():
             timer.cancel()
         for pending in self._pending.values():
@@ -437,6 +439,9 @@ class Messenger:
         return sorted(rows, key=lambda row: (row[1] is None, -row[0].last_seen_ms, row[0].peer_id))
 
     # ------------------------------------------------------------------------------------------------ inbound
+
+    async def _on_overload(self, peer_id: str, size: int) -> None:
+        self._guard.charge(peer_id, size)
 
     async def _on_frame(self, peer_id: str, frame: bytes) -> None:
         try:
