@@ -49,7 +49,9 @@ _BRIDGE_GRACE = 2.0  # asyncio-side deadline beyond the trio-side timeout, in ca
 
 def _check_timeout(timeout: float) -> float:
     if not (timeout > 0 and math.isfinite(timeout)):
-        raise InvalidArgument(f"timeout must be a positive number of seconds, got {timeout!r}", field="timeout")
+        raise InvalidArgument(
+            f"timeout must be a positive number of seconds, got {timeout!r}", Reason.INVALID_ARGUMENT, field="timeout"
+        )
     return float(timeout)
 
 
