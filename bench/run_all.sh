@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark; each prints one JSON line on stdout. Each run is bounded by `timeout` (a benchmark takes
-# under a minute, discovery.py ~70 s; 120 s leaves room for a slow machine). Exits non-zero if any benchmark
-# failed or timed out.
+# under a minute, discovery.py ~70 s; 120 s leaves room for a slow machine; soak.py runs SOAK_S = 600 s plus that).
+# Exits non-zero if any benchmark failed or timed out.
 #
 # Nothing is left running, whatever ends a benchmark or this script: every benchmark keeps its ECCO_HOMEs under
 # one BENCH_ROOT, ends its daemons itself on exit (SIGTERM, SIGHUP and Ctrl-C included; bench/_common.py), and
@@ -28,7 +28,9 @@ trap 'stop 143' TERM HUP
 status=0
 for f in ${BENCHES:-bench/*.py}; do
   case "$(basename "$f")" in _*) continue ;; esac  # _common.py etc.: helpers, not benchmarks
-  timeout --kill-after=10 "$PER_BENCH_TIMEOUT_S" "$PYTHON" "$f" &
+  limit="$PER_BENCH_TIMEOUT_S"
+  case "$(basename "$f")" in soak.py) limit=$(( ${SOAK_S:-600} + PER_BENCH_TIMEOUT_S )) ;; esac  # runs SOAK_S
+  timeout --kill-after=10 "$limit" "$PYTHON" "$f" &
   child=$!
   wait "$child" || { echo "bench: $f failed (exit $?)" >&2; status=1; }
   child=""
