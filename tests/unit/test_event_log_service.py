@@ -584,3 +584,13 @@ async def test_replay_live_and_pages_are_capped_by_bytes_and_a_big_event_travels
         if not token:
             break
     assert pages == [[1, 2], [3, 4], [5], [6]]
+
+
+async def test_an_event_larger_than_a_frame_is_refused(fake_store) -> None:
+    from ecco.limits import MAX_FRAME_BYTES
+
+    log = await new_log(fake_store)
+    with pytest.raises(InvalidArgument) as refused:
+        await log.append(NewEvent("agent-request", payload_json='"' + "é" * (MAX_FRAME_BYTES // 2) + '"'))
+    assert refused.value.reason == Reason.MESSAGE_TOO_LARGE and fake_store.records == []
+    await log.append(NewEvent("agent-request", payload_json='"' + "x" * (MAX_FRAME_BYTES - 2) + '"'))

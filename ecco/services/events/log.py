@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason, Unavailable
-from ecco.limits import REPLY_MAX_BYTES
+from ecco.limits import MAX_FRAME_BYTES, REPLY_MAX_BYTES
 from ecco.services.events.types import validate_types
 from ecco.services.ports import ConsumerCursor, Direction, EventRecord, EventStore, NewEvent
 
@@ -137,6 +137,8 @@ class EventLog:
         an append is published only after every earlier one, so live subscribers see cursors strictly increase.
         Publishing does not depend on the caller: a cancelled caller's events, once committed, are still published.
         """
+        for event in new:
+            _check_payload_size(event.payload_json)
         # The task's first step queues the write in the store, and tasks take their first step in creation order.
         stored = asyncio.ensure_future(self._store.append(new, now_ms()))
         published: asyncio.Future[list[EventRecord]] = asyncio.get_running_loop().create_future()
@@ -315,6 +317,15 @@ class EventLog:
                 field="cursor",
             )
         return await self._store.commit_consumer_cursor(validate_consumer(consumer), cursor, now_ms())
+
+
+def _check_payload_size(payload_json: str) -> None:
+    """No event is larger than a frame (what peers can send), so every client can read every event (ecco.limits);
+    this refuses the only other source, a local client's message to its own node."""
+    if len(payload_json) * 4 > MAX_FRAME_BYTES and len(payload_json.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise InvalidArgument(
+            f"the payload exceeds the {MAX_FRAME_BYTES}-byte limit of a message", Reason.MESSAGE_TOO_LARGE
+        )
 
 
 def event_bytes(record: EventRecord) -> int:
