@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: setup gen check check-gen check-contracts contracts lint-proto lint lint-clients api-snapshot test bench demo \
-	clean
+	clean mutation coverage
 
 OPENCLAW_DIR := tests/e2e/openclaw
 
@@ -91,6 +91,23 @@ check: lint-proto check-gen check-contracts lint lint-clients
 test: setup
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest ran no test" >&2; exit 1; fi; exit $$rc
 
+# Mutation testing of the money, wire and consensus logic (tools/mutation.py; ~15 minutes on 2 cores, niced: the
+# machine is shared). MODULES=envelope (etc.) runs some groups only. Not part of `make test`.
+mutation: setup
+	nice -n 10 $(PY) tools/mutation.py $(MODULES)
+
+# The suite under coverage, including every daemon and CLI subprocess the integration tests start: coverage's
+# a1_coverage.pth (installed in the venv with coverage) starts it in any Python process that finds
+# COVERAGE_PROCESS_START; each process writes its own file under .coverage-data/, combined for the report.
+# TESTS=tests/unit (etc.) measures part of the suite. Not part of `make test`.
+coverage: setup
+	@test -f "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/a1_coverage.pth" || \
+	  { echo "coverage's a1_coverage.pth is missing from $(VENV): pip install 'coverage>=7.10'" >&2; exit 1; }
+	rm -rf .coverage-data && mkdir -p .coverage-data
+	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage-data/.coverage \
+	  nice -n 10 $(PY) -m pytest -q -p no:cacheprovider $(TESTS); rc=$$?; \
+	  COVERAGE_FILE=$(CURDIR)/.coverage-data/.coverage $(PY) tools/coverage_report.py; exit $$rc
+
 bench: setup
 	bash bench/run_all.sh
 
@@ -99,4 +116,4 @@ demo: setup
 
 clean:
 	rm -rf $(VENV) node_modules $(OPENCLAW_DIR)/node_modules clients/ts/node_modules .bin .toolchain .pytest_cache \
-	  .ruff_cache
+	  .ruff_cache .mutation .coverage-data htmlcov

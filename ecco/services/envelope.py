@@ -150,14 +150,24 @@ def _utf16_order(key: str) -> bytes:
 
 def canonical_json(value: Any) -> str:
     """Compact JSON with object keys sorted recursively, byte-for-byte what upstream's canonicalJsonStringify gives.
+    This is what signatures cover.
 
     Raises TypeError/ValueError for values JSON cannot carry (NaN, Infinity, non-string keys, other types)."""
     parts: list[str] = []
-    _encode(value, parts)
+    _encode(value, parts, sort_keys=True)
     return "".join(parts)
 
 
-def _encode(value: Any, out: list[str]) -> None:
+def js_json(value: Any) -> str:
+    """Compact JSON with object keys in insertion order: byte-for-byte JavaScript's `JSON.stringify`, which upstream
+    uses for everything it puts on the wire (frames, gossip events). Building objects in upstream's key order thus
+    gives upstream's exact bytes. Same errors as canonical_json."""
+    parts: list[str] = []
+    _encode(value, parts, sort_keys=False)
+    return "".join(parts)
+
+
+def _encode(value: Any, out: list[str], *, sort_keys: bool) -> None:
     if value is None:
         out.append("null")
     elif value is True:
@@ -173,21 +183,22 @@ def _encode(value: Any, out: list[str]) -> None:
         for key, _ in items:
             if not isinstance(key, str):
                 raise TypeError(f"object keys must be strings, got {type(key).__name__}")
-        items.sort(key=lambda kv: _utf16_order(kv[0]))
+        if sort_keys:
+            items.sort(key=lambda kv: _utf16_order(kv[0]))
         out.append("{")
         for i, (key, item) in enumerate(items):
             if i:
                 out.append(",")
             out.append(_js_string(key))
             out.append(":")
-            _encode(item, out)
+            _encode(item, out, sort_keys=sort_keys)
         out.append("}")
     elif isinstance(value, list | tuple):
         out.append("[")
         for i, item in enumerate(value):
             if i:
                 out.append(",")
-            _encode(None if item is ABSENT else item, out)
+            _encode(None if item is ABSENT else item, out, sort_keys=sort_keys)
         out.append("]")
     else:
         raise TypeError(f"{type(value).__name__} is not a JSON value")
@@ -352,12 +363,13 @@ class Envelope:
 
 
 def encode_frame(message: Message, topic: str | None = None) -> bytes:
-    """The upstream TransportMessage JSON for `message` (signed already); with `topic`, a broadcast."""
+    """The upstream TransportMessage JSON for `message` (signed already); with `topic`, a broadcast.
+
+    Byte-for-byte upstream's frame: the message is JSON.stringify'd in its insertion order (`Message.to_dict`, then
+    the payload as built), not sorted."""
     try:
-        if topic is None:
-            inner = canonical_json(message.to_dict())
-        else:
-            inner = canonical_json({"topic": topic, "message": message.to_dict()})
+        doc = message.to_dict()
+        inner = js_json(doc if topic is None else {"topic": topic, "message": doc})
     except (TypeError, ValueError, RecursionError) as exc:
         raise _invalid(f"the message is not valid JSON: {exc}") from None
     data = inner.encode("utf-8")

@@ -137,6 +137,22 @@ def test_other_events_tell_how_to_message_the_peer() -> None:
     assert f"ecco send {PEER}" in body["message"]
 
 
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"text": "Paris", "finishReason": "stop"},
+        {"requestId": "r-9", "response": {"text": "Paris", "finishReason": "stop"}},  # upstream's built-in responder
+    ],
+    ids=["single-wrapped", "double-wrapped"],
+)
+def test_a_reply_reaches_the_agent_as_its_text_in_either_shape(response: dict) -> None:
+    payload_json = json.dumps({"requestId": "r-9", "response": response})
+    body = hook_body(event("agent-response", request_id="r-9", payload_json=payload_json), ME)
+    assert body["reply"] == {"text": "Paris", "finishReason": "stop", "error": ""}
+    assert "(request r-9):\nParis\n(finishReason: stop)" in body["message"]
+    assert body["payload"] == json.loads(payload_json)  # the payload itself is forwarded as received
+
+
 def test_headers_use_bearer_auth_and_the_event_id_as_idempotency_key() -> None:
     headers = hook_headers(event(), "tok")
     assert headers["Authorization"] == "Bearer tok"

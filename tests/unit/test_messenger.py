@@ -179,6 +179,29 @@ async def test_harness_reply_is_matched_only_from_the_peer_asked() -> None:
         await node.messenger.stop()
 
 
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"text": "Paris", "finishReason": "stop"},
+        {"requestId": "<id>", "response": {"text": "Paris", "finishReason": "stop"}},  # upstream's built-in responder
+    ],
+    ids=["single-wrapped", "double-wrapped"],
+)
+async def test_a_reply_in_either_upstream_shape_gives_its_text(response: dict) -> None:
+    """What `ecco request`, `ecco ask` and consensus read from an agent-response (they all use this Reply)."""
+    network: dict[str, FakeTransport] = {}
+    asker = await make_node(network)
+    upstream = await make_node(network)
+    stream = asker.messenger.request(upstream.signer.peer_id, "capital of France?", TIMEOUT)
+    request_id = (await anext(stream)).message.id
+    payload = json.loads(json.dumps({"requestId": request_id, "response": response}).replace("<id>", request_id))
+    await upstream.messenger.send(asker.signer.peer_id, "agent-response", payload)
+    [reply] = [item async for item in stream]
+    assert (reply.text, reply.finish_reason, reply.error) == ("Paris", "stop", "")
+    for node in (asker, upstream):
+        await node.messenger.stop()
+
+
 async def test_request_times_out_and_records_the_failure() -> None:
     network: dict[str, FakeTransport] = {}
     asker = await make_node(network)

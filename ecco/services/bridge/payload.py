@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ecco.services.bridge.rules import PROVIDER_TYPE
-from ecco.services.messaging import prompt_of
+from ecco.services.messaging import prompt_of, reply_content
 from ecco.services.ports import Direction, EventRecord
 
+REPLY_TYPE = "agent-response"
 # What the reply recipe shows for the answer text; the agent replaces it.
 ANSWER_PLACEHOLDER = "<your answer>"
 
@@ -64,13 +65,26 @@ def message_text(event: EventRecord, payload: Any, node_name: str = "") -> str:
             f'{{"requestId":"{request_id}","chunk":"..."}}, then `--type stream-complete`.'
         )
     about = f" (request {request_id})" if request_id else ""
-    text = f"ecco {event.type} from {sender}{about}:\n{_compact(payload)}"
+    text = f"ecco {event.type} from {sender}{about}:\n{_reply_text(payload) if _is_reply(event) else _compact(payload)}"
     if event.peer_id:
         text += (
             f"\n\nTo message this peer: ecco send{_node_flag(node_name)} {shlex.quote(event.peer_id)}"
             " --type <type> --payload '<json>'"
         )
     return text
+
+
+def _is_reply(event: EventRecord) -> bool:
+    return event.type == REPLY_TYPE
+
+
+def _reply_text(payload: Any) -> str:
+    """An agent-response as the agent should read it, whichever of the two reply shapes the peer used (upstream's
+    built-in responder wraps its answer twice)."""
+    content = reply_content(payload)
+    if content.error:
+        return f"error: {content.error}"
+    return content.text + (f"\n(finishReason: {content.finish_reason})" if content.finish_reason else "")
 
 
 def _iso(ms: int) -> str:
@@ -82,7 +96,7 @@ def hook_body(event: EventRecord, peer_id: str, node_name: str = "") -> dict[str
     rest is the ecco event, for mapping templates and transforms."""
     request_id = event.request_id or event.message_id
     payload = _payload(event)
-    return {
+    body: dict[str, Any] = {
         "message": message_text(event, payload, node_name),
         "name": f"ecco {event.type}",
         "deliver": False,
@@ -99,6 +113,11 @@ def hook_body(event: EventRecord, peer_id: str, node_name: str = "") -> dict[str
         "timestamp": _iso(event.created_at_ms),
         "replyCommand": reply_command(event.peer_id, request_id, node_name) if event.peer_id and request_id else "",
     }
+    if _is_reply(event):
+        # The answer unwrapped from either reply shape, so mapping templates can use {{reply.text}}.
+        content = reply_content(payload)
+        body["reply"] = {"text": content.text, "finishReason": content.finish_reason, "error": content.error}
+    return body
 
 
 def hook_headers(event: EventRecord, token: str) -> dict[str, str]:

@@ -1,14 +1,26 @@
 """Signed capability events on pubsub (upstream-ecco §4.4): announcements, requests and responses.
 
 These events fill the peer cache the matcher reads, so an unsigned or forged one could make any peer claim any
-capability, or speak for another peer. Each is signed with Ed25519 over the canonical JSON of all its fields
-except `signature`/`publicKey` (both base64, as in ecco.services.envelope), and a receiver requires the signing
-key's peer id to be `libp2pPeerId ?? peerId` (`from` for a request) and the timestamp to lie within the pubsub
-window [now - 1 h, now + 5 min].
+capability, or speak for another peer. Each is signed exactly as upstream signs it, so TypeScript nodes accept
+ours and we accept theirs: Ed25519 over the canonical JSON of a fixed field list (absent optional fields left
+out), never of whatever else the event carries:
 
-    {type:'capability-announcement', peerId, libp2pPeerId?, capabilities, timestamp, signature, publicKey}
-    {type:'capability-request', requestId, from, requiredCapabilities, preferredPeers?, timestamp, signature, publicKey}
-    {type:'capability-response', requestId, peerId, libp2pPeerId?, capabilities, timestamp, signature, publicKey}
+    capability-announcement   type, peerId, libp2pPeerId?, capabilities, timestamp
+    capability-request        type, requestId, from, requiredCapabilities, preferredPeers?, timestamp
+    capability-response       type, requestId, peerId, libp2pPeerId?, capabilities, timestamp
+
+`signature`/`publicKey` are base64 (as in ecco.services.envelope). A receiver requires the signing key's peer id to
+be `libp2pPeerId ?? peerId` (`from` for a request) and the timestamp to lie within the pubsub window
+[now - 1 h, now + 5 min]. Fields outside the list are neither signed nor checked by upstream (its schema strips
+them), which is where our one extension lives: `addresses`, where the peer listens, so a node that only heard of
+it through gossip can dial it. They are appended after signing with their own signature, `addressesSignature`,
+by the same key over `canonical({type: "ecco-addresses", event: <the event's signature>, addresses})`, which binds
+them to this very event; a receiver uses them only when that signature verifies, and otherwise still accepts the
+event (upstream never sends addresses). Events whose main signature covers `addresses` (Python nodes before this
+rule) fail verification here exactly as they do upstream.
+
+The wire key order is upstream's (its schema rebuilds events in that order), so our bytes equal upstream's for the
+same key, clock and ids (tests/conformance).
 
 Pure logic: no I/O; signatures go through the ports in ecco.services.crypto_ports.
 """
@@ -26,7 +38,7 @@ from ecco.errors import InvalidArgument, Reason, Unauthenticated
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery.capabilities import validate_capability
 from ecco.services.discovery.matching import CapabilityQuery
-from ecco.services.envelope import SIGNATURE_BYTES, canonical_json, check_freshness
+from ecco.services.envelope import SIGNATURE_BYTES, canonical_json, check_freshness, js_json
 
 ANNOUNCEMENT: Final = "capability-announcement"
 REQUEST: Final = "capability-request"
@@ -42,7 +54,15 @@ MAX_ADDRESSES: Final = 16
 PUBSUB_MAX_AGE_MS: Final = 3_600_000
 PUBSUB_MAX_SKEW_MS: Final = 300_000
 MAX_REQUEST_ID_CHARS: Final = 256
-_UNSIGNED_FIELDS = ("signature", "publicKey")
+MAX_ADDRESS_CHARS: Final = 512
+SIGNED_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    ANNOUNCEMENT: ("type", "peerId", "libp2pPeerId", "capabilities", "timestamp"),
+    REQUEST: ("type", "requestId", "from", "requiredCapabilities", "preferredPeers", "timestamp"),
+    RESPONSE: ("type", "requestId", "peerId", "libp2pPeerId", "capabilities", "timestamp"),
+}
+"""Upstream's signed fields per event, in upstream's wire order (its zod schema's)."""
+ADDRESSES_TAG: Final = "ecco-addresses"
+_CAPABILITY_ORDER = ("type", "name", "version", "metadata")
 
 
 @dataclass(frozen=True)
@@ -53,8 +73,8 @@ class CapabilityAnnouncement:
     """Epoch milliseconds."""
     libp2p_peer_id: str | None = None
     addresses: tuple[str, ...] = ()
-    """Our extension: where the peer listens, so a node that only heard it through gossip can dial it. Covered
-    by the signature like every field; upstream receivers ignore it."""
+    """Our extension: where the peer listens, so a node that only heard it through gossip can dial it. Outside the
+    upstream signature, under its own (`addressesSignature`); upstream receivers ignore both."""
 
     @property
     def signer_id(self) -> str:
@@ -62,16 +82,12 @@ class CapabilityAnnouncement:
         return self.libp2p_peer_id or self.peer_id
 
     def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": ANNOUNCEMENT,
-            "peerId": self.peer_id,
-            "capabilities": [dict(c) for c in self.capabilities],
-            "timestamp": self.timestamp,
-        }
+        """The signed fields, in upstream's wire order."""
+        doc: dict[str, Any] = {"type": ANNOUNCEMENT, "peerId": self.peer_id}
         if self.libp2p_peer_id is not None:
             doc["libp2pPeerId"] = self.libp2p_peer_id
-        if self.addresses:
-            doc["addresses"] = list(self.addresses)
+        doc["capabilities"] = [wire_capability(c) for c in self.capabilities]
+        doc["timestamp"] = self.timestamp
         return doc
 
 
@@ -86,9 +102,16 @@ class CapabilityRequest:
     def signer_id(self) -> str:
         return self.from_
 
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return ()
+
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"type": REQUEST, "requestId": self.request_id, "from": self.from_}
-        doc.update(self.query.to_dict())
+        query = self.query.to_dict()
+        doc["requiredCapabilities"] = [wire_capability(r) for r in query["requiredCapabilities"]]
+        if "preferredPeers" in query:
+            doc["preferredPeers"] = query["preferredPeers"]
         doc["timestamp"] = self.timestamp
         return doc
 
@@ -108,21 +131,22 @@ class CapabilityResponse:
         return self.libp2p_peer_id or self.peer_id
 
     def to_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": RESPONSE,
-            "requestId": self.request_id,
-            "peerId": self.peer_id,
-            "capabilities": [dict(c) for c in self.capabilities],
-            "timestamp": self.timestamp,
-        }
+        doc: dict[str, Any] = {"type": RESPONSE, "requestId": self.request_id, "peerId": self.peer_id}
         if self.libp2p_peer_id is not None:
             doc["libp2pPeerId"] = self.libp2p_peer_id
-        if self.addresses:
-            doc["addresses"] = list(self.addresses)
+        doc["capabilities"] = [wire_capability(c) for c in self.capabilities]
+        doc["timestamp"] = self.timestamp
         return doc
 
 
 CapabilityEvent = CapabilityAnnouncement | CapabilityRequest | CapabilityResponse
+
+
+def wire_capability(capability: Mapping[str, Any]) -> dict[str, Any]:
+    """A capability (or a query's partial one) with upstream's key order: type, name, version, metadata, then the
+    rest. Only the order changes (the signature covers sorted keys anyway); this makes our wire bytes upstream's."""
+    ordered = {key: capability[key] for key in _CAPABILITY_ORDER if key in capability}
+    return {**ordered, **capability}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -136,8 +160,17 @@ def _normalised(raw: Any, source: str) -> dict[str, Any]:
     return {**raw, **checked}
 
 
+def _own_capability(raw: Any, source: str) -> dict[str, Any]:
+    """One of our capabilities as we announce it: validated and normalised, except that an empty `metadata` the
+    capability never had is not added (upstream announces `{type, name, version}` as is)."""
+    capability = _normalised(raw, source)
+    if not capability["metadata"] and "metadata" not in raw:
+        del capability["metadata"]
+    return capability
+
+
 def _own_capabilities(capabilities: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
-    checked = tuple(_normalised(capability, f"capabilities[{i}]") for i, capability in enumerate(capabilities))
+    checked = tuple(_own_capability(capability, f"capabilities[{i}]") for i, capability in enumerate(capabilities))
     if len(checked) > MAX_CAPABILITIES:
         raise InvalidArgument(
             f"a peer announces at most {MAX_CAPABILITIES} capabilities, not {len(checked)}",
@@ -182,21 +215,46 @@ def response(
 
 
 def signing_input(doc: Mapping[str, Any]) -> bytes:
-    """The bytes an event's signature covers: canonical JSON of every field except signature and publicKey."""
+    """The bytes an event's signature covers (upstream's rule): canonical JSON of the event's fixed field list,
+    fields absent from `doc` left out; anything else in `doc` is not covered."""
+    fields = SIGNED_FIELDS.get(doc.get("type"))  # type: ignore[call-overload]
+    if fields is None:
+        raise InvalidArgument(f"{doc.get('type')!r} is not a capability event", Reason.INVALID_MESSAGE_TYPE)
     try:
-        return canonical_json({k: v for k, v in doc.items() if k not in _UNSIGNED_FIELDS}).encode("utf-8")
+        return canonical_json({k: doc[k] for k in fields if k in doc}).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise _invalid(f"the event is not valid JSON: {exc}") from None
 
 
+def addresses_signing_input(event_signature: str, addresses: Sequence[str]) -> bytes:
+    """The bytes `addressesSignature` covers: the addresses bound to the event's own signature (so they cannot be
+    replayed onto another event), tagged so the signature cannot pass for any other signed object."""
+    return canonical_json({"type": ADDRESSES_TAG, "event": event_signature, "addresses": list(addresses)}).encode()
+
+
 def sign_event(event: CapabilityEvent, signer: Signer) -> dict[str, Any]:
-    """The wire form of `event` with `signature` and `publicKey` added; the signer must be the event's peer."""
+    """The wire form of `event`: its signed fields, `signature` and `publicKey`, then (when it has addresses)
+    `addresses` and `addressesSignature`, in that order, as the upstream control vector places extra fields.
+    The signer must be the event's peer."""
     if event.signer_id != signer.peer_id:
         raise InvalidArgument("a capability event can only be signed by its own peer", Reason.SIGNATURE_INVALID)
     doc = event.to_dict()
-    doc["signature"] = base64.b64encode(signer.sign(signing_input(doc))).decode("ascii")
-    doc["publicKey"] = base64.b64encode(signer.public_key).decode("ascii")
+    signature = _b64(signer.sign(signing_input(doc)))
+    doc["signature"] = signature
+    doc["publicKey"] = _b64(signer.public_key)
+    if event.addresses:
+        doc["addresses"] = list(event.addresses)
+        doc["addressesSignature"] = _b64(signer.sign(addresses_signing_input(signature, event.addresses)))
     return doc
+
+
+def wire_json(doc: Mapping[str, Any]) -> bytes:
+    """The gossip payload for a signed event: JSON.stringify of `doc` in its (upstream) key order."""
+    return js_json(dict(doc)).encode("utf-8")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -238,18 +296,26 @@ def _received_capabilities(doc: Mapping[str, Any]) -> tuple[dict[str, Any], ...]
     return tuple(_normalised(item, f"{kind}.capabilities[{i}]") for i, item in enumerate(raw[:MAX_CAPABILITIES]))
 
 
-def verify_signature(doc: Mapping[str, Any], signer_id: str, verifier: Verifier) -> None:
-    """Check that `doc` is signed by the key of `signer_id`. Raises Unauthenticated(SIGNATURE_INVALID)."""
+def _decode_b64(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def verify_signature(doc: Mapping[str, Any], signer_id: str, verifier: Verifier) -> bytes:
+    """Check that `doc` is signed by the key of `signer_id` (upstream's rule, see `signing_input`); returns that
+    raw public key. Raises Unauthenticated(SIGNATURE_INVALID)."""
     signature_b64, public_key_b64 = doc.get("signature"), doc.get("publicKey")
     if not signature_b64 or not public_key_b64:
         raise _bad_signature("the event is unsigned")
     if not isinstance(signature_b64, str) or not isinstance(public_key_b64, str):
         raise _bad_signature("signature and publicKey must be base64 strings")
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-        public_key = base64.b64decode(public_key_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad_signature("signature or public key is not base64") from None
+    signature, public_key = _decode_b64(signature_b64), _decode_b64(public_key_b64)
+    if signature is None or public_key is None:
+        raise _bad_signature("signature or public key is not base64")
     if len(signature) != SIGNATURE_BYTES:
         raise _bad_signature(f"the signature has {len(signature)} bytes, not {SIGNATURE_BYTES}")
     try:
@@ -260,6 +326,7 @@ def verify_signature(doc: Mapping[str, Any], signer_id: str, verifier: Verifier)
         raise _bad_signature(f"the signing key does not belong to {signer_id}")
     if not verifier.verify(public_key, signing_input(doc), signature):
         raise _bad_signature("the signature does not verify")
+    return public_key
 
 
 def accept_event(
@@ -272,7 +339,7 @@ def accept_event(
 ) -> CapabilityEvent:
     """Decode and check a received capability event, cheapest check first: shape, freshness, signature,
     capability validity. Returns the typed event with capabilities normalised (the signature covered the
-    wire form, which `doc` still holds).
+    wire form, which `doc` still holds), and with the addresses only if their own signature verifies.
 
     Raises InvalidArgument (INVALID_MESSAGE_TYPE, INVALID_PAYLOAD, INVALID_CAPABILITY), FailedPrecondition
     (MESSAGE_STALE) or Unauthenticated (SIGNATURE_INVALID)."""
@@ -292,19 +359,26 @@ def accept_event(
     if not isinstance(doc.get("capabilities"), list):
         raise _invalid("'capabilities' must be a list")
     check_freshness(timestamp, now_ms, max_age_ms, max_skew_ms)
-    verify_signature(doc, libp2p_peer_id or peer_id, verifier)
+    public_key = verify_signature(doc, libp2p_peer_id or peer_id, verifier)
     capabilities = _received_capabilities(doc)
+    addresses = signed_addresses(doc, public_key, verifier)
     if kind == ANNOUNCEMENT:
-        return CapabilityAnnouncement(peer_id, capabilities, timestamp, libp2p_peer_id, _addresses(doc))
-    return CapabilityResponse(request_id, peer_id, capabilities, timestamp, libp2p_peer_id, _addresses(doc))
+        return CapabilityAnnouncement(peer_id, capabilities, timestamp, libp2p_peer_id, addresses)
+    return CapabilityResponse(request_id, peer_id, capabilities, timestamp, libp2p_peer_id, addresses)
 
 
-def _addresses(doc: Mapping[str, Any]) -> tuple[str, ...]:
-    """The optional `addresses` extension: at most MAX_ADDRESSES strings; anything else is ignored, not fatal."""
-    raw = doc.get("addresses")
-    if not isinstance(raw, list):
+def signed_addresses(doc: Mapping[str, Any], public_key: bytes, verifier: Verifier) -> tuple[str, ...]:
+    """The `addresses` extension of an event whose main signature `public_key` verified: used only when
+    `addressesSignature` by that key verifies over them; otherwise (absent, malformed, forged) none, not an error,
+    since the event itself is authentic. At most MAX_ADDRESSES are kept."""
+    raw, signature = doc.get("addresses"), _decode_b64(doc.get("addressesSignature"))
+    if not isinstance(raw, list) or signature is None or not isinstance(doc.get("signature"), str):
         return ()
-    return tuple(a for a in raw[:MAX_ADDRESSES] if isinstance(a, str) and len(a) <= 512)
+    if not all(isinstance(a, str) and 0 < len(a) <= MAX_ADDRESS_CHARS for a in raw):
+        return ()
+    if not verifier.verify(public_key, addresses_signing_input(doc["signature"], raw), signature):
+        return ()
+    return tuple(raw[:MAX_ADDRESSES])
 
 
 def _request_id(doc: Mapping[str, Any]) -> str:

@@ -22,7 +22,7 @@ from ecco.errors import InvalidArgument, Reason, Unauthenticated
 from ecco.parsing import TIERS, Tier
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery.reputation import TIER_THRESHOLDS
-from ecco.services.envelope import SIGNATURE_BYTES, canonical_json, parse_json
+from ecco.services.envelope import SIGNATURE_BYTES, canonical_json, js_json, parse_json
 
 DEFAULT_FILTER_BYTES: Final = 1024
 MAX_FILTER_BYTES: Final = 8192
@@ -127,14 +127,14 @@ class ReputationFilter:
         }
 
     def to_json(self) -> str:
-        """The `payload` string of a `reputation-filter` event. Byte fields are JSON arrays of byte values, as
-        upstream's serializeFilter writes them."""
+        """The `payload` string of a `reputation-filter` event, byte-for-byte upstream's serializeFilter: byte fields
+        are JSON arrays of byte values, keys in upstream's order (capability ... createdBy, signature, publicKey)."""
         doc = self._signed_fields()
         if self.signature is not None:
             doc["signature"] = list(self.signature)
         if self.public_key is not None:
             doc["publicKey"] = list(self.public_key)
-        return canonical_json(doc)
+        return js_json(doc)
 
     @classmethod
     def from_json(cls, payload: str) -> ReputationFilter:

@@ -27,7 +27,7 @@ from ecco.services.discovery.bloom import (
     build_local_filters,
     sign_filter,
 )
-from ecco.services.envelope import canonical_json, now_ms
+from ecco.services.envelope import js_json, now_ms
 from ecco.services.transport_port import TOPIC_REPUTATION_FILTERS, Transport
 
 log = logging.getLogger("ecco.reputation_filters")
@@ -83,7 +83,7 @@ class ReputationFilterGossip:
             signed = sign_filter(bloom, self._signer)
             doc = {"type": EVENT_TYPE, "payload": signed.to_json(), "timestamp": now_ms()}
             try:
-                await self._transport.publish(TOPIC_REPUTATION_FILTERS, canonical_json(doc).encode("utf-8"))
+                await self._transport.publish(TOPIC_REPUTATION_FILTERS, js_json(doc).encode("utf-8"))
                 published += 1
             except EccoError as error:
                 log.warning("reputation filter publish failed", extra={"key": bloom.key, "reason": str(error.reason)})

@@ -36,7 +36,7 @@ from ecco.services.discovery.reputation_gossip import (
     ReputationFilterGossip,
     ScoresFn,
 )
-from ecco.services.envelope import Message, canonical_json, now_ms
+from ecco.services.envelope import Message, now_ms
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger, Reply
 from ecco.services.transport_port import (
@@ -302,7 +302,7 @@ class Discovery:
 
     async def _publish(self, topic: str, doc: Mapping[str, Any]) -> None:
         try:
-            await self._transport.publish(topic, canonical_json(dict(doc)).encode("utf-8"))
+            await self._transport.publish(topic, announcements.wire_json(doc))
         except EccoError as error:
             log.warning("gossip publish failed", extra={"topic": topic, "reason": str(error.reason)})
 

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from ecco.services.messaging.messenger import Complete as Complete
     from ecco.services.messaging.messenger import Messenger as Messenger
     from ecco.services.messaging.messenger import Reply as Reply
+    from ecco.services.messaging.messenger import ReplyContent as ReplyContent
     from ecco.services.messaging.messenger import Sent as Sent
     from ecco.services.messaging.messenger import prompt_of as prompt_of
+    from ecco.services.messaging.messenger import reply_content as reply_content
     from ecco.services.messaging.messenger import validate_peer_id as validate_peer_id
     from ecco.services.messaging.messenger import validate_request_id as validate_request_id
     from ecco.services.messaging.messenger import validate_timeout as validate_timeout
@@ -35,8 +37,10 @@ __getattr__, __all__ = lazy_exports(
             "Complete",
             "Messenger",
             "Reply",
+            "ReplyContent",
             "Sent",
             "prompt_of",
+            "reply_content",
             "validate_peer_id",
             "validate_request_id",
             "validate_timeout",

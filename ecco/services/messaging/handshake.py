@@ -54,6 +54,8 @@ class Verdict:
     reason: str = ""
     constitution_mismatch: bool = False
     received_hash: str = ""
+    peer_version: dict[str, int] | None = None
+    """The peer's well-formed protocolVersion, echoed as `yourVersion` in a version-incompatible-notice."""
 
     def response_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -63,8 +65,7 @@ class Verdict:
         }
         if not self.accepted:
             payload.update(reason=self.reason, upgradeUrl=UPGRADE_URL)
-        if self.constitution_mismatch:
-            payload["constitutionMismatch"] = True
+        payload["constitutionMismatch"] = self.constitution_mismatch  # always, false included, as upstream sends it
         return payload
 
 
@@ -75,7 +76,12 @@ def evaluate(payload: Any, network: str) -> Verdict:
     version = _version_tuple(payload.get("protocolVersion"))
     minimum = _version_tuple(MIN_PROTOCOL_VERSION)
     if version is None or minimum is None or version < minimum:
-        return Verdict(False, f"protocol version {payload.get('protocolVersion')} is below the minimum 1.0.0")
+        peer_version = None if version is None else dict(zip(("major", "minor", "patch"), version, strict=True))
+        return Verdict(
+            False,
+            f"protocol version {payload.get('protocolVersion')} is below the minimum 1.0.0",
+            peer_version=peer_version,
+        )
     received = payload.get("constitutionHash")
     received_hash = received.get("hash") if isinstance(received, dict) else None
     if not isinstance(received_hash, str) or not hmac.compare_digest(received_hash, constitution_hash()):
@@ -97,7 +103,7 @@ def notice_for(verdict: Verdict) -> tuple[str, dict[str, Any]] | None:
         }
     return "version-incompatible-notice", {
         "requiredMinVersion": dict(MIN_PROTOCOL_VERSION),
-        "yourVersion": None,
+        "yourVersion": verdict.peer_version,
         "upgradeUrl": UPGRADE_URL,
         "message": verdict.reason,
     }

@@ -167,9 +167,32 @@ class KnownPeer:
     handshake: str = "pending"  # pending | accepted | rejected | skipped
 
 
-def _reply_from(message: Message, pending: _Pending) -> Reply:
-    payload = message.payload if isinstance(message.payload, dict) else {}
+@dataclass(frozen=True)
+class ReplyContent:
+    """What an agent-response says: its text, finishReason and error (each "" when absent)."""
+
+    text: str
+    finish_reason: str
+    error: str
+
+
+def reply_content(payload: Any) -> ReplyContent:
+    """Read an agent-response payload in either shape an agent sends (upstream-ecco §4.4, §5.1):
+
+        {requestId, response: {text, finishReason}}                       (ours, the SDKs, harnesses)
+        {requestId, response: {requestId, response: {text, finishReason}}} (upstream's built-in responder)
+
+    and the error forms `{requestId, response: {error}}` and a top-level `{error}`. A response object without text
+    or error is returned as its canonical JSON text (a custom handler's structured answer); a string as itself."""
+    payload = payload if isinstance(payload, dict) else {}
     response = payload.get("response")
+    if (
+        isinstance(response, dict)
+        and not isinstance(response.get("text"), str)
+        and not isinstance(response.get("error"), str)
+        and isinstance(response.get("response"), dict | str)
+    ):
+        response = response["response"]  # upstream's dispatcher wrapped its handler's {requestId, response} again
     text, error, finish = "", "", ""
     if isinstance(response, dict):
         text = response.get("text") if isinstance(response.get("text"), str) else ""
@@ -181,9 +204,21 @@ def _reply_from(message: Message, pending: _Pending) -> Reply:
         text = response
     if not error and isinstance(payload.get("error"), str):
         error = payload["error"]
+    return ReplyContent(text, finish, error)
+
+
+def _reply_from(message: Message, pending: _Pending) -> Reply:
+    content = reply_content(message.payload)
     latency = int((time.monotonic() - pending.started) * 1000)
     return Reply(
-        message.from_, request_id_of(message) or message.id, text, finish, error, latency, pending.chunks, message
+        message.from_,
+        request_id_of(message) or message.id,
+        content.text,
+        content.finish_reason,
+        content.error,
+        latency,
+        pending.chunks,
+        message,
     )
 
 
