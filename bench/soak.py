@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -142,6 +143,7 @@ def main() -> int:
     finally:
         for name in ("a", "b"):
             stop_daemon(home, name)
+        shutil.rmtree(home, ignore_errors=True)
     peak = {key: max(s[key] for s in samples) for key in samples[0]}
     print(
         json.dumps(
