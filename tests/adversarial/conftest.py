@@ -1,5 +1,7 @@
-"""The adversarial suite runs real daemons with the integration suite's helpers (loaded under their own module
-name, so that `from integration_helpers import ...` never depends on which conftest pytest imported first)."""
+"""The adversarial suite runs real daemons with the integration suite's helpers, loaded under their own module
+name (`from integration_helpers import ...` never depends on which conftest pytest imported last). They are also
+this conftest's names: pytest keeps only the last conftest it loaded as the module `conftest`, and the integration
+tests' `from conftest import ...` must work whichever that is (e.g. `pytest tests/integration tests/adversarial`)."""
 
 from __future__ import annotations
 
@@ -15,5 +17,4 @@ helpers = importlib.util.module_from_spec(_spec)
 sys.modules["integration_helpers"] = helpers
 _spec.loader.exec_module(helpers)
 
-ecco = helpers.ecco
-raw_peer = helpers.raw_peer
+globals().update({name: value for name, value in vars(helpers).items() if not name.startswith("__")})
