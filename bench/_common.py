@@ -253,6 +253,25 @@ def summary_ms(ns_values: list[int]) -> dict[str, float]:
     }
 
 
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and url.startswith("postgresql")
+
+
+async def pg_connect(url: str) -> Any:
+    """A plain asyncpg connection to the database of a SQLAlchemy `postgresql+asyncpg://` URL (for baselines)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    return await asyncpg.connect(
+        user=target.username,
+        password=target.password,
+        host=target.query.get("host") or target.host,
+        port=target.port,
+        database=target.database,
+    )
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["sweep"] and len(sys.argv) == 3:
     # run_all.sh: end what a benchmark killed by SIGKILL left under BENCH_ROOT
     for pid in sweep(sys.argv[2]):

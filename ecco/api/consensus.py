@@ -51,10 +51,11 @@ AGGREGATIONS = {
 AGGREGATIONS_TO_PB = {name: number for number, name in AGGREGATIONS.items() if number}
 SELECTIONS_TO_PB = {name: number for number, name in SELECTIONS.items() if number}
 SIMILARITIES = {
-    pb.SIMILARITY_METHOD_UNSPECIFIED: Similarity.TEXT_OVERLAP,
+    pb.SIMILARITY_METHOD_UNSPECIFIED: Similarity.CONTENT,
     pb.SIMILARITY_METHOD_EXACT: Similarity.EXACT,
     pb.SIMILARITY_METHOD_TEXT_OVERLAP: Similarity.TEXT_OVERLAP,
     pb.SIMILARITY_METHOD_PEER_EMBEDDING: Similarity.PEER_EMBEDDING,
+    pb.SIMILARITY_METHOD_CONTENT: Similarity.CONTENT,
 }
 MODES = {
     pb.DISCOVERY_MODE_UNSPECIFIED: DiscoveryMode.PHASED,
@@ -66,6 +67,7 @@ STATUSES_TO_PB = {
     AgentStatus.FAILED: pb.CONSENSUS_AGENT_STATUS_FAILED,
     AgentStatus.TIMED_OUT: pb.CONSENSUS_AGENT_STATUS_TIMED_OUT,
     AgentStatus.UNREACHABLE: pb.CONSENSUS_AGENT_STATUS_UNREACHABLE,
+    AgentStatus.CANCELLED: pb.CONSENSUS_AGENT_STATUS_CANCELLED,
 }
 
 
@@ -117,6 +119,7 @@ def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
         timeout_ms=options.timeout_ms,
         consensus_threshold=options.consensus_threshold if options.HasField("consensus_threshold") else None,
         allow_partial=options.allow_partial if options.HasField("allow_partial") else None,
+        decide_early=options.decide_early if options.HasField("decide_early") else None,
         system_prompt=options.system_prompt,
         include_self=options.include_self if options.HasField("include_self") else None,
         synthesizer=options.synthesizer,
@@ -196,6 +199,7 @@ def outcome_to_pb(outcome: ConsensusOutcome) -> pb.ConsensusResult:
         ),
         receipt=receipt_to_pb(outcome.receipt),
         votes=[pb.ConsensusVote(text=v.text, peer_ids=list(v.peer_ids), weight=v.weight) for v in agg.votes],
+        stop_reason=str(outcome.stop_reason),
     )
 
 

@@ -8,6 +8,7 @@ import grpc
 
 from ecco.api.convert import capability_to_pb, match_to_pb, offset_page, query_from_pb, timestamp_ms
 from ecco.errors import InvalidArgument, Reason, Unimplemented
+from ecco.parsing import QUERY_DEADLINE_MS
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import ABSENT, Message, canonical_json, parse_json
 from ecco.services.messaging import Chunk, Complete, Messenger, Reply, Sent, validate_timeout
@@ -21,6 +22,7 @@ ASK_OUTCOMES = {
     "failed": pb.ASK_CANDIDATE_OUTCOME_FAILED,
     "timed-out": pb.ASK_CANDIDATE_OUTCOME_TIMED_OUT,
     "unreachable": pb.ASK_CANDIDATE_OUTCOME_UNREACHABLE,
+    "cancelled": pb.ASK_CANDIDATE_OUTCOME_CANCELLED,
 }
 
 
@@ -115,14 +117,19 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             raise InvalidArgument(
                 f"max_attempts must be between 0 and {MAX_ASK_ATTEMPTS}", Reason.INVALID_ARGUMENT, field="max_attempts"
             )
+        timeout_s = validate_timeout(request.timeout_ms) if request.timeout_ms else QUERY_DEADLINE_MS / 1000
         result = await self._discovery.ask(
-            query_from_pb(request.query), request.prompt, validate_timeout(request.timeout_ms), request.max_attempts
+            query_from_pb(request.query), request.prompt, timeout_s, request.max_attempts, request.hedge
         )
         return pb.AskResponse(
             reply=reply_to_pb(result.reply),
             candidates=[
                 pb.AskCandidate(
-                    match=match_to_pb(a.match), outcome=ASK_OUTCOMES[a.outcome], error=a.error, elapsed_ms=a.elapsed_ms
+                    match=match_to_pb(a.match),
+                    outcome=ASK_OUTCOMES[a.outcome],
+                    error=a.error,
+                    elapsed_ms=a.elapsed_ms,
+                    budget_ms=a.budget_ms,
                 )
                 for a in result.attempts
             ],

@@ -9,10 +9,11 @@ from typing import Any
 
 import click
 
-from ecco.cli.messaging import CALL_MARGIN_S, timeout_option
+from ecco.cli.messaging import CALL_MARGIN_S
 from ecco.cli.options import json_option, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, Reason
+from ecco.parsing import QUERY_DEADLINE_MS
 
 FIND_CALL_TIMEOUT_S = 15.0
 
@@ -292,17 +293,51 @@ def discover(
 @click.command("ask")
 @click.option("--capability", required=True, help="The capability name to look for.")
 @click.argument("text")
-@timeout_option("Milliseconds for the whole ask, trying candidates one after another.")
+@click.option(
+    "--timeout",
+    "timeout_ms",
+    type=click.IntRange(min=1),
+    default=QUERY_DEADLINE_MS,
+    show_default=True,
+    help="Milliseconds for the whole ask; each candidate gets an equal share of the time left.",
+)
+@click.option(
+    "--max-candidates",
+    type=click.IntRange(min=1, max=10),
+    default=3,
+    show_default=True,
+    help="How many candidates to try, best first.",
+)
+@click.option(
+    "--hedge/--no-hedge",
+    default=False,
+    show_default=True,
+    help="Also ask the next candidate when one is slower than the p90 of recent asks; the first answer wins.",
+)
 @node_option
 @json_option
-def ask(capability: str, text: str, timeout_ms: int, node_name: str | None, json_output: bool) -> None:
-    """Send TEXT to the best peer offering CAPABILITY; if it fails, try the next one."""
+def ask(
+    capability: str,
+    text: str,
+    timeout_ms: int,
+    max_candidates: int,
+    hedge: bool,
+    node_name: str | None,
+    json_output: bool,
+) -> None:
+    """Send TEXT to the best peer offering CAPABILITY; if it fails or stays silent, try the next one."""
     from ecco.cli.render import to_dict
     from ecco.client import NodeClient
     from ecco.v1 import common_pb2
     from ecco.v1 import messaging_service_pb2 as pb
 
-    request = pb.AskRequest(query=common_pb2.CapabilityQuery(name=capability), prompt=text, timeout_ms=timeout_ms)
+    request = pb.AskRequest(
+        query=common_pb2.CapabilityQuery(name=capability),
+        prompt=text,
+        timeout_ms=timeout_ms,
+        max_attempts=max_candidates,
+        hedge=hedge,
+    )
     with NodeClient.for_node(node_name) as client:
         stub = client.stub("MessagingService")
         reply = client.call(stub.Ask, request, timeout=timeout_ms / 1000 + CALL_MARGIN_S)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+from typing import Any
 
 import grpc
 import pytest
@@ -15,8 +16,9 @@ from tests.integration.conftest import Ecco, wait_for_exit
 pytestmark = pytest.mark.integration
 
 
-def test_stream_replays_then_follows_and_resumes_after_a_crash(ecco: Ecco) -> None:
-    first = ecco.ok("up", "--name", "alice", "--json").json()
+def test_stream_replays_then_follows_and_resumes_after_a_crash(ecco: Ecco, node_db: Any) -> None:
+    """On the node's SQLite file and on a PostgreSQL database: kill -9, restart, nothing recorded is lost."""
+    first = ecco.ok("up", "--name", "alice", *node_db("alice"), "--json").json()
     follower = ecco.follow("stream", "--cursor", "0", "--json")
     try:
         started = follower.next_json()
@@ -28,7 +30,7 @@ def test_stream_replays_then_follows_and_resumes_after_a_crash(ecco: Ecco) -> No
     finally:
         follower.stop()
 
-    ecco.ok("up", "--name", "alice")
+    ecco.ok("up", "--name", "alice", *node_db("alice"))
     resumed = ecco.follow("stream", "--cursor", str(started["cursor"]), "--json")
     try:
         seen = [resumed.next_json(), resumed.next_json()]

@@ -165,12 +165,17 @@ def balance(chain: Chain, account: Any) -> int:
     return chain.w3.eth.get_balance(account.address)
 
 
-def test_paid_request_settled_and_proof_verified_between_two_daemons(ecco: Ecco, tmp_path: Path, chain: Chain) -> None:
+def test_paid_request_settled_and_proof_verified_between_two_daemons(
+    ecco: Ecco, tmp_path: Path, chain: Chain, node_db: Any
+) -> None:
+    """Also with both nodes on one PostgreSQL server, each on its own database."""
     pricing = {"type": "standard", "chainId": CHAIN_ID, "amount": "0.001"}
     provider, provider_wallet, _ = start(
-        ecco, tmp_path, chain, "provider", pricing, "--responder", "echo", via_file=True
+        ecco, tmp_path, chain, "provider", pricing, "--responder", "echo", *node_db("provider"), via_file=True
     )
-    requester, requester_wallet, _ = start(ecco, tmp_path, chain, "requester", None, "--bootstrap", provider["addr"])
+    requester, requester_wallet, _ = start(
+        ecco, tmp_path, chain, "requester", None, "--bootstrap", provider["addr"], *node_db("requester")
+    )
 
     reply = ecco.ok(
         "request", provider["peerId"], "--prompt", "hi", "--request-id", "job-1", "--node", "requester", "--json"
@@ -523,8 +528,10 @@ def test_bad_input_and_unreachable_chain_leave_the_ledger_unchanged(ecco: Ecco, 
     assert not list_events(ecco, "payer", "payment-settled")
 
 
-def test_crash_between_broadcast_and_receipt_never_pays_twice(ecco: Ecco, tmp_path: Path, chain: Chain) -> None:
-    node, _, env = start(ecco, tmp_path, chain, "crasher")
+def test_crash_between_broadcast_and_receipt_never_pays_twice(
+    ecco: Ecco, tmp_path: Path, chain: Chain, node_db: Any
+) -> None:
+    node, _, env = start(ecco, tmp_path, chain, "crasher", None, *node_db("crasher"))
     payee = Account.create()
     invoice = {
         "id": "inv-crash",
@@ -557,7 +564,7 @@ def test_crash_between_broadcast_and_receipt_never_pays_twice(ecco: Ecco, tmp_pa
     chain.w3.provider.make_request("evm_mine", [])
     assert balance(chain, payee) == ETH // 2
 
-    ecco.ok("up", "--name", "crasher", "--config", node["config"], "--json", env=env)
+    ecco.ok("up", "--name", "crasher", "--config", node["config"], *node_db("crasher"), "--json", env=env)
     results = pay(ecco, "crasher", "settle")["results"]
     assert all(r["success"] for r in results)
     assert pay(ecco, "crasher", "settle") == {"results": []}

@@ -27,7 +27,7 @@ from ecco.services.bridge.status import BridgeMonitor
 from ecco.services.events.log import EventLog
 from ecco.services.ports import Direction, EventRecord, NewEvent
 from ecco.store.bridge import SqlBridgeStore
-from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
+from ecco.store.db import create_engine, migrate, open_event_store
 
 TOKEN = "hook-token-0123456789abcdef"
 PEER = "12D3KooWRemoteRemoteRemoteRemoteRemoteRemote1"
@@ -109,8 +109,9 @@ class Node:
 
 
 @pytest.fixture
-async def node(tmp_path: Path) -> AsyncIterator[Node]:
-    engine = create_engine(sqlite_url(tmp_path / "ecco.db"))
+async def node(db_url: str) -> AsyncIterator[Node]:
+    """A node's event log and bridge monitor on a migrated database (SQLite file, then PostgreSQL)."""
+    engine = create_engine(db_url)
     await migrate(engine)
     store = await open_event_store(engine)
     events = EventLog(store)
