@@ -33,13 +33,10 @@ import concurrent.futures
 import json
 import os
 import shutil
-import signal
-import sys
-import tempfile
 import time
 from typing import Any
 
-from _common import clean_env, dial_addr, ecco_cli, pct, provenance, run, stop_daemon, up_node
+from _common import bench_home, clean_env, dial_addr, ecco_cli, pct, provenance, run, stop_daemon, up_node
 
 AGENTS = int(os.environ.get("BENCH_CONSENSUS_AGENTS", "30"))
 """The fan-out; fewer (BENCH_CONSENSUS_AGENTS) when a loaded machine cannot start 32 daemons within the limit."""
@@ -124,10 +121,8 @@ def consensus(
 
 
 def main() -> int:
-    # `timeout` (make bench) sends SIGTERM: exit through the finally below, so no daemon outlives the benchmark
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.monotonic()
-    home = tempfile.mkdtemp(prefix="ecco-bench-cons-", dir="/tmp")
+    home = bench_home("ebc")
     env = clean_env(home)
     names = [ASKER, SILENT, *(f"agent-{i}" for i in range(AGENTS))]
     try:

@@ -30,13 +30,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import is_postgres, pg_connect, provenance, read_json_line, summary_ms
+from _common import bench_home, is_postgres, pg_connect, provenance, read_json_line, summary_ms
 
 EVENTS = 2_000
 WARMUP = 100
@@ -224,7 +223,7 @@ def run(db_url: str | None) -> dict[str, Any]:
 
     began = time.monotonic()
     deadline = began + BUDGET_S
-    tmp = Path(tempfile.mkdtemp(dir="/tmp", prefix="ebl"))
+    tmp = Path(bench_home("ebl"))
     url = db_url or sqlite_url(tmp / "ecco.db")
     server = Server(tmp, url)
     follower_proc: subprocess.Popen[bytes] | None = None

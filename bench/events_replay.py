@@ -30,13 +30,22 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, ecco_cli, is_postgres, pg_connect, provenance, read_json_line, run, stop_daemon
+from _common import (
+    bench_home,
+    clean_env,
+    ecco_cli,
+    is_postgres,
+    pg_connect,
+    provenance,
+    read_json_line,
+    run,
+    stop_daemon,
+)
 
 N_EVENTS = 50_000
 GOAL_EVENTS_PER_S = 20_000
@@ -256,7 +265,7 @@ def bench(n_events: int, db_url: str | None) -> dict[str, Any]:
     from ecco.store.db import sqlite_url
 
     deadline = time.monotonic() + BUDGET_S
-    home = tempfile.mkdtemp(dir="/tmp", prefix="ebr")
+    home = bench_home("ebr")
     url = db_url or sqlite_url(Path(home) / "nodes" / NODE / "ecco.db")
     socket_path = Path(home) / "nodes" / NODE / "api.sock"
     baseline_socket = Path(home) / "base.sock"

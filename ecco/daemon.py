@@ -262,7 +262,17 @@ async def _start_network(
         mdns=config.mdns,
     )
     messages, refill = config.rate_limit
-    guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
+    budget, budget_refill = config.byte_rate_limit
+    guard = InboundGuard(
+        verifier,
+        rate_tokens=messages,
+        rate_refill_per_second=refill,
+        byte_budget=budget,
+        byte_refill_per_second=budget_refill,
+    )
+    # Ids received just before a restart are still within the freshness window: remember them, or a replay (or a
+    # client's retry with the same request id) would be accepted twice.
+    guard.remember(await events.recent_inbound(guard.replay_window_ms))
     messenger = Messenger(
         transport,
         signer,

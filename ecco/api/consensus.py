@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from ecco.api.convert import discovery_options_from_pb, progress_to_pb, query_from_pb, timestamp_ms
+from ecco.api.convert import discovery_options_from_pb, enum_from_pb, progress_to_pb, query_from_pb, timestamp_ms
 from ecco.api.messaging import message_to_pb
 from ecco.errors import Internal, InvalidArgument, Reason
 from ecco.parsing import Aggregation, DiscoveryMode, Selection, Similarity
@@ -71,12 +71,6 @@ STATUSES_TO_PB = {
 }
 
 
-def _enum(table: dict[int, Any], number: int, flag: str, kind: str) -> Any:
-    if number not in table:
-        raise InvalidArgument(f"{flag}: {number} is not a known {kind}", Reason.INVALID_ARGUMENT, field=flag)
-    return table[number]
-
-
 def consensus_query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuery:
     """Like the other services' queries, except that no capability at all means any peer that announces one
     (upstream's consensus default), optionally only among --preferred peers."""
@@ -89,7 +83,7 @@ def consensus_query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuer
 
 def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
     """Validated options; unset and 0 take the defaults. Errors name the CLI flag."""
-    mode = _enum(MODES, options.discovery_mode, "discovery_mode", "discovery mode")
+    mode = enum_from_pb(MODES, options.discovery_mode, "discovery_mode", "discovery mode")
     discovery = discovery_options_from_pb(options.discovery)
     min_agents = options.min_agents
     if not options.discovery.min_peers and min_agents > discovery.min_peers:
@@ -118,8 +112,8 @@ def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
         query=consensus_query_from_pb(options.query),
         discovery=discovery,
         discovery_given=options.HasField("discovery"),
-        selection=_enum(SELECTIONS, options.selection, "--selection", "selection strategy"),
-        aggregation=_enum(AGGREGATIONS, options.aggregation, "--aggregation", "aggregation strategy"),
+        selection=enum_from_pb(SELECTIONS, options.selection, "--selection", "selection strategy"),
+        aggregation=enum_from_pb(AGGREGATIONS, options.aggregation, "--aggregation", "aggregation strategy"),
         agent_count=options.agent_count,
         min_agents=min_agents,
         timeout_ms=options.timeout_ms,
@@ -130,7 +124,7 @@ def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
         include_self=options.include_self if options.HasField("include_self") else None,
         synthesizer=options.synthesizer,
         aggregator_cmd=options.aggregator_cmd,
-        similarity=_enum(SIMILARITIES, options.similarity, "--similarity", "similarity method"),
+        similarity=enum_from_pb(SIMILARITIES, options.similarity, "--similarity", "similarity method"),
         similarity_threshold=options.similarity_threshold if options.HasField("similarity_threshold") else None,
     )
 

@@ -28,6 +28,14 @@ def timestamp_ms(ms: int) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=ms // 1000, nanos=(ms % 1000) * 1_000_000)
 
 
+def enum_from_pb(table: Mapping[int, T], number: int, field: str, kind: str) -> T:
+    """The value an enum number stands for; a number outside `table` (a value this node does not know, which
+    proto3 lets any client send) is refused rather than read as unspecified."""
+    if number not in table:
+        raise InvalidArgument(f"{field}: {number} is not a known {kind}", Reason.INVALID_ARGUMENT, field=field)
+    return table[number]
+
+
 def event_to_pb(record: EventRecord) -> common_pb2.Event:
     return common_pb2.Event(
         cursor=record.cursor,

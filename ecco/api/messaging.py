@@ -172,7 +172,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
     async def ConnectPeer(
         self, request: pb.ConnectPeerRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConnectPeerResponse:
-        timeout_s = (request.timeout_ms or CONNECT_TIMEOUT_MS) / 1000
+        timeout_s = validate_timeout(request.timeout_ms) if request.timeout_ms else CONNECT_TIMEOUT_MS / 1000
         peer_id, already = await self._messenger.connect(request.multiaddr, timeout_s)
         return pb.ConnectPeerResponse(
             peer=common_pb2.PeerInfo(peer_id=peer_id, addresses=[request.multiaddr], connected=True),

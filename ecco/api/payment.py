@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message as ProtoMessage
 
-from ecco.api.convert import page_offset, page_size, timestamp_ms
+from ecco.api.convert import enum_from_pb, page_offset, page_size, timestamp_ms
 from ecco.errors import InvalidArgument, Reason, cut
 from ecco.services.messaging import validate_request_id
 from ecco.services.payments import (
@@ -50,6 +50,10 @@ LEDGER_STATUSES = {
     "failed": pb.LEDGER_ENTRY_STATUS_FAILED,
     "cancelled": pb.LEDGER_ENTRY_STATUS_CANCELLED,
 }
+
+# ListLedger filters: unspecified lists every type / status.
+LEDGER_TYPE_FILTERS = {pb.LEDGER_ENTRY_TYPE_UNSPECIFIED: "", **{v: k for k, v in LEDGER_TYPES.items()}}
+LEDGER_STATUS_FILTERS = {pb.LEDGER_ENTRY_STATUS_UNSPECIFIED: "", **{v: k for k, v in LEDGER_STATUSES.items()}}
 
 
 def invoice_to_pb(invoice: Invoice) -> pb.Invoice:
@@ -315,8 +319,8 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         self, request: pb.ListLedgerRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListLedgerResponse:
         offset, size = page_offset(request.page_token), page_size(request.page_size)
-        type_name = next((k for k, v in LEDGER_TYPES.items() if v == request.type), "")
-        status_name = next((k for k, v in LEDGER_STATUSES.items() if v == request.status), "")
+        type_name = enum_from_pb(LEDGER_TYPE_FILTERS, request.type, "type", "ledger entry type")
+        status_name = enum_from_pb(LEDGER_STATUS_FILTERS, request.status, "status", "ledger entry status")
         entries, total = await self._payments.store.list_ledger(type_name, status_name, request.job_id, offset, size)
         return pb.ListLedgerResponse(
             entries=[ledger_to_pb(e) for e in entries],

@@ -85,10 +85,12 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
     from ecco.cli.launch import notify_ready
     from ecco.client import NodeClient
     from ecco.daemon import run_daemon
-    from ecco.logs import setup_logging
+    from ecco.logs import capture_stderr, setup_logging
 
     paths.ensure_dir()
     setup_logging(paths.log_file, config.log_level)
+    if ready_fd is not None:  # detached: stderr is daemon.log itself, so stray writes must become JSON lines
+        capture_stderr()
 
     async def on_ready() -> None:
         if ready_fd is not None:

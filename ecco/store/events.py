@@ -96,6 +96,21 @@ class SqlEventStore:
         async with self._engine.connect() as conn:
             return int((await conn.execute(select(func.max(events.c.cursor)))).scalar() or 0)
 
+    async def recent_inbound(self, since_ms: int, max_events: int) -> list[tuple[str, str]]:
+        newest = select(func.coalesce(func.max(events.c.cursor), 0)).scalar_subquery()
+        query = (
+            select(events.c.peer_id, events.c.message_id)
+            .where(
+                events.c.cursor > newest - max_events,
+                events.c.created_at_ms >= since_ms,
+                events.c.direction == int(Direction.INBOUND),
+                events.c.message_id != "",
+            )
+            .order_by(events.c.cursor)
+        )
+        async with self._engine.connect() as conn:
+            return [(peer_id, message_id) for peer_id, message_id in (await conn.execute(query)).all()]
+
     async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor:
         async with self._engine.connect() as conn:
             row = (

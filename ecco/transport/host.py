@@ -62,6 +62,7 @@ from ecco.transport.addresses import parse_multiaddr, parse_peer_id
 from ecco.transport.dht import CapabilityDht
 from ecco.transport.direct import DirectProtocol
 from ecco.transport.failures import is_network_error, mapped, quietly, unreachable
+from ecco.transport.framing import InboundLimits
 from ecco.transport.mdns import LocalLinkDiscovery
 from ecco.transport.pubsub import PUBSUB_TIMEOUT, Gossip, build_gossip
 from ecco.transport.trio_bridge import Libp2pThread
@@ -164,6 +165,7 @@ class HostRuntime:
         offer_v11: bool,
         max_frame_bytes: int,
         frame_timeout: float,
+        inbound_limits: InboundLimits | None,
         dial_timeout: float,
         network_id: str | None,
         mdns: bool,
@@ -187,7 +189,12 @@ class HostRuntime:
         self._connected: set[ID] = set()
         self._events: trio.MemorySendChannel[tuple[str, bool]] | None = None
         self.direct = DirectProtocol(
-            bridge, self, offer_v11=offer_v11, max_frame_bytes=max_frame_bytes, frame_timeout=frame_timeout
+            bridge,
+            self,
+            offer_v11=offer_v11,
+            max_frame_bytes=max_frame_bytes,
+            frame_timeout=frame_timeout,
+            limits=inbound_limits,
         )
         self.gossip = Gossip(bridge, self.spawn)
 

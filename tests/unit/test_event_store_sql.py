@@ -131,6 +131,18 @@ async def test_read_after_respects_cursor_types_and_limit(store: Store) -> None:
     assert await store.read_after(c[-1], frozenset(), 100) == []
 
 
+async def test_recent_inbound_lists_the_inbound_messages_of_a_window_within_a_bound(store: Store) -> None:
+    def inbound(message_id: str) -> NewEvent:
+        return NewEvent("agent-request", Direction.INBOUND, "12D3KooWpeer", message_id, "", "{}")
+
+    await store.append([inbound("old")], 1_000)
+    await store.append([inbound("a"), NewEvent("node-started"), inbound("")], 5_000)
+    await store.append([NewEvent("agent-request", Direction.OUTBOUND, "12D3KooWpeer", "out", "", "{}")], 5_000)
+    await store.append([inbound("b")], 6_000)
+    assert await store.recent_inbound(5_000, 100) == [("12D3KooWpeer", "a"), ("12D3KooWpeer", "b")]
+    assert await store.recent_inbound(0, 2) == [("12D3KooWpeer", "b")]  # only the newest 2 events are looked at
+
+
 async def test_consumer_cursor_never_moves_back(store: Store) -> None:
     missing = await store.get_consumer_cursor("bridge")
     assert (missing.cursor, missing.updated_at_ms) == (0, None)
