@@ -3,10 +3,16 @@
 The scripts are run as `.venv/bin/python bench/<name>.py`, so bench/ is sys.path[0] and `import _common` finds this
 module. It imports only the standard library at module level: the scripts re-run themselves as helper processes
 (the replay baseline server, the live follower), and those should not pay for ecco's imports they do not use.
+
+A benchmark never leaves a daemon behind, whatever ends it: its homes come from `bench_home`, which makes SIGTERM
+and SIGHUP (what `timeout` and a closed terminal send) raise SystemExit like Ctrl-C raises KeyboardInterrupt, so
+`finally` blocks run, and at exit kills whatever still runs with its ECCO_HOME in one of them. A SIGKILL cannot be
+caught: run_all.sh sweeps its BENCH_ROOT after each benchmark (`python bench/_common.py sweep ROOT`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import math
@@ -16,10 +22,77 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+SWEEP_GRACE_S = 5.0
+_HOMES: list[str] = []
+
+
+def log(message: str) -> None:
+    """Progress on stderr (stdout carries only the result line)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _raise_exit(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def bench_home(prefix: str) -> str:
+    """A fresh ECCO_HOME under $BENCH_ROOT (else /tmp); every daemon started in it is ended when this process
+    exits, also by SIGTERM, SIGHUP or Ctrl-C. Keep `prefix` short: the node's socket path must fit in 108 bytes."""
+    home = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BENCH_ROOT") or "/tmp")
+    if not _HOMES:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _raise_exit)
+        atexit.register(lambda: [sweep(path) for path in _HOMES])
+    _HOMES.append(home)
+    return home
+
+
+def processes_under(root: str) -> list[int]:
+    """Every process (but this one) whose ECCO_HOME is `root` or inside it: what a benchmark started there, found
+    through /proc, so also after its home was removed."""
+    prefix = root.rstrip("/")
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        for variable in environ.split(b"\0"):
+            if variable.startswith(b"ECCO_HOME="):
+                home = variable[len(b"ECCO_HOME=") :].decode(errors="replace")
+                if home == prefix or home.startswith(prefix + "/"):
+                    found.append(int(entry.name))
+                break
+    return found
+
+
+def sweep(root: str, grace_s: float = SWEEP_GRACE_S) -> list[int]:
+    """SIGTERM every process under `root`, SIGKILL those still running after `grace_s`; returns their pids."""
+    pids = processes_under(root)
+    waiting: dict[int, int] = {}
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            waiting[os.pidfd_open(pid)] = pid
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while waiting and (remaining := deadline - time.monotonic()) > 0:
+        exited, _, _ = select.select(list(waiting), [], [], remaining)
+        for fd in exited:
+            os.close(fd)
+            del waiting[fd]
+    for fd, pid in waiting.items():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(fd)
+    return pids
 
 
 def ecco_cli() -> list[str]:
@@ -90,6 +163,7 @@ def up_node(env: dict[str, str], name: str, capability: str, bootstrap: list[str
     ran = run(cmd, env, timeout=UP_TIMEOUT_S)
     doc = ran.json()
     doc["up_s"] = ran.seconds
+    log(f"node {name} up (pid {doc['pid']})")
     return doc
 
 
@@ -177,3 +251,28 @@ def summary_ms(ns_values: list[int]) -> dict[str, float]:
         "max_ms": round(max(ms), 3),
         "n": len(ms),
     }
+
+
+def is_postgres(url: str | None) -> bool:
+    return bool(url) and url.startswith("postgresql")
+
+
+async def pg_connect(url: str) -> Any:
+    """A plain asyncpg connection to the database of a SQLAlchemy `postgresql+asyncpg://` URL (for baselines)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    return await asyncpg.connect(
+        user=target.username,
+        password=target.password,
+        host=target.query.get("host") or target.host,
+        port=target.port,
+        database=target.database,
+    )
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["sweep"] and len(sys.argv) == 3:
+    # run_all.sh: end what a benchmark killed by SIGKILL left under BENCH_ROOT
+    for pid in sweep(sys.argv[2]):
+        log(f"ended leftover process {pid}")

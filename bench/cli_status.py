@@ -19,12 +19,11 @@ import re
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from typing import Any
 
-from _common import clean_env, ecco_cli, pct, provenance, run, stop_daemon
+from _common import bench_home, clean_env, ecco_cli, log, pct, provenance, run, stop_daemon
 
 RUNS = 30
 IMPORTTIME_RUNS = 3
@@ -93,7 +92,7 @@ def median_ms(values: list[float]) -> float:
 def main() -> int:
     began = time.monotonic()
     deadline = began + BUDGET_S
-    home = tempfile.mkdtemp(dir="/tmp", prefix="ebs")
+    home = bench_home("ebs")
     env = clean_env(home)
     status_cmd = [*ecco_cli(), "node", "status", "--node", NODE, "--json"]
     commands = {
@@ -106,6 +105,7 @@ def main() -> int:
     imports: list[list[dict[str, Any]]] = []
     try:
         pid = run([*ecco_cli(), "up", "--name", NODE, "--json"], env, timeout=40).json()["pid"]
+        log(f"node {NODE} up (pid {pid})")
         for cmd in commands.values():  # warm the page cache once
             run(cmd, env)
         for _ in range(RUNS):

@@ -41,11 +41,22 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
 
-from _common import clean_env, cpu_s, dial_addr, ecco_cli, pct, provenance, read_json_line, run, stop_daemon, up_node
+from _common import (
+    bench_home,
+    clean_env,
+    cpu_s,
+    dial_addr,
+    ecco_cli,
+    pct,
+    provenance,
+    read_json_line,
+    run,
+    stop_daemon,
+    up_node,
+)
 
 NODES = 30
 RARE, COMMON = "rare-capability", "common"
@@ -216,7 +227,7 @@ def exited(pid: int, timeout: float) -> bool:
 
 def main() -> int:
     began = time.monotonic()
-    home = tempfile.mkdtemp(dir="/tmp", prefix="ebd")
+    home = bench_home("ebd")
     env = clean_env(home)
     names = [f"{PREFIX}{i:02d}" for i in range(NODES)]
     pids: dict[str, int] = {}

@@ -12,9 +12,12 @@ paced at most one per PACE_MS; WARMUP events first, then EVENTS measured.
 
 Baselines in the same run: grpc.aio unary round trips (grpc.health.v1.Health/Check) from the follower process to
 the same server on the same socket; and, as the floor of a durable append, a one-row INSERT + COMMIT with the stdlib
-sqlite3 module (WAL, synchronous=FULL) on the same disk.
+sqlite3 module (WAL, synchronous=FULL) on the same disk (with --db-url postgresql+asyncpg://...: the same INSERT +
+COMMIT with a plain asyncpg connection to that server).
 
-Prints one JSON line. Run: .venv/bin/python bench/events_live.py
+`--db-url` puts the event log on that database (SqlEventStore, as a daemon with that db_url does; it must be empty).
+
+Prints one JSON line. Run: .venv/bin/python bench/events_live.py [--db-url URL]
 """
 
 from __future__ import annotations
@@ -27,13 +30,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import provenance, read_json_line, summary_ms
+from _common import bench_home, is_postgres, pg_connect, provenance, read_json_line, summary_ms
 
 EVENTS = 2_000
 WARMUP = 100
@@ -95,8 +97,9 @@ async def follower(socket_path: str, last_cursor: int, unary_calls: int, timeout
 
 
 class Server:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, url: str) -> None:
         self.tmp = tmp
+        self.url = url
         self.socket = tmp / "api.sock"
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="ecco-server", daemon=True)
@@ -114,9 +117,9 @@ class Server:
         from ecco.api.server import start_servers
         from ecco.services.events.log import EventLog, now_ms
         from ecco.services.node import NodeRuntime
-        from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
+        from ecco.store.db import create_engine, migrate, open_event_store
 
-        self.engine = create_engine(sqlite_url(self.tmp / "ecco.db"))
+        self.engine = create_engine(self.url)
         await migrate(self.engine)
         self.store = await open_event_store(self.engine)  # as ecco.daemon does
         self.log = EventLog(self.store)
@@ -195,11 +198,34 @@ def sqlite_commit_floor(tmp: Path, count: int) -> list[int]:
         conn.close()
 
 
-def run() -> dict[str, Any]:
+async def pg_commit_floor(url: str, count: int) -> list[int]:
+    """One-row INSERT ... RETURNING + COMMIT with a plain asyncpg connection to the same PostgreSQL database."""
+    conn = await pg_connect(url)
+    try:
+        # A plain table: a TEMP table is not WAL-logged, so its COMMIT would not wait for the disk.
+        await conn.execute("CREATE TABLE bench_floor (cursor BIGSERIAL PRIMARY KEY, id TEXT UNIQUE, payload TEXT)")
+        out = []
+        for i in range(count):
+            started = time.monotonic_ns()
+            async with conn.transaction():
+                await conn.fetchval(
+                    "INSERT INTO bench_floor (id, payload) VALUES ($1, $2) RETURNING cursor", f"e{i}", "{}"
+                )
+            out.append(time.monotonic_ns() - started)
+        await conn.execute("DROP TABLE bench_floor")
+        return out
+    finally:
+        await conn.close()
+
+
+def run(db_url: str | None) -> dict[str, Any]:
+    from ecco.store.db import sqlite_url
+
     began = time.monotonic()
     deadline = began + BUDGET_S
-    tmp = Path(tempfile.mkdtemp(dir="/tmp", prefix="ebl"))
-    server = Server(tmp)
+    tmp = Path(bench_home("ebl"))
+    url = db_url or sqlite_url(tmp / "ecco.db")
+    server = Server(tmp, url)
     follower_proc: subprocess.Popen[bytes] | None = None
     try:
         server.run(server.start(), 30)
@@ -224,7 +250,10 @@ def run() -> dict[str, Any]:
         )
         result = read_json_line(follower_proc, deadline, "the follower")
         follower_proc.wait(timeout=10)
-        floor = sqlite_commit_floor(tmp, SQLITE_COMMITS)
+        if is_postgres(url):
+            floor = asyncio.run(pg_commit_floor(url, SQLITE_COMMITS))
+        else:
+            floor = sqlite_commit_floor(tmp, SQLITE_COMMITS)
     finally:
         if follower_proc is not None and follower_proc.poll() is None:
             follower_proc.kill()
@@ -251,9 +280,12 @@ def run() -> dict[str, Any]:
         "goal": f"p50 < {GOAL_P50_MS} ms",
         "goal_met": live["p50_ms"] < GOAL_P50_MS,
         "latency": live,
+        "database": "postgresql" if is_postgres(url) else "sqlite",
         "baseline": {
             "grpc_aio_unary_round_trip": unary,
-            "sqlite3_insert_commit_synchronous_full": summary_ms(floor),
+            ("asyncpg_insert_commit" if is_postgres(url) else "sqlite3_insert_commit_synchronous_full"): summary_ms(
+                floor
+            ),
         },
         "ratio": {
             "p50_vs_unary_p50": round(live["p50_ms"] / unary["p50_ms"], 2),
@@ -272,13 +304,14 @@ def run() -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db-url", help="put the event log on this (empty) database, e.g. postgresql+asyncpg://...")
     parser.add_argument("--follower", nargs=4, metavar=("SOCKET", "LAST", "UNARY", "TIMEOUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.follower:
         socket_path, last, unary, timeout = args.follower
         asyncio.run(follower(socket_path, int(last), int(unary), float(timeout)))
         return 0
-    sys.stdout.write(json.dumps(run()) + "\n")
+    sys.stdout.write(json.dumps(run(args.db_url)) + "\n")
     return 0
 
 

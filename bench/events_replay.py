@@ -7,12 +7,15 @@ whole log (cursor 0, follow=false) to ONE client over the node's unix socket; th
 Baselines measured in the same run:
   * transport ceiling: the same rows as pre-built Event protobufs, in batches of the same size, streamed by a
     trivial grpc.aio server-streaming servicer over a unix socket (own process, like the daemon) to the same client;
-  * raw SQLite: `SELECT` of the same rows with the stdlib sqlite3 module.
+  * raw store: `SELECT` of the same rows with the stdlib sqlite3 module (with --db-url postgresql+asyncpg://...:
+    with a plain asyncpg connection).
 
 The whole log is filled through the store the daemon opens (ecco.store.db.open_event_store: SqliteEventStore on a
-SQLite file), batches of FILL_BATCH NewEvents per append, one transaction each, so 50,000 events take under a second.
+SQLite file, SqlEventStore on PostgreSQL), batches of FILL_BATCH NewEvents per append, one transaction each.
 
-Prints one JSON line. Run: .venv/bin/python bench/events_replay.py [--events N]
+`--db-url` runs the daemon on that database instead of its SQLite file (it must be empty: a fresh database).
+
+Prints one JSON line. Run: .venv/bin/python bench/events_replay.py [--events N] [--db-url URL]
 """
 
 from __future__ import annotations
@@ -27,13 +30,22 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon
+from _common import (
+    bench_home,
+    clean_env,
+    ecco_cli,
+    is_postgres,
+    pg_connect,
+    provenance,
+    read_json_line,
+    run,
+    stop_daemon,
+)
 
 N_EVENTS = 50_000
 GOAL_EVENTS_PER_S = 20_000
@@ -76,13 +88,13 @@ def make_events(n: int) -> list[Any]:
     return out
 
 
-async def fill(db_path: Path, n: int) -> dict[str, Any]:
+async def fill(url: str, n: int) -> dict[str, Any]:
     """Append `n` events through the daemon's store (open_event_store), FILL_BATCH per call: its own write path."""
     from ecco.services.events.log import now_ms
-    from ecco.store.db import create_engine, open_event_store, sqlite_url
+    from ecco.store.db import create_engine, open_event_store
 
     new = make_events(n)
-    engine = create_engine(sqlite_url(db_path))
+    engine = create_engine(url)
     try:
         store = await open_event_store(engine)
         try:
@@ -143,27 +155,44 @@ def replay(target: str, repeats: int, max_events: int, timeout_s: float) -> list
     return runs
 
 
-def sqlite_select(db_path: Path, repeats: int) -> list[float]:
-    rates = []
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+SELECT_ALL = f"SELECT {COLUMNS} FROM events WHERE cursor > 0 ORDER BY cursor"
+
+
+async def raw_select(url: str, repeats: int) -> tuple[list[float], list[tuple[Any, ...]]]:
+    """The store's floor: every row with the plain driver (stdlib sqlite3, or asyncpg); rows/s per run, and rows."""
+    rates: list[float] = []
+    rows: list[tuple[Any, ...]] = []
+    if is_postgres(url):
+        conn = await pg_connect(url)
+        try:
+            for _ in range(repeats):
+                started = time.perf_counter()
+                rows = [tuple(row) for row in await conn.fetch(SELECT_ALL)]
+                rates.append(len(rows) / (time.perf_counter() - started))
+        finally:
+            await conn.close()
+        return rates, rows
+    from sqlalchemy.engine import make_url
+
+    conn = sqlite3.connect(f"file:{make_url(url).database}?mode=ro", uri=True)
     try:
         for _ in range(repeats):
             started = time.perf_counter()
-            rows = conn.execute(f"SELECT {COLUMNS} FROM events WHERE cursor > 0 ORDER BY cursor").fetchall()
+            rows = conn.execute(SELECT_ALL).fetchall()
             rates.append(len(rows) / (time.perf_counter() - started))
     finally:
         conn.close()
-    return rates
+    return rates, rows
 
 
-async def in_process_breakdown(db_path: Path) -> dict[str, int]:
+async def in_process_breakdown(url: str) -> dict[str, int]:
     """Server-side cost without gRPC: EventLog replay alone, and with event_to_pb + serialisation."""
     from ecco.api.convert import event_to_pb
     from ecco.services.events.log import EventLog
-    from ecco.store.db import create_engine, open_event_store, sqlite_url
+    from ecco.store.db import create_engine, open_event_store
     from ecco.v1 import event_service_pb2 as pb
 
-    engine = create_engine(sqlite_url(db_path))
+    engine = create_engine(url)
     store = None
     try:
         store = await open_event_store(engine)
@@ -189,14 +218,12 @@ async def in_process_breakdown(db_path: Path) -> dict[str, int]:
 # ---------------------------------------------------------------- the baseline server (its own process)
 
 
-async def serve_baseline(socket_path: str, db_path: str) -> None:
+async def serve_baseline(socket_path: str, url: str) -> None:
     import grpc
 
     from ecco.v1 import common_pb2, event_service_pb2, event_service_pb2_grpc
 
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    rows = conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY cursor").fetchall()
-    conn.close()
+    _, rows = await raw_select(url, 1)
     events = []
     for cursor, id_, type_, direction, peer, message, request, payload, created in rows:
         event = common_pb2.Event(
@@ -234,19 +261,21 @@ async def serve_baseline(socket_path: str, db_path: str) -> None:
 # ---------------------------------------------------------------- the benchmark
 
 
-def bench(n_events: int) -> dict[str, Any]:
+def bench(n_events: int, db_url: str | None) -> dict[str, Any]:
+    from ecco.store.db import sqlite_url
+
     deadline = time.monotonic() + BUDGET_S
-    home = tempfile.mkdtemp(dir="/tmp", prefix="ebr")
-    db_path = Path(home) / "nodes" / NODE / "ecco.db"
+    home = bench_home("ebr")
+    url = db_url or sqlite_url(Path(home) / "nodes" / NODE / "ecco.db")
     socket_path = Path(home) / "nodes" / NODE / "api.sock"
     baseline_socket = Path(home) / "base.sock"
     baseline: subprocess.Popen[bytes] | None = None
     started = time.monotonic()
     try:
-        up = [*ecco_cli(), "up", "--name", NODE, "--json"]
+        up = [*ecco_cli(), "up", "--name", NODE, *(("--db-url", db_url) if db_url else ()), "--json"]
         run(up, clean_env(home), timeout=40)  # creates identity, database and schema
         stop_daemon(home, NODE)
-        fill_info = asyncio.run(fill(db_path, n_events))
+        fill_info = asyncio.run(fill(url, n_events))
         status = run(up, clean_env(home), timeout=40).json()
         head = int(status["headCursor"])
         timeout = max(5.0, deadline - time.monotonic())
@@ -254,15 +283,15 @@ def bench(n_events: int) -> dict[str, Any]:
         stop_daemon(home, NODE)
 
         baseline = subprocess.Popen(
-            [sys.executable, __file__, "--serve-baseline", str(baseline_socket), str(db_path)],
+            [sys.executable, __file__, "--serve-baseline", str(baseline_socket), url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
         ready = read_json_line(baseline, max(deadline, time.monotonic() + 5.0), "the baseline server")
         timeout = max(5.0, deadline - time.monotonic())
         base_runs = replay(f"unix:{baseline_socket}", REPEATS, ready["events"], timeout)
-        sql_rates = sqlite_select(db_path, REPEATS)
-        breakdown = asyncio.run(in_process_breakdown(db_path))
+        sql_rates, _ = asyncio.run(raw_select(url, REPEATS))
+        breakdown = asyncio.run(in_process_breakdown(url))
     finally:
         if baseline is not None:
             with contextlib.suppress(Exception):
@@ -285,13 +314,14 @@ def bench(n_events: int) -> dict[str, Any]:
         "goal": f">= {GOAL_EVENTS_PER_S} events/s",
         "goal_met": ecco_rate >= GOAL_EVENTS_PER_S,
         "events": ecco_runs[0]["events"],
+        "database": "postgresql" if is_postgres(url) else "sqlite",
         "baseline": {
             "grpc_trivial_server_events_per_s": round(base_rate),
-            "sqlite_select_rows_per_s": round(sql_rate),
+            f"{'asyncpg' if is_postgres(url) else 'sqlite'}_select_rows_per_s": round(sql_rate),
         },
         "ratio": {
             "vs_grpc_trivial_server": round(ecco_rate / base_rate, 3),
-            "vs_sqlite_select": round(ecco_rate / sql_rate, 4),
+            "vs_raw_select": round(ecco_rate / sql_rate, 4),
         },
         "runs": {
             "ecco": [r["events_per_s"] for r in ecco_runs],
@@ -306,12 +336,13 @@ def bench(n_events: int) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=N_EVENTS)
-    parser.add_argument("--serve-baseline", nargs=2, metavar=("SOCKET", "DB"), help=argparse.SUPPRESS)
+    parser.add_argument("--db-url", help="run the daemon on this (empty) database, e.g. postgresql+asyncpg://...")
+    parser.add_argument("--serve-baseline", nargs=2, metavar=("SOCKET", "DB_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
         asyncio.run(serve_baseline(*args.serve_baseline))
         return 0
-    result = bench(args.events)
+    result = bench(args.events, args.db_url)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

@@ -35,13 +35,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _common import clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon, summary_ms
+from _common import bench_home, clean_env, ecco_cli, provenance, read_json_line, run, stop_daemon, summary_ms
 
 PAYLOAD_BYTES = 100
 WARMUP = 50
@@ -564,7 +563,7 @@ def ask(proc: subprocess.Popen[bytes], command: dict[str, Any], deadline: float)
 def bench() -> dict[str, Any]:
     began = time.monotonic()
     deadline = began + BUDGET_S
-    home = tempfile.mkdtemp(dir="/tmp", prefix="ertt")
+    home = bench_home("ertt")
     procs: dict[str, subprocess.Popen[bytes] | None] = {"libp2p_server": None, "libp2p_client": None, "tcp": None}
     ecco: EccoClient | None = None
     tcp: TcpClient | None = None

@@ -13,6 +13,7 @@ import grpc
 
 from ecco.errors import ERROR_CLASSES, EccoError, Internal, Reason, Unavailable
 from ecco.home import NodePaths, select_node
+from ecco.limits import GRPC_MESSAGE_OPTIONS
 
 Response = TypeVar("Response")
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -57,7 +58,7 @@ class NodeClient:
         self.target = target
         self.paths = paths
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
-        self.channel = grpc.insecure_channel(target, options=[("grpc.enable_retries", 0)])
+        self.channel = grpc.insecure_channel(target, options=[("grpc.enable_retries", 0), *GRPC_MESSAGE_OPTIONS])
         self._stubs: dict[str, Any] = {}
 
     @classmethod

@@ -262,6 +262,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Per-peer inbound token bucket (upstream: 100 messages, refilled at 10 per second).
     Setting("rate_limit.messages", _positive_number, 100.0, "ECCO_RATE_LIMIT_MESSAGES"),
     Setting("rate_limit.refill_per_second", _positive_number, 10.0, "ECCO_RATE_LIMIT_REFILL"),
+    # ... and its byte budget: frame bytes, two maximal frames at once, then 2 MiB/s (ecco.services.envelope).
+    Setting("rate_limit.bytes", _positive_number, 20.0 * 2**20, "ECCO_RATE_LIMIT_BYTES"),
+    Setting("rate_limit.bytes_per_second", _positive_number, 2.0 * 2**20, "ECCO_RATE_LIMIT_BYTES_REFILL"),
     # Payments: extra or overriding RPC URLs per chain id (defaults: ecco.services.payments.chains).
     Setting("chains", _rpc_urls, {}, "ECCO_CHAINS"),
     Setting("registries", _registries, {}, "ECCO_REGISTRIES"),
@@ -364,6 +367,11 @@ class NodeConfig:
     def rate_limit(self) -> tuple[float, float]:
         """(messages, refill per second) of the per-peer inbound token bucket."""
         return float(self.values["rate_limit.messages"]), float(self.values["rate_limit.refill_per_second"])
+
+    @property
+    def byte_rate_limit(self) -> tuple[float, float]:
+        """(bytes, refill per second) of the per-peer inbound byte budget, counted in frame bytes."""
+        return float(self.values["rate_limit.bytes"]), float(self.values["rate_limit.bytes_per_second"])
 
     @property
     def chains(self) -> dict[int, str]:

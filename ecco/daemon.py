@@ -14,9 +14,9 @@ import logging
 import os
 import secrets
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
@@ -35,7 +35,7 @@ from ecco.services.messaging import NETWORK_IDS, Messenger, Responder, parse_res
 from ecco.services.node import NodeRuntime
 from ecco.services.payments import Agreements, FeedbackSync, Payments, PaymentSettings, Registry, parse_pricing
 from ecco.store.bridge import SqlBridgeStore
-from ecco.store.db import MigrationResult, create_engine, migrate, open_event_store, sqlite_url
+from ecco.store.db import MigrationResult, WriterLock, create_engine, migrate, open_event_store, sqlite_url
 from ecco.store.payments import SqlPaymentStore
 from ecco.store.reputation import SqlReputationStore
 
@@ -138,6 +138,11 @@ async def run_daemon(
         identity = load_or_create(paths.identity_key, os.environ.get(PASSWORD_ENV))
         engine = create_engine(database_url(config, paths))
         cleanup.push_async_callback(engine.dispose)
+        if WriterLock.needed(engine):  # a server database: refuse a second node on it, for as long as we run
+            writer_lock = WriterLock(engine)
+            await writer_lock.acquire()
+            cleanup.push_async_callback(writer_lock.release)
+            _background(writer_lock.watch(stop.set), "database writer lock", cleanup)
         await migrate(engine)
         store = await open_event_store(engine)  # SQLite file: stdlib sqlite3 writer thread with group commit
         cleanup.push_async_callback(store.close)  # after the network stops, before the engine is disposed
@@ -227,6 +232,18 @@ async def run_daemon(
     log.info("node stopped", extra={"node": config.name})
 
 
+def _background(coro: Coroutine[Any, Any, None], name: str, cleanup: contextlib.AsyncExitStack) -> None:
+    """Run `coro` for the daemon's life; cancelled at shutdown (before what was pushed earlier is cleaned up)."""
+    task = asyncio.create_task(coro, name=name)
+
+    async def cancel() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    cleanup.push_async_callback(cancel)
+
+
 async def _start_network(
     config: NodeConfig,
     identity: Identity,
@@ -247,7 +264,17 @@ async def _start_network(
         mdns=config.mdns,
     )
     messages, refill = config.rate_limit
-    guard = InboundGuard(verifier, rate_tokens=messages, rate_refill_per_second=refill)
+    budget, budget_refill = config.byte_rate_limit
+    guard = InboundGuard(
+        verifier,
+        rate_tokens=messages,
+        rate_refill_per_second=refill,
+        byte_budget=budget,
+        byte_refill_per_second=budget_refill,
+    )
+    # Ids received just before a restart are still within the freshness window: remember them, or a replay (or a
+    # client's retry with the same request id) would be accepted twice.
+    guard.remember(await events.recent_inbound(guard.replay_window_ms))
     messenger = Messenger(
         transport,
         signer,
@@ -269,7 +296,7 @@ async def _start_network(
         verifier,
         messenger,
         config.capabilities,
-        reputation.score_of,
+        reputation.rank_score,
         reputation.scores,
         routing=transport if config.dht else None,
         events=events,

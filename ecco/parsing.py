@@ -44,11 +44,18 @@ class Aggregation(StrEnum):
     CUSTOM = "custom"
 
 
+QUERY_DEADLINE_MS = 30_000
+"""The default overall deadline of a consensus query and of `ask` (`--timeout`): discovery, every answer and
+aggregation; a silent agent costs at most this."""
+
+
 class Similarity(StrEnum):
     EXACT = "exact"
     TEXT_OVERLAP = "text-overlap"
     PEER_EMBEDDING = "peer-embedding"
     """Cosine similarity of embeddings from a peer with an `embedding` capability (upstream §7.7 exchange)."""
+    CONTENT = "content"
+    """What answers say beyond the prompt: content words, numbers with units, yes/no (the default)."""
 
 
 class DiscoveryMode(StrEnum):

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from ecco.api.convert import discovery_options_from_pb, progress_to_pb, query_from_pb, timestamp_ms
+from ecco.api.convert import discovery_options_from_pb, enum_from_pb, progress_to_pb, query_from_pb, timestamp_ms
 from ecco.api.messaging import message_to_pb
 from ecco.errors import Internal, InvalidArgument, Reason
 from ecco.parsing import Aggregation, DiscoveryMode, Selection, Similarity
@@ -51,10 +51,11 @@ AGGREGATIONS = {
 AGGREGATIONS_TO_PB = {name: number for number, name in AGGREGATIONS.items() if number}
 SELECTIONS_TO_PB = {name: number for number, name in SELECTIONS.items() if number}
 SIMILARITIES = {
-    pb.SIMILARITY_METHOD_UNSPECIFIED: Similarity.TEXT_OVERLAP,
+    pb.SIMILARITY_METHOD_UNSPECIFIED: Similarity.CONTENT,
     pb.SIMILARITY_METHOD_EXACT: Similarity.EXACT,
     pb.SIMILARITY_METHOD_TEXT_OVERLAP: Similarity.TEXT_OVERLAP,
     pb.SIMILARITY_METHOD_PEER_EMBEDDING: Similarity.PEER_EMBEDDING,
+    pb.SIMILARITY_METHOD_CONTENT: Similarity.CONTENT,
 }
 MODES = {
     pb.DISCOVERY_MODE_UNSPECIFIED: DiscoveryMode.PHASED,
@@ -66,13 +67,8 @@ STATUSES_TO_PB = {
     AgentStatus.FAILED: pb.CONSENSUS_AGENT_STATUS_FAILED,
     AgentStatus.TIMED_OUT: pb.CONSENSUS_AGENT_STATUS_TIMED_OUT,
     AgentStatus.UNREACHABLE: pb.CONSENSUS_AGENT_STATUS_UNREACHABLE,
+    AgentStatus.CANCELLED: pb.CONSENSUS_AGENT_STATUS_CANCELLED,
 }
-
-
-def _enum(table: dict[int, Any], number: int, flag: str, kind: str) -> Any:
-    if number not in table:
-        raise InvalidArgument(f"{flag}: {number} is not a known {kind}", Reason.INVALID_ARGUMENT, field=flag)
-    return table[number]
 
 
 def consensus_query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuery:
@@ -87,7 +83,7 @@ def consensus_query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuer
 
 def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
     """Validated options; unset and 0 take the defaults. Errors name the CLI flag."""
-    mode = _enum(MODES, options.discovery_mode, "discovery_mode", "discovery mode")
+    mode = enum_from_pb(MODES, options.discovery_mode, "discovery_mode", "discovery mode")
     discovery = discovery_options_from_pb(options.discovery)
     min_agents = options.min_agents
     if not options.discovery.min_peers and min_agents > discovery.min_peers:
@@ -116,18 +112,19 @@ def options_from_pb(options: pb.ConsensusOptions) -> ConsensusOptions:
         query=consensus_query_from_pb(options.query),
         discovery=discovery,
         discovery_given=options.HasField("discovery"),
-        selection=_enum(SELECTIONS, options.selection, "--selection", "selection strategy"),
-        aggregation=_enum(AGGREGATIONS, options.aggregation, "--aggregation", "aggregation strategy"),
+        selection=enum_from_pb(SELECTIONS, options.selection, "--selection", "selection strategy"),
+        aggregation=enum_from_pb(AGGREGATIONS, options.aggregation, "--aggregation", "aggregation strategy"),
         agent_count=options.agent_count,
         min_agents=min_agents,
         timeout_ms=options.timeout_ms,
         consensus_threshold=options.consensus_threshold if options.HasField("consensus_threshold") else None,
         allow_partial=options.allow_partial if options.HasField("allow_partial") else None,
+        decide_early=options.decide_early if options.HasField("decide_early") else None,
         system_prompt=options.system_prompt,
         include_self=options.include_self if options.HasField("include_self") else None,
         synthesizer=options.synthesizer,
         aggregator_cmd=options.aggregator_cmd,
-        similarity=_enum(SIMILARITIES, options.similarity, "--similarity", "similarity method"),
+        similarity=enum_from_pb(SIMILARITIES, options.similarity, "--similarity", "similarity method"),
         similarity_threshold=options.similarity_threshold if options.HasField("similarity_threshold") else None,
     )
 
@@ -202,6 +199,7 @@ def outcome_to_pb(outcome: ConsensusOutcome) -> pb.ConsensusResult:
         ),
         receipt=receipt_to_pb(outcome.receipt),
         votes=[pb.ConsensusVote(text=v.text, peer_ids=list(v.peer_ids), weight=v.weight) for v in agg.votes],
+        stop_reason=str(outcome.stop_reason),
     )
 
 

@@ -8,6 +8,7 @@ import grpc
 
 from ecco.api.convert import capability_to_pb, match_to_pb, offset_page, query_from_pb, timestamp_ms
 from ecco.errors import InvalidArgument, Reason, Unimplemented
+from ecco.parsing import QUERY_DEADLINE_MS
 from ecco.services.discovery import Discovery
 from ecco.services.envelope import ABSENT, Message, canonical_json, parse_json
 from ecco.services.messaging import Chunk, Complete, Messenger, Reply, Sent, validate_timeout
@@ -21,6 +22,7 @@ ASK_OUTCOMES = {
     "failed": pb.ASK_CANDIDATE_OUTCOME_FAILED,
     "timed-out": pb.ASK_CANDIDATE_OUTCOME_TIMED_OUT,
     "unreachable": pb.ASK_CANDIDATE_OUTCOME_UNREACHABLE,
+    "cancelled": pb.ASK_CANDIDATE_OUTCOME_CANCELLED,
 }
 
 
@@ -115,14 +117,19 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             raise InvalidArgument(
                 f"max_attempts must be between 0 and {MAX_ASK_ATTEMPTS}", Reason.INVALID_ARGUMENT, field="max_attempts"
             )
+        timeout_s = validate_timeout(request.timeout_ms) if request.timeout_ms else QUERY_DEADLINE_MS / 1000
         result = await self._discovery.ask(
-            query_from_pb(request.query), request.prompt, validate_timeout(request.timeout_ms), request.max_attempts
+            query_from_pb(request.query), request.prompt, timeout_s, request.max_attempts, request.hedge
         )
         return pb.AskResponse(
             reply=reply_to_pb(result.reply),
             candidates=[
                 pb.AskCandidate(
-                    match=match_to_pb(a.match), outcome=ASK_OUTCOMES[a.outcome], error=a.error, elapsed_ms=a.elapsed_ms
+                    match=match_to_pb(a.match),
+                    outcome=ASK_OUTCOMES[a.outcome],
+                    error=a.error,
+                    elapsed_ms=a.elapsed_ms,
+                    budget_ms=a.budget_ms,
                 )
                 for a in result.attempts
             ],
@@ -137,7 +144,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
                 continue
             info = common_pb2.PeerInfo(
                 peer_id=known.peer_id,
-                addresses=known.addresses or [f"{addr}/p2p/{known.peer_id}" for addr in (live.addrs if live else ())],
+                addresses=self._dialable(known.peer_id, [*known.addresses, *(live.listen_addrs if live else ())]),
                 connected=live is not None,
                 capabilities=[capability_to_pb(c) for c in self._capabilities_of(known.peer_id)],
                 latency_ms=(live.latency_ms or 0.0) if live else 0.0,
@@ -153,13 +160,19 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             connected_count=sum(1 for _, live in rows if live is not None),
         )
 
+    def _dialable(self, peer_id: str, dialled: list[str]) -> list[str]:
+        """Where the peer listens: the addresses we dialled it at, identify's, and those of its signed announcement.
+        Never the remote end of an inbound connection, a temporary source port where nothing listens."""
+        announced = self._discovery.addresses_of(peer_id) if self._discovery else ()
+        return list(dict.fromkeys([*dialled, *announced]))
+
     def _capabilities_of(self, peer_id: str) -> tuple:  # type: ignore[type-arg]
         return self._discovery.capabilities_of(peer_id) if self._discovery else ()
 
     async def ConnectPeer(
         self, request: pb.ConnectPeerRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConnectPeerResponse:
-        timeout_s = (request.timeout_ms or CONNECT_TIMEOUT_MS) / 1000
+        timeout_s = validate_timeout(request.timeout_ms) if request.timeout_ms else CONNECT_TIMEOUT_MS / 1000
         peer_id, already = await self._messenger.connect(request.multiaddr, timeout_s)
         return pb.ConnectPeerResponse(
             peer=common_pb2.PeerInfo(peer_id=peer_id, addresses=[request.multiaddr], connected=True),

@@ -21,6 +21,7 @@ from ecco.api.events import EventServicer
 from ecco.api.node import NodeServicer
 from ecco.api.unimplemented import planned_services, unimplemented_handlers
 from ecco.errors import Reason, Unavailable
+from ecco.limits import GRPC_MESSAGE_OPTIONS
 from ecco.services.node import NodeRuntime
 from ecco.v1 import event_service_pb2, event_service_pb2_grpc, node_service_pb2, node_service_pb2_grpc
 
@@ -78,7 +79,11 @@ class ApiServers:
 
 
 def _build(runtime: NodeRuntime, health_servicer: health.aio.HealthServicer, token: str | None) -> grpc.aio.Server:
-    server = grpc.aio.server(interceptors=[EdgeInterceptor(token)])
+    # grpc sets SO_REUSEPORT by default, which would let a second node bind the same TCP port and take half of the
+    # first one's calls: the listener must be exclusive, so a port in use is refused at start.
+    server = grpc.aio.server(
+        interceptors=[EdgeInterceptor(token)], options=[*GRPC_MESSAGE_OPTIONS, ("grpc.so_reuseport", 0)]
+    )
     node_service_pb2_grpc.add_NodeServiceServicer_to_server(NodeServicer(runtime), server)
     event_service_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(runtime.events), server)
     served: set[str] = set()

@@ -13,6 +13,7 @@ import grpc
 
 from ecco.client import error_from_rpc
 from ecco.errors import Reason, Unavailable
+from ecco.limits import GRPC_MESSAGE_OPTIONS
 from ecco.services.bridge import Attachment, BridgeConfig, DeliveryReport
 from ecco.services.ports import Direction, EventRecord
 from ecco.v1 import (
@@ -52,7 +53,7 @@ class GrpcLink:
     def __init__(self, target: str, token: str | None = None) -> None:
         self._target = target
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
-        self._channel = grpc.aio.insecure_channel(target, options=[("grpc.enable_retries", 0)])
+        self._channel = grpc.aio.insecure_channel(target, options=[("grpc.enable_retries", 0), *GRPC_MESSAGE_OPTIONS])
         self._events = event_service_pb2_grpc.EventServiceStub(self._channel)
         self._bridge = bridge_service_pb2_grpc.BridgeServiceStub(self._channel)
         self._messaging = messaging_service_pb2_grpc.MessagingServiceStub(self._channel)

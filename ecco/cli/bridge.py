@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ecco.cli.events import split_types
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import PORT, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
 from ecco.config import (
     A2A_MODE,
@@ -43,7 +43,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
 
 @click.group("webhook-bridge", invoke_without_command=True)
 @node_option
-@click.option("--openclaw-port", type=int, help="The OpenClaw gateway's port (required to run the bridge).")
+@click.option("--openclaw-port", type=PORT, help="The OpenClaw gateway's port (required to run the bridge).")
 @click.option("--openclaw-host", default="127.0.0.1", show_default=True, help="The OpenClaw gateway's host.")
 @click.option("--token", help=f"OpenClaw's hooks.token; prefer {TOKEN_ENV} or --token-file (shell history).")
 @click.option("--token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
@@ -66,7 +66,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
 @click.option("--a2a-path", default=DEFAULT_A2A_PATH, show_default=True, help="OpenClaw's A2A endpoint (a2a mode).")
 @click.option(
     "--max-attempts",
-    type=click.IntRange(min=0),
+    type=count(),
     default=DEFAULT_BRIDGE_MAX_ATTEMPTS,
     show_default=True,
     help="Give up on an event after this many 5xx/408/429 answers (0: never); 4xx gives up at once.",
@@ -167,15 +167,6 @@ def status(node_name: str | None, json_output: bool) -> None:
         stub = client.stub("BridgeService")
         reply = client.call(stub.GetBridgeStatus, bridge_service_pb2.GetBridgeStatusRequest())
     doc = to_dict(reply)
-    for key in (
-        "deliveredCount",
-        "pendingCount",
-        "failedCount",
-        "deadLetterCount",
-        "lastDeliveredCursor",
-        "consumerCursor",
-    ):
-        doc[key] = int(doc.get(key, 0))
     if json_output:
         print_json(doc)
         return
@@ -190,6 +181,7 @@ def status(node_name: str | None, json_output: bool) -> None:
             "delivered": doc["deliveredCount"],
             "pending": doc["pendingCount"],
             "failed attempts": doc["failedCount"],
+            "failed events (given up)": doc["failedEventCount"],
             "dead letters": doc["deadLetterCount"],
             "last error": doc.get("lastError"),
             "last error time": doc.get("lastErrorTime"),
@@ -201,9 +193,9 @@ def status(node_name: str | None, json_output: bool) -> None:
 
 @webhook_bridge.command("dead-letters")
 @node_option
-@click.option("--limit", type=click.IntRange(min=1, max=1000), default=100, show_default=True)
+@paging_options
 @json_option
-def dead_letters(node_name: str | None, limit: int, json_output: bool) -> None:
+def dead_letters(node_name: str | None, page_size: int, page_token: str, json_output: bool) -> None:
     """List the events the bridge gave up delivering, newest first."""
     from ecco.cli.render import event_dict, to_dict
     from ecco.client import NodeClient
@@ -211,14 +203,16 @@ def dead_letters(node_name: str | None, limit: int, json_output: bool) -> None:
 
     with NodeClient.for_node(node_name) as client:
         stub = client.stub("BridgeService")
-        reply = client.call(stub.ListDeadLetters, bridge_service_pb2.ListDeadLettersRequest(page_size=limit))
+        reply = client.call(
+            stub.ListDeadLetters, bridge_service_pb2.ListDeadLettersRequest(page_size=page_size, page_token=page_token)
+        )
     letters = []
     for letter in reply.dead_letters:
         doc = to_dict(letter)
         doc["event"] = event_dict(letter.event)
         letters.append(doc)
     if json_output:
-        print_json({"deadLetters": letters, "totalSize": reply.total_size})
+        print_json({"deadLetters": letters, "nextPageToken": reply.next_page_token, "totalSize": reply.total_size})
         return
     rows = [
         [

@@ -19,9 +19,10 @@ from ecco.cli.discovery import (
     phase_options,
 )
 from ecco.cli.messaging import CALL_MARGIN_S
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import FRACTION, TRUE_FALSE, choice_of, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
+from ecco.parsing import Aggregation, Selection, Similarity
 
 AGGREGATOR_MARGIN_S = 65.0  # the node gives a custom aggregator 60 s
 
@@ -50,27 +51,43 @@ def _positive(value: int | None, flag: str) -> int:
 
 
 _CONSENSUS_OPTIONS = (
-    click.option("--selection", default="all", show_default=True, help="all|top-n|round-robin|random|weighted"),
+    click.option(
+        "--selection",
+        type=choice_of(Selection),
+        default="all",
+        show_default=True,
+        help="Which of the matching agents to ask.",
+    ),
     click.option(
         "--aggregation",
+        type=choice_of(Aggregation),
         default="consensus-threshold",
         show_default=True,
-        help="majority-vote|weighted-vote|best-score|ensemble|consensus-threshold|first-response|longest|"
-        "synthesized-consensus|custom",
+        help="How the answers become one result.",
     ),
-    click.option("--agent-count", type=int, help="How many agents to ask (not with --selection all) [3]."),
-    click.option("--min-agents", type=int, help="The fewest agents found, and agreeing, for consensus [1]."),
-    click.option("--timeout", "timeout_ms", type=int, help="Milliseconds to wait for each agent [60000]."),
-    click.option("--consensus-threshold", type=float, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
+    click.option("--agent-count", type=count(1), help="How many agents to ask (not with --selection all) [3]."),
+    click.option("--min-agents", type=count(1), help="The fewest agents found, and agreeing, for consensus [1]."),
+    click.option(
+        "--timeout",
+        "timeout_ms",
+        type=milliseconds(),
+        help="The query's overall deadline in milliseconds: discovery and every answer [30000].",
+    ),
+    click.option("--consensus-threshold", type=FRACTION, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
     click.option(
         "--allow-partial",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="Aggregate the successes when some agents fail; false fails the query instead [true].",
+    ),
+    click.option(
+        "--decide-early",
+        type=click.Choice(["true", "false"], case_sensitive=False),
+        help="Stop waiting once the outcome cannot change, withdrawing the rest; false waits for all [true].",
     ),
     click.option("--system-prompt", default="", help="An instruction sent with the prompt (payload.system)."),
     click.option(
         "--include-self",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="This node's own responder answers too [false].",
     ),
     click.option(
@@ -79,12 +96,18 @@ _CONSENSUS_OPTIONS = (
     click.option("--aggregator-cmd", default="", help="custom: a command reading responses JSON, printing the result."),
     click.option(
         "--similarity",
-        default="text-overlap",
+        type=choice_of(Similarity),
+        default="content",
         show_default=True,
-        help="When answers agree: exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a "
-        "peer with an `embedding` capability); single-linkage clusters.",
+        help="When answers agree: content (what they say beyond the prompt: words, numbers with units, yes/no), "
+        "exact, text-overlap (word overlap) or peer-embedding (cosine of embeddings from a peer with an `embedding` "
+        "capability); single-linkage clusters, the medoid speaks for each.",
     ),
-    click.option("--similarity-threshold", type=float, help="The text-overlap at which answers agree, 0..1 [0.75]."),
+    click.option(
+        "--similarity-threshold",
+        type=FRACTION,
+        help="The similarity at which answers agree, 0..1 [0.9 for content, else 0.75].",
+    ),
 )
 _request_id_option = click.option("--request-id", default="", help="An idempotency key: a repeat asks nobody again.")
 _receipt_out_option = click.option(
@@ -113,6 +136,7 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
         timeout_ms: int | None,
         consensus_threshold: float | None,
         allow_partial: str | None,
+        decide_early: str | None,
         system_prompt: str,
         include_self: str | None,
         synthesizer: str,
@@ -150,6 +174,8 @@ def _consensus_options(command: Callable[..., Any]) -> Callable[..., Any]:
             options.allow_partial = parse_bool(allow_partial, "--allow-partial")
         if include_self is not None:
             options.include_self = parse_bool(include_self, "--include-self")
+        if decide_early is not None:
+            options.decide_early = parse_bool(decide_early, "--decide-early")
         return command(*args, options=options, **kwargs)
 
     for option in reversed(_CONSENSUS_OPTIONS):
@@ -161,9 +187,11 @@ def _agents(count: int) -> str:
     return f"{count} agent{'' if count == 1 else 's'}"
 
 
-def _enum_name(enum: Any, prefix: str, number: int) -> str:
-    """The upstream name of a proto enum value: the inverse of `_enum_value`."""
-    return str(enum.Name(number)).removeprefix(f"{prefix}_").lower().replace("_", "-")
+def _enum_name(enum: Any, prefix: str, number: int) -> str | None:
+    """The upstream name of a proto enum value: the inverse of `_enum_value` (the contract's `enum_word`)."""
+    from ecco.cli.render import enum_word
+
+    return enum_word(enum.DESCRIPTOR, number)
 
 
 def _status_name(status: int) -> str:
@@ -258,6 +286,7 @@ def result_document(result: Any) -> dict[str, Any]:
         "agreement": result.agreement,
         "strategy": _enum_name(pb.AggregationStrategy, "AGGREGATION_STRATEGY", result.strategy),
         "votes": [{"text": v.text, "peerIds": list(v.peer_ids), "weight": v.weight} for v in result.votes],
+        "stopReason": result.stop_reason,
         "responses": [
             {
                 "peerId": a.peer_id,
@@ -302,10 +331,11 @@ def _run(
     discovery_s: float,
 ) -> None:
     from ecco.client import NodeClient
+    from ecco.parsing import QUERY_DEADLINE_MS
     from ecco.v1 import consensus_service_pb2 as pb
 
-    agent_s = (options.timeout_ms or 60_000) / 1000
-    timeout_s = discovery_s + 2 * agent_s + AGGREGATOR_MARGIN_S + CALL_MARGIN_S
+    # the node's deadline covers discovery and the answers; a synthesizer or custom aggregator may run after it
+    timeout_s = discovery_s + (options.timeout_ms or QUERY_DEADLINE_MS) / 1000 + AGGREGATOR_MARGIN_S + CALL_MARGIN_S
     request = pb.StreamQueryRequest(request_id=request_id, prompt=prompt, options=options)
     display = _AgentDisplay(json_output)
     result = None
@@ -335,7 +365,8 @@ def _run(
     doc = result_document(result)
     click.echo(
         f"{verdict} ({doc['strategy']}: confidence {result.confidence:.2f}, {result.agreement} agree; "
-        f"{doc['metrics']['successfulAgents']} of {doc['metrics']['totalAgents']} agents answered)"
+        f"{doc['metrics']['successfulAgents']} of {doc['metrics']['totalAgents']} agents answered; "
+        f"stopped: {result.stop_reason})"
     )
     for vote in doc["votes"] if not result.achieved else []:
         click.echo(f"  {vote['weight']:.2f}  {_agents(len(vote['peerIds']))}: {vote['text'].strip()[:80]}")

@@ -10,20 +10,20 @@ from typing import Any
 import click
 
 from ecco.cli.bridge import A2A_TOKEN_ENV, TOKEN_ENV, read_token
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import PORT, TRUE_FALSE, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_fields, print_json
 from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
 
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 30.0
+START_TIMEOUT_MS = 30_000
+STOP_TIMEOUT_MS = 30_000
 
 
 def _fetch_status(client: Any) -> dict[str, Any]:
-    from ecco.cli.render import status_dict
+    from ecco.cli.render import to_dict
     from ecco.v1 import node_service_pb2
 
     stub = client.stub("NodeService")
-    return status_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
+    return to_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
 
 
 def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
@@ -55,7 +55,7 @@ def _forwarded_args(ctx: click.Context) -> list[str]:
         "foreground",
         "json_output",
         "ready_fd",
-        "start_timeout",
+        "start_timeout_ms",
         "webhook_token",
         "webhook_token_file",
         "a2a_token_file",
@@ -94,10 +94,12 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
     from ecco.cli.launch import notify_ready
     from ecco.client import NodeClient
     from ecco.daemon import run_daemon
-    from ecco.logs import setup_logging
+    from ecco.logs import capture_stderr, setup_logging
 
     paths.ensure_dir()
     setup_logging(paths.log_file, config.log_level)
+    if ready_fd is not None:  # detached: stderr is daemon.log itself, so stray writes must become JSON lines
+        capture_stderr()
 
     async def on_ready() -> None:
         if ready_fd is not None:
@@ -153,11 +155,13 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
     type=click.Path(path_type=Path),
     help="A file holding the bearer token A2A clients must present (or ECCO_A2A_TOKEN).",
 )
-@click.option("--mdns/--no-mdns", default=None, help="Find and announce peers on the local link (multicast) [on].")
-@click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
+@click.option("--mdns", type=TRUE_FALSE, help="Find and announce peers on the local link (multicast) [true].")
+@click.option("--dht", type=TRUE_FALSE, help="Publish and look up capability provider records [true].")
 @click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
 @click.option("--webhook-openclaw-host", help="The OpenClaw gateway's host [127.0.0.1].")
-@click.option("--webhook-openclaw-port", type=int, help="The OpenClaw gateway's port (required with --webhook-bridge).")
+@click.option(
+    "--webhook-openclaw-port", type=PORT, help="The OpenClaw gateway's port (required with --webhook-bridge)."
+)
 @click.option("--webhook-token", help="OpenClaw's hooks.token; prefer ECCO_WEBHOOK_TOKEN or --webhook-token-file.")
 @click.option("--webhook-token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
 @click.option("--webhook-hook-path", help="Where the bridge sends every other event [/hooks/ecco].")
@@ -175,12 +179,13 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
-    type=float,
-    default=START_TIMEOUT_S,
+    "start_timeout_ms",
+    type=milliseconds(100),
+    default=START_TIMEOUT_MS,
     show_default=True,
-    help="Seconds to wait for a detached daemon to become healthy.",
+    help="Milliseconds to wait for a detached daemon to become healthy.",
 )
-@click.option("--ready-fd", type=int, hidden=True)
+@click.option("--ready-fd", type=count(), hidden=True)
 @json_option
 @click.pass_context
 def up(
@@ -213,7 +218,7 @@ def up(
     webhook_mode: str | None,
     webhook_a2a_path: str | None,
     foreground: bool,
-    start_timeout: float,
+    start_timeout_ms: int,
     ready_fd: int | None,
     json_output: bool,
 ) -> None:
@@ -268,7 +273,7 @@ def up(
     from ecco.client import NodeClient
 
     # The child inherits the environment and gets the same flags, so it resolves the same configuration.
-    spawn_daemon(paths, _forwarded_args(ctx), start_timeout)
+    spawn_daemon(paths, _forwarded_args(ctx), start_timeout_ms / 1000)
     with NodeClient.for_paths(paths) as client:
         _show_status(_fetch_status(client), json_output, f"node {config.name} is up")
 
@@ -296,13 +301,14 @@ def status(node_name: str | None, json_output: bool) -> None:
 @node_option
 @click.option(
     "--timeout",
-    type=float,
-    default=STOP_TIMEOUT_S,
+    "timeout_ms",
+    type=milliseconds(100),
+    default=STOP_TIMEOUT_MS,
     show_default=True,
-    help="Seconds to wait for the daemon to exit.",
+    help="Milliseconds to wait for the daemon to exit.",
 )
 @json_option
-def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
+def stop(node_name: str | None, timeout_ms: int, json_output: bool) -> None:
     """Stop the node gracefully and wait until it has exited."""
     from ecco.cli.launch import wait_until_stopped
     from ecco.client import NodeClient
@@ -313,9 +319,9 @@ def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
         reply = client.call(stub.StopNode, node_service_pb2.StopNodeRequest())
         paths = client.paths
     assert paths is not None
-    if not wait_until_stopped(paths.lock_file, timeout):
+    if not wait_until_stopped(paths.lock_file, timeout_ms / 1000):
         raise DeadlineExceeded(
-            f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout:g}s", Reason.REQUEST_TIMEOUT
+            f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout_ms} ms", Reason.REQUEST_TIMEOUT
         )
     result = {"name": paths.name, "pid": reply.pid, "stopped": True}
     if json_output:

@@ -26,7 +26,7 @@ import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -38,15 +38,19 @@ from ecco.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from ecco.limits import MAX_FRAME_BYTES
 from ecco.services.crypto_ports import Signer, Verifier
 
-MAX_FRAME_BYTES: Final = 10 * 1024 * 1024
 FRESHNESS_PAST_MS: Final = 60_000
 FRESHNESS_FUTURE_MS: Final = 5_000
 DEDUP_CAPACITY: Final = 10_000
 RATE_LIMIT_TOKENS: Final = 100
 RATE_LIMIT_REFILL_PER_SECOND: Final = 10.0
 RATE_LIMIT_MAX_PEERS: Final = 10_000
+BYTE_BUDGET: Final = 2 * MAX_FRAME_BYTES
+"""A peer's inbound byte budget, in frame bytes: two maximal frames at once, ..."""
+BYTE_REFILL_PER_SECOND: Final = 2 * 1024 * 1024
+"""... refilled at 2 MiB/s. Beyond it frames are dropped (RATE_LIMITED) before they are parsed."""
 BROADCAST: Final = "broadcast"
 SIGNATURE_BYTES: Final = 64
 
@@ -499,8 +503,9 @@ class RateLimiter:
 class InboundGuard:
     """Every check an inbound frame passes before the node acts on it, cheapest first:
 
-    size (10 MiB) → per-peer rate limit → well-formed envelope → `from` is the transport peer → freshness window →
-    signature by the key of `from` → not a duplicate (keyed on transport peer and message id).
+    size (10 MiB) → per-peer rate limit (messages/s and bytes/s) → well-formed envelope → `from` is the transport
+    peer → freshness window → signature by the key of `from` → not a duplicate (keyed on transport peer and
+    message id).
 
     `check` returns the decoded envelope or raises the EccoError that says why the frame is dropped."""
 
@@ -516,6 +521,8 @@ class InboundGuard:
         dedup_capacity: int = DEDUP_CAPACITY,
         rate_tokens: float = RATE_LIMIT_TOKENS,
         rate_refill_per_second: float = RATE_LIMIT_REFILL_PER_SECOND,
+        byte_budget: float = BYTE_BUDGET,
+        byte_refill_per_second: float = BYTE_REFILL_PER_SECOND,
     ) -> None:
         self._verifier = verifier
         self._wall_clock_ms = wall_clock_ms
@@ -524,11 +531,31 @@ class InboundGuard:
         self._max_skew_ms = max_skew_ms
         self.duplicates = DuplicateFilter(dedup_capacity)
         self.rate_limiter = RateLimiter(rate_tokens, rate_refill_per_second, clock=monotonic)
+        self.byte_limiter = RateLimiter(byte_budget, byte_refill_per_second, clock=monotonic)
+
+    @property
+    def replay_window_ms(self) -> int:
+        """How long after its receipt a message could still pass the freshness check: the time its id must be
+        remembered, also across a restart."""
+        return self._max_age_ms + self._max_skew_ms
+
+    def remember(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Seed the duplicate filter with (transport peer, message id) pairs received before a restart."""
+        for key in keys:
+            self.duplicates.check_and_add(key)
+
+    def charge(self, transport_peer: str, size: int) -> None:
+        """Count a stream the transport reset for exceeding its caps against the peer's rates: one message and the
+        frame bytes it claimed (a peer that keeps trying runs out of budget for everything else too)."""
+        self.rate_limiter.allow(transport_peer)
+        self.byte_limiter.allow(transport_peer, size)
 
     def check(self, transport_peer: str, frame: bytes) -> Envelope:
         check_frame_size(len(frame), self._max_frame_bytes)
         if not self.rate_limiter.allow(transport_peer):
             raise ResourceExhausted(f"peer {transport_peer} exceeds its message rate", Reason.RATE_LIMITED)
+        if not self.byte_limiter.allow(transport_peer, len(frame)):
+            raise ResourceExhausted(f"peer {transport_peer} exceeds its byte rate", Reason.RATE_LIMITED)
         envelope = decode_frame(frame)
         message = envelope.message
         if message.from_ != transport_peer:

@@ -69,6 +69,11 @@ class EventStore(Protocol):
         """The newest cursor, or 0."""
         ...
 
+    async def recent_inbound(self, since_ms: int, max_events: int) -> list[tuple[str, str]]:
+        """(peer_id, message_id) of every inbound message stored at or after `since_ms` among the newest
+        `max_events` events (a bound on the work at start-up): what the duplicate filter must remember."""
+        ...
+
     async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor: ...
 
     async def commit_consumer_cursor(self, consumer: str, cursor: int, now_ms: int) -> ConsumerCursor:

@@ -53,6 +53,10 @@ the RPC adds the topic, ids and a signature; gossip is meant for small announcem
 FrameHandler = Callable[[str, bytes], Awaitable[None]]
 """`await handler(peer_id, frame)` for each inbound frame; `peer_id` is the authenticated transport peer."""
 
+OverloadHandler = Callable[[str, int], Awaitable[None]]
+"""`await handler(peer_id, size)` when a peer's inbound stream was reset for exceeding the caps on open streams or
+buffered frame bytes; `size` is the frame length it claimed (0 for a stream over the cap)."""
+
 ConnectionHandler = Callable[[str, bool], Awaitable[None]]
 """`await handler(peer_id, connected)` when the first connection to a peer opens (True) or the last closes (False)."""
 
@@ -85,6 +89,9 @@ class ConnectedPeer:
     """The direct protocol our outbound frames use with this peer, once known."""
     local_link: bool = False
     """Found on the local link (mDNS), as opposed to dialled from an address we were given or learned."""
+    listen_addrs: tuple[str, ...] = ()
+    """Where the peer listens (from identify and the addresses we dialled), each ending in /p2p/<id>; unlike
+    `addrs`, never the temporary source port of an inbound connection."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,10 @@ class Transport(Protocol):
         ...
 
     def set_connection_handler(self, handler: ConnectionHandler | None) -> None: ...
+
+    def set_overload_handler(self, handler: OverloadHandler | None) -> None:
+        """Be told of each stream reset for exceeding the inbound caps (so the peer's rate can be charged)."""
+        ...
 
     async def connect(self, multiaddr: str, timeout: float = DEFAULT_CONNECT_TIMEOUT) -> str:
         """Dial `multiaddr` (which must end in /p2p/<peer id>) and return the peer id. Works for a peer that

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ecco.services.ports import ConsumerCursor, Direction, EventRecord, NewEvent
@@ -32,15 +32,21 @@ EVENT_COLUMNS = (
 
 
 _INSERT_RETURNING = insert(events).returning(events.c.cursor, events.c.id)
+# PostgreSQL: a transaction-scoped advisory lock taken before each write, so writes from several processes commit
+# one at a time, in cursor order (a sequence hands out numbers at INSERT, not at COMMIT).
+_SERIALISE_WRITES = text("SELECT pg_advisory_xact_lock(1701012336)")  # "ecco" + 1
 
 
 class SqlEventStore:
     """EventStore on one engine. Appends are serialised so cursors commit in order, which lets readers treat
-    "cursor > last seen" as "everything new" (also on PostgreSQL, where sequences may commit out of order)."""
+    "cursor > last seen" as "everything new". On PostgreSQL, where sequences may commit out of order, they are also
+    serialised across processes: the daemon's writer lock (ecco.store.db.WriterLock) keeps a second node off the
+    database, and each write takes a transaction advisory lock so even a second writer cannot break the order."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._write_lock = asyncio.Lock()
+        self._serialise = engine.dialect.name == "postgresql"
 
     async def append(self, new: Sequence[NewEvent], now_ms: int) -> list[EventRecord]:
         rows = [
@@ -57,6 +63,8 @@ class SqlEventStore:
             for e in new
         ]
         async with self._write_lock, self._engine.begin() as conn:
+            if self._serialise:
+                await conn.execute(_SERIALISE_WRITES)
             # One multi-row INSERT; RETURNING order is not guaranteed for many rows, so map cursors back by id.
             result = await conn.execute(_INSERT_RETURNING, rows)
             cursor_by_id = {event_id: cursor for cursor, event_id in result.all()}
@@ -88,6 +96,21 @@ class SqlEventStore:
         async with self._engine.connect() as conn:
             return int((await conn.execute(select(func.max(events.c.cursor)))).scalar() or 0)
 
+    async def recent_inbound(self, since_ms: int, max_events: int) -> list[tuple[str, str]]:
+        newest = select(func.coalesce(func.max(events.c.cursor), 0)).scalar_subquery()
+        query = (
+            select(events.c.peer_id, events.c.message_id)
+            .where(
+                events.c.cursor > newest - max_events,
+                events.c.created_at_ms >= since_ms,
+                events.c.direction == int(Direction.INBOUND),
+                events.c.message_id != "",
+            )
+            .order_by(events.c.cursor)
+        )
+        async with self._engine.connect() as conn:
+            return [(peer_id, message_id) for peer_id, message_id in (await conn.execute(query)).all()]
+
     async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor:
         async with self._engine.connect() as conn:
             row = (
@@ -101,6 +124,8 @@ class SqlEventStore:
 
     async def commit_consumer_cursor(self, consumer: str, cursor: int, now_ms: int) -> ConsumerCursor:
         async with self._write_lock, self._engine.begin() as conn:
+            if self._serialise:
+                await conn.execute(_SERIALISE_WRITES)
             where = consumer_cursors.c.consumer == consumer
             current = (await conn.execute(select(consumer_cursors.c.cursor).where(where))).scalar()
             if current is None:

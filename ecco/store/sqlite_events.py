@@ -49,6 +49,10 @@ _SELECT_CONSUMER = "SELECT cursor, updated_at_ms FROM consumer_cursors WHERE con
 _COLUMNS = "cursor, id, type, direction, peer_id, message_id, request_id, payload, created_at_ms"
 _READ_AFTER = f"SELECT {_COLUMNS} FROM events WHERE cursor > ? ORDER BY cursor LIMIT ?"
 _HEAD = "SELECT max(cursor) FROM events"
+_RECENT_INBOUND = (
+    "SELECT peer_id, message_id FROM events WHERE cursor > (SELECT coalesce(max(cursor), 0) FROM events) - ?"
+    " AND created_at_ms >= ? AND direction = ? AND message_id != '' ORDER BY cursor"
+)
 # Prepared on open: a file that is not SQLite, or one without the schema, fails here rather than on first use.
 _SCHEMA_CHECKS = (
     f"SELECT {_COLUMNS} FROM events LIMIT 0",
@@ -366,6 +370,10 @@ class SqliteEventStore:
 
     async def head(self) -> int:
         return await self._submit(self._reader, _head_job)
+
+    async def recent_inbound(self, since_ms: int, max_events: int) -> list[tuple[str, str]]:
+        params = (max_events, since_ms, int(Direction.INBOUND))
+        return await self._submit(self._reader, lambda conn: conn.execute(_RECENT_INBOUND, params).fetchall())
 
     async def get_consumer_cursor(self, consumer: str) -> ConsumerCursor:
         return await self._submit(self._reader, _get_consumer_job(consumer))

@@ -3,7 +3,9 @@
 /ecco/direct/1.0.0 carries one `varint(len) || frame` per stream, exactly as upstream (the sender writes and closes;
 the receiver reads frames until EOF). /ecco/direct/1.1.0 carries the same frames, many per long-lived stream:
 outbound streams propose 1.1.0 first and fall back to 1.0.0 when the peer does not offer it. Frames above the limit
-(10 MiB by default) are refused on read before their body is read, and the stream is reset.
+(10 MiB by default) are refused on read before their body is read, and the stream is reset. So are streams beyond
+the per-peer and global caps on concurrent inbound streams, and frames beyond the bytes peers may make this node
+buffer (InboundLimits); each such reset is reported to `overload_handler`, which charges the peer's rate.
 
 `DirectProtocol` is owned by the host runtime (`ecco.transport.host`), which gives it the host and dialing through
 the small `PeerLinks` interface and registers `handle_inbound` for the protocols it offers.
@@ -11,6 +13,7 @@ the small `PeerLinks` interface and registers `handle_inbound` for the protocols
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,10 +25,19 @@ from libp2p.custom_types import TProtocol
 from libp2p.peer.id import ID
 
 from ecco.errors import EccoError, InvalidArgument, Reason
-from ecco.services.transport_port import DIRECT_PROTOCOL_V10, DIRECT_PROTOCOL_V11, FrameHandler
+from ecco.services.transport_port import DIRECT_PROTOCOL_V10, DIRECT_PROTOCOL_V11, FrameHandler, OverloadHandler
 from ecco.transport.addresses import parse_peer_id
 from ecco.transport.failures import StaleStream, is_network_error, mapped, quietly
-from ecco.transport.framing import READ_CHUNK, FrameReader, FrameTooLarge, TruncatedFrame, framed
+from ecco.transport.framing import (
+    READ_CHUNK,
+    FrameBudget,
+    FrameReader,
+    FrameTooLarge,
+    InboundLimits,
+    OverBudget,
+    TruncatedFrame,
+    framed,
+)
 from ecco.transport.trio_bridge import Libp2pThread
 
 log = logging.getLogger(__name__)
@@ -73,8 +85,13 @@ class DirectProtocol:
         offer_v11: bool,
         max_frame_bytes: int,
         frame_timeout: float,
+        limits: InboundLimits | None = None,
     ) -> None:
         self._bridge = bridge
+        self._limits = limits or InboundLimits()
+        self.budget = FrameBudget(self._limits.buffered_bytes_per_peer, self._limits.buffered_bytes)
+        self.open_inbound: Counter[str] = Counter()
+        self.overload_handler: OverloadHandler | None = None
         self._links = links
         self.inbound_protocols = [V10, V11] if offer_v11 else [V10]
         self._outbound_protocols = [V11, V10] if offer_v11 else [V10]
@@ -192,7 +209,22 @@ class DirectProtocol:
         peer = stream.muxed_conn.peer_id
         peer_text = peer.to_base58()
         self.inbound_streams[protocol] += 1
-        reader = FrameReader(stream, self._max_frame_bytes)
+        open_inbound = self.open_inbound
+        if open_inbound[peer_text] >= self._limits.streams_per_peer or open_inbound.total() >= self._limits.streams:
+            log.info("reset an inbound stream from %s: too many open streams", peer_text)
+            await quietly("reset an inbound stream", stream.reset)
+            await self._overloaded(peer_text, 0)
+            return
+        open_inbound[peer_text] += 1
+        try:
+            await self._read_frames(stream, protocol, peer_text)
+        finally:
+            open_inbound[peer_text] -= 1
+            if open_inbound[peer_text] <= 0:
+                del open_inbound[peer_text]
+
+    async def _read_frames(self, stream: INetStream, protocol: str, peer_text: str) -> None:
+        reader = FrameReader(stream, self._max_frame_bytes, self.budget, peer_text)
         idle = None if protocol == DIRECT_PROTOCOL_V11 else self._frame_timeout
         try:
             while True:
@@ -200,6 +232,13 @@ class DirectProtocol:
                 if frame is None:
                     break
                 await self._deliver(peer_text, frame)
+                del frame
+                reader.release()
+        except OverBudget as exc:
+            log.info("reset an inbound stream from %s: a %d-byte frame exceeds the buffer budget", peer_text, exc.size)
+            await quietly("reset an inbound stream", stream.reset)
+            await self._overloaded(peer_text, exc.size)
+            return
         except FrameTooLarge as exc:
             log.warning("refused a %d-byte frame from %s (limit %d)", exc.size, peer_text, self._max_frame_bytes)
             await quietly("reset an inbound stream", stream.reset)
@@ -214,7 +253,15 @@ class DirectProtocol:
             log.debug("inbound stream from %s ended: %r", peer_text, exc)
             await quietly("reset an inbound stream", stream.reset)
             return
+        finally:
+            reader.release()
         await quietly("close an inbound stream", stream.close)
+
+    async def _overloaded(self, peer: str, size: int) -> None:
+        handler = self.overload_handler
+        if handler is not None:
+            with contextlib.suppress(Exception):
+                await self._bridge.to_asyncio(handler, peer, size)
 
     async def _deliver(self, peer: str, frame: bytes) -> None:
         handler = self.frame_handler

@@ -62,6 +62,7 @@ from ecco.transport.addresses import parse_multiaddr, parse_peer_id
 from ecco.transport.dht import CapabilityDht
 from ecco.transport.direct import DirectProtocol
 from ecco.transport.failures import is_network_error, mapped, quietly, unreachable
+from ecco.transport.framing import InboundLimits
 from ecco.transport.mdns import LocalLinkDiscovery
 from ecco.transport.pubsub import PUBSUB_TIMEOUT, Gossip, build_gossip
 from ecco.transport.trio_bridge import Libp2pThread
@@ -164,6 +165,7 @@ class HostRuntime:
         offer_v11: bool,
         max_frame_bytes: int,
         frame_timeout: float,
+        inbound_limits: InboundLimits | None,
         dial_timeout: float,
         network_id: str | None,
         mdns: bool,
@@ -187,7 +189,12 @@ class HostRuntime:
         self._connected: set[ID] = set()
         self._events: trio.MemorySendChannel[tuple[str, bool]] | None = None
         self.direct = DirectProtocol(
-            bridge, self, offer_v11=offer_v11, max_frame_bytes=max_frame_bytes, frame_timeout=frame_timeout
+            bridge,
+            self,
+            offer_v11=offer_v11,
+            max_frame_bytes=max_frame_bytes,
+            frame_timeout=frame_timeout,
+            limits=inbound_limits,
         )
         self.gossip = Gossip(bridge, self.spawn)
 
@@ -504,6 +511,16 @@ class HostRuntime:
             except Exception as exc:
                 log.debug("latency probe to %s failed: %r", peer, exc)
 
+    def _listen_addrs(self, peer: Any) -> tuple[str, ...]:
+        """The peerstore's addresses of `peer`: what identify reported and what we dialled (inbound source ports
+        are never added there)."""
+        with contextlib.suppress(Exception):
+            suffix = f"/p2p/{peer.to_base58()}"
+            addrs = (str(a) for a in self.host.get_peerstore().addrs(peer))
+            addrs = (a for a in addrs if not a.startswith(("/ip4/0.0.0.0/", "/ip6/::/")))  # wildcards: not dialable
+            return tuple(dict.fromkeys(a if a.endswith(suffix) else a + suffix for a in addrs))
+        return ()
+
     async def peers(self) -> list[ConnectedPeer]:
         result = []
         network: Any = self.host.get_network()
@@ -519,6 +536,7 @@ class HostRuntime:
                     latency_ms=self._latency_ms.get(peer),
                     direct_protocol=self.direct.protocol_for(peer),
                     local_link=peer in self._local_link,
+                    listen_addrs=self._listen_addrs(peer),
                 )
             )
         return result

@@ -28,12 +28,13 @@ from ecco.services.transport_port import (
     ConnectedPeer,
     ConnectionHandler,
     FrameHandler,
+    OverloadHandler,
     ProviderRecord,
     TopicHandler,
     validate_topic,
 )
 from ecco.transport.addresses import parse_multiaddr, parse_peer_id
-from ecco.transport.framing import FRAME_READ_TIMEOUT, framed_size
+from ecco.transport.framing import FRAME_READ_TIMEOUT, InboundLimits, framed_size
 from ecco.transport.host import HostRuntime
 from ecco.transport.logs import quiet_libp2p_logs
 from ecco.transport.mdns import START_TIMEOUT as MDNS_START_TIMEOUT
@@ -48,7 +49,9 @@ _BRIDGE_GRACE = 2.0  # asyncio-side deadline beyond the trio-side timeout, in ca
 
 def _check_timeout(timeout: float) -> float:
     if not (timeout > 0 and math.isfinite(timeout)):
-        raise InvalidArgument(f"timeout must be a positive number of seconds, got {timeout!r}", field="timeout")
+        raise InvalidArgument(
+            f"timeout must be a positive number of seconds, got {timeout!r}", Reason.INVALID_ARGUMENT, field="timeout"
+        )
     return float(timeout)
 
 
@@ -68,6 +71,7 @@ class Libp2pTransport:
         offer_v11: bool = True,
         max_frame_bytes: int = MAX_FRAME_BYTES,
         frame_timeout: float = FRAME_READ_TIMEOUT,
+        inbound_limits: InboundLimits | None = None,
         dial_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         start_timeout: float = 10.0,
         network_id: str | None = None,
@@ -93,6 +97,7 @@ class Libp2pTransport:
             offer_v11=offer_v11,
             max_frame_bytes=max_frame_bytes,
             frame_timeout=frame_timeout,
+            inbound_limits=inbound_limits,
             dial_timeout=dial_timeout,
             network_id=network_id,
             mdns=mdns,
@@ -151,6 +156,9 @@ class Libp2pTransport:
 
     def set_connection_handler(self, handler: ConnectionHandler | None) -> None:
         self._runtime.connection_handler = handler
+
+    def set_overload_handler(self, handler: OverloadHandler | None) -> None:
+        self._runtime.direct.overload_handler = handler
 
     def _require_running(self) -> None:
         if self._state != "running":

@@ -45,6 +45,7 @@ class SimilarityMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIMILARITY_METHOD_EXACT: _ClassVar[SimilarityMethod]
     SIMILARITY_METHOD_TEXT_OVERLAP: _ClassVar[SimilarityMethod]
     SIMILARITY_METHOD_PEER_EMBEDDING: _ClassVar[SimilarityMethod]
+    SIMILARITY_METHOD_CONTENT: _ClassVar[SimilarityMethod]
 
 class ConsensusAgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -53,6 +54,7 @@ class ConsensusAgentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENSUS_AGENT_STATUS_FAILED: _ClassVar[ConsensusAgentStatus]
     CONSENSUS_AGENT_STATUS_TIMED_OUT: _ClassVar[ConsensusAgentStatus]
     CONSENSUS_AGENT_STATUS_UNREACHABLE: _ClassVar[ConsensusAgentStatus]
+    CONSENSUS_AGENT_STATUS_CANCELLED: _ClassVar[ConsensusAgentStatus]
 DISCOVERY_MODE_UNSPECIFIED: DiscoveryMode
 DISCOVERY_MODE_PHASED: DiscoveryMode
 DISCOVERY_MODE_FIND: DiscoveryMode
@@ -76,14 +78,16 @@ SIMILARITY_METHOD_UNSPECIFIED: SimilarityMethod
 SIMILARITY_METHOD_EXACT: SimilarityMethod
 SIMILARITY_METHOD_TEXT_OVERLAP: SimilarityMethod
 SIMILARITY_METHOD_PEER_EMBEDDING: SimilarityMethod
+SIMILARITY_METHOD_CONTENT: SimilarityMethod
 CONSENSUS_AGENT_STATUS_UNSPECIFIED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_SUCCEEDED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_FAILED: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_TIMED_OUT: ConsensusAgentStatus
 CONSENSUS_AGENT_STATUS_UNREACHABLE: ConsensusAgentStatus
+CONSENSUS_AGENT_STATUS_CANCELLED: ConsensusAgentStatus
 
 class ConsensusOptions(_message.Message):
-    __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd", "similarity", "similarity_threshold")
+    __slots__ = ("discovery_mode", "query", "discovery", "selection", "aggregation", "agent_count", "min_agents", "timeout_ms", "consensus_threshold", "allow_partial", "system_prompt", "include_self", "synthesizer", "aggregator_cmd", "similarity", "similarity_threshold", "decide_early")
     DISCOVERY_MODE_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     DISCOVERY_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +104,7 @@ class ConsensusOptions(_message.Message):
     AGGREGATOR_CMD_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_FIELD_NUMBER: _ClassVar[int]
     SIMILARITY_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_EARLY_FIELD_NUMBER: _ClassVar[int]
     discovery_mode: DiscoveryMode
     query: _common_pb2.CapabilityQuery
     discovery: _common_pb2.DiscoveryOptions
@@ -116,7 +121,8 @@ class ConsensusOptions(_message.Message):
     aggregator_cmd: str
     similarity: SimilarityMethod
     similarity_threshold: float
-    def __init__(self, discovery_mode: _Optional[_Union[DiscoveryMode, str]] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., discovery: _Optional[_Union[_common_pb2.DiscoveryOptions, _Mapping]] = ..., selection: _Optional[_Union[SelectionStrategy, str]] = ..., aggregation: _Optional[_Union[AggregationStrategy, str]] = ..., agent_count: _Optional[int] = ..., min_agents: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., consensus_threshold: _Optional[float] = ..., allow_partial: _Optional[bool] = ..., system_prompt: _Optional[str] = ..., include_self: _Optional[bool] = ..., synthesizer: _Optional[str] = ..., aggregator_cmd: _Optional[str] = ..., similarity: _Optional[_Union[SimilarityMethod, str]] = ..., similarity_threshold: _Optional[float] = ...) -> None: ...
+    decide_early: bool
+    def __init__(self, discovery_mode: _Optional[_Union[DiscoveryMode, str]] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., discovery: _Optional[_Union[_common_pb2.DiscoveryOptions, _Mapping]] = ..., selection: _Optional[_Union[SelectionStrategy, str]] = ..., aggregation: _Optional[_Union[AggregationStrategy, str]] = ..., agent_count: _Optional[int] = ..., min_agents: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., consensus_threshold: _Optional[float] = ..., allow_partial: _Optional[bool] = ..., system_prompt: _Optional[str] = ..., include_self: _Optional[bool] = ..., synthesizer: _Optional[str] = ..., aggregator_cmd: _Optional[str] = ..., similarity: _Optional[_Union[SimilarityMethod, str]] = ..., similarity_threshold: _Optional[float] = ..., decide_early: _Optional[bool] = ...) -> None: ...
 
 class ConsensusVote(_message.Message):
     __slots__ = ("text", "peer_ids", "weight")
@@ -223,7 +229,7 @@ class ConsensusMetrics(_message.Message):
     def __init__(self, total_agents: _Optional[int] = ..., successful_agents: _Optional[int] = ..., failed_agents: _Optional[int] = ..., average_latency_ms: _Optional[float] = ..., total_time_ms: _Optional[int] = ...) -> None: ...
 
 class ConsensusResult(_message.Message):
-    __slots__ = ("consensus_id", "text", "result_json", "achieved", "confidence", "agreement", "strategy", "responses", "rankings", "metrics", "receipt", "votes")
+    __slots__ = ("consensus_id", "text", "result_json", "achieved", "confidence", "agreement", "strategy", "responses", "rankings", "metrics", "receipt", "votes", "stop_reason")
     CONSENSUS_ID_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -236,6 +242,7 @@ class ConsensusResult(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
     VOTES_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
     consensus_id: str
     text: str
     result_json: str
@@ -248,7 +255,8 @@ class ConsensusResult(_message.Message):
     metrics: ConsensusMetrics
     receipt: ConsensusReceipt
     votes: _containers.RepeatedCompositeFieldContainer[ConsensusVote]
-    def __init__(self, consensus_id: _Optional[str] = ..., text: _Optional[str] = ..., result_json: _Optional[str] = ..., achieved: _Optional[bool] = ..., confidence: _Optional[float] = ..., agreement: _Optional[int] = ..., strategy: _Optional[_Union[AggregationStrategy, str]] = ..., responses: _Optional[_Iterable[_Union[ConsensusAgentResponse, _Mapping]]] = ..., rankings: _Optional[_Iterable[_Union[ConsensusRanking, _Mapping]]] = ..., metrics: _Optional[_Union[ConsensusMetrics, _Mapping]] = ..., receipt: _Optional[_Union[ConsensusReceipt, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[ConsensusVote, _Mapping]]] = ...) -> None: ...
+    stop_reason: str
+    def __init__(self, consensus_id: _Optional[str] = ..., text: _Optional[str] = ..., result_json: _Optional[str] = ..., achieved: _Optional[bool] = ..., confidence: _Optional[float] = ..., agreement: _Optional[int] = ..., strategy: _Optional[_Union[AggregationStrategy, str]] = ..., responses: _Optional[_Iterable[_Union[ConsensusAgentResponse, _Mapping]]] = ..., rankings: _Optional[_Iterable[_Union[ConsensusRanking, _Mapping]]] = ..., metrics: _Optional[_Union[ConsensusMetrics, _Mapping]] = ..., receipt: _Optional[_Union[ConsensusReceipt, _Mapping]] = ..., votes: _Optional[_Iterable[_Union[ConsensusVote, _Mapping]]] = ..., stop_reason: _Optional[str] = ...) -> None: ...
 
 class ConsensusReceipt(_message.Message):
     __slots__ = ("receipt_json", "consensus_id", "prompt_hash", "strategy", "selection", "parameters_json", "entries", "result_hash", "confidence", "achieved", "agreement", "signer_peer_id", "signer_public_key", "create_time", "signature")

@@ -15,11 +15,13 @@ class AskCandidateOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASK_CANDIDATE_OUTCOME_FAILED: _ClassVar[AskCandidateOutcome]
     ASK_CANDIDATE_OUTCOME_TIMED_OUT: _ClassVar[AskCandidateOutcome]
     ASK_CANDIDATE_OUTCOME_UNREACHABLE: _ClassVar[AskCandidateOutcome]
+    ASK_CANDIDATE_OUTCOME_CANCELLED: _ClassVar[AskCandidateOutcome]
 ASK_CANDIDATE_OUTCOME_UNSPECIFIED: AskCandidateOutcome
 ASK_CANDIDATE_OUTCOME_ANSWERED: AskCandidateOutcome
 ASK_CANDIDATE_OUTCOME_FAILED: AskCandidateOutcome
 ASK_CANDIDATE_OUTCOME_TIMED_OUT: AskCandidateOutcome
 ASK_CANDIDATE_OUTCOME_UNREACHABLE: AskCandidateOutcome
+ASK_CANDIDATE_OUTCOME_CANCELLED: AskCandidateOutcome
 
 class SendPromptRequest(_message.Message):
     __slots__ = ("request_id", "peer_id", "prompt")
@@ -144,18 +146,20 @@ class SendMessageResponse(_message.Message):
     def __init__(self, message: _Optional[_Union[_common_pb2.Message, _Mapping]] = ...) -> None: ...
 
 class AskRequest(_message.Message):
-    __slots__ = ("request_id", "query", "prompt", "timeout_ms", "max_attempts")
+    __slots__ = ("request_id", "query", "prompt", "timeout_ms", "max_attempts", "hedge")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    HEDGE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     query: _common_pb2.CapabilityQuery
     prompt: str
     timeout_ms: int
     max_attempts: int
-    def __init__(self, request_id: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., prompt: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., max_attempts: _Optional[int] = ...) -> None: ...
+    hedge: bool
+    def __init__(self, request_id: _Optional[str] = ..., query: _Optional[_Union[_common_pb2.CapabilityQuery, _Mapping]] = ..., prompt: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., max_attempts: _Optional[int] = ..., hedge: _Optional[bool] = ...) -> None: ...
 
 class AskResponse(_message.Message):
     __slots__ = ("reply", "candidates", "match_count")
@@ -168,16 +172,18 @@ class AskResponse(_message.Message):
     def __init__(self, reply: _Optional[_Union[AgentReply, _Mapping]] = ..., candidates: _Optional[_Iterable[_Union[AskCandidate, _Mapping]]] = ..., match_count: _Optional[int] = ...) -> None: ...
 
 class AskCandidate(_message.Message):
-    __slots__ = ("match", "outcome", "error", "elapsed_ms")
+    __slots__ = ("match", "outcome", "error", "elapsed_ms", "budget_ms")
     MATCH_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ELAPSED_MS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_MS_FIELD_NUMBER: _ClassVar[int]
     match: _common_pb2.CapabilityMatch
     outcome: AskCandidateOutcome
     error: str
     elapsed_ms: int
-    def __init__(self, match: _Optional[_Union[_common_pb2.CapabilityMatch, _Mapping]] = ..., outcome: _Optional[_Union[AskCandidateOutcome, str]] = ..., error: _Optional[str] = ..., elapsed_ms: _Optional[int] = ...) -> None: ...
+    budget_ms: int
+    def __init__(self, match: _Optional[_Union[_common_pb2.CapabilityMatch, _Mapping]] = ..., outcome: _Optional[_Union[AskCandidateOutcome, str]] = ..., error: _Optional[str] = ..., elapsed_ms: _Optional[int] = ..., budget_ms: _Optional[int] = ...) -> None: ...
 
 class ListPeersRequest(_message.Message):
     __slots__ = ("connected_only", "page_size", "page_token")

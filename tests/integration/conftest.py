@@ -329,3 +329,27 @@ def raw_peer(tmp_path: Path) -> Iterator[RawPeer]:
         yield peer
     finally:
         peer.close()
+
+
+@pytest.fixture
+def node_db(backend: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """`node_db(name)`: the `up` flags that put node `name` on this test's backend: nothing (its SQLite file in
+    its state directory) or `--db-url` of a PostgreSQL database of its own on the suite's server (the same one
+    each time the node is started). Tests taking this fixture run on both backends."""
+    databases: dict[str, str] = {}
+    pg = request.getfixturevalue("pg") if backend == "postgresql" else None
+
+    def args(name: str) -> tuple[str, ...]:
+        if pg is None:
+            return ()
+        if name not in databases:
+            databases[name] = pg.new_database(name)
+        return ("--db-url", databases[name])
+
+    args.urls = databases  # type: ignore[attr-defined]
+    try:
+        yield args
+    finally:
+        for url in databases.values():
+            with contextlib.suppress(Exception):  # a daemon of a failed test may still hold it: FORCE ends it
+                pg.drop_database(url)

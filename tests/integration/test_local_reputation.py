@@ -27,7 +27,7 @@ def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
         ecco.ok("request", alice["peerId"], "--prompt", prompt, "--node", "asker")
     record = ecco.ok("peer", "reputation", alice["peerId"], "--node", "asker", "--json").json()
     assert (record["successfulJobs"], record["failedJobs"], record["totalJobs"]) == (2, 0, 2)
-    assert (record["localScore"], record["discoveryScore"], record["tier"]) == (2, 50, "acceptable")
+    assert (record["localScore"], record["discoveryScore"], record["tier"]) == (2, 75, "good")
     assert record["lastInteractionTime"]
 
     asked = ecco.ok("ask", "--capability", "echoing", "three", "--node", "asker", "--json").json()
@@ -35,7 +35,7 @@ def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
     record = ecco.ok("peer", "reputation", alice["peerId"], "--node", "asker", "--json").json()
     assert record["successfulJobs"] == 3  # an ask is one request: counted once
 
-    # score 50 puts alice in the asker's own acceptable filter: no gossip needed
+    # alice's score (3 of 3: 80, good) puts her in the asker's own filters: no gossip needed
     def discover(tier: str) -> Any:
         return ecco(
             "peer",
@@ -53,7 +53,7 @@ def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
 
     found = discover("acceptable")
     assert found.code == 0, found.stderr + found.stdout
-    assert [(p["peerId"], p["bloomTier"]) for p in found.json()["peers"]] == [(alice["peerId"], "acceptable")]
+    assert [(p["peerId"], p["bloomTier"]) for p in found.json()["peers"]] == [(alice["peerId"], "good")]
     elite = discover("elite")
     assert (elite.code, error_of(elite)["reason"]) == (3, "NO_PROVIDER_FOUND")
 
@@ -63,11 +63,12 @@ def test_request_outcomes_build_the_local_reputation(ecco: Ecco) -> None:
 
     listed = ecco.ok("peer", "reputation", "--node", "asker", "--json").json()
     assert listed["totalSize"] == 2
-    # local +3 and local -1 both round to 50 (upstream's formula), so the peer id breaks the tie
+    # 3 of 3 answered and 0 of 1 apart after so few jobs (upstream's formula rounded both to 50)
     assert [(r["peerId"], r["discoveryScore"]) for r in listed["reputations"]] == [
-        (p, 50) for p in sorted([alice["peerId"], failing["peerId"]])
+        (alice["peerId"], 80),
+        (failing["peerId"], 33),
     ]
-    good = ecco.ok("peer", "reputation", "--min-tier", "good", "--node", "asker", "--json").json()
+    good = ecco.ok("peer", "reputation", "--min-tier", "elite", "--node", "asker", "--json").json()
     assert good == {"reputations": [], "totalSize": 0}
     table = ecco.ok("peer", "reputation", "--node", "asker").stdout.splitlines()
     assert table[0] == "2 peers with a reputation record" and len(table) == 3

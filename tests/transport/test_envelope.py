@@ -405,3 +405,36 @@ def test_guard_refuses_oversize_frames_first(verifier: Ed25519Verifier) -> None:
     with pytest.raises(InvalidArgument) as info:
         guard.check(SEED_PEER, b"x" * 11)
     assert info.value.reason == Reason.MESSAGE_TOO_LARGE
+
+
+def test_guard_charges_each_peer_its_frame_bytes(verifier: Ed25519Verifier) -> None:
+    clock = FakeClock()
+    guard = InboundGuard(verifier, monotonic=clock, byte_budget=100, byte_refill_per_second=10)
+    for _ in range(2):
+        with pytest.raises(InvalidArgument):
+            guard.check(SEED_PEER, b"x" * 50)
+    with pytest.raises(ResourceExhausted) as info:
+        guard.check(SEED_PEER, b"x" * 50)
+    assert info.value.reason == Reason.RATE_LIMITED and "byte rate" in info.value.message
+    with pytest.raises(InvalidArgument):
+        guard.check(OTHER_PEER, b"x" * 50)  # another peer has its own budget
+    clock.now += 5
+    with pytest.raises(InvalidArgument):
+        guard.check(SEED_PEER, b"x" * 50)
+
+
+def test_a_restarted_guard_remembers_the_ids_it_is_given(signer: Ed25519Signer, verifier: Ed25519Verifier) -> None:
+    guard = InboundGuard(verifier, wall_clock_ms=lambda: NOW)
+    assert guard.replay_window_ms == 65_000
+    guard.remember([(SEED_PEER, js_message().id)])
+    with pytest.raises(AlreadyExists):
+        guard.check(SEED_PEER, encode_frame(sign_message(js_message(), signer)))
+
+
+def test_a_stream_reset_for_overload_is_charged_to_the_peer(signer: Ed25519Signer, verifier: Ed25519Verifier) -> None:
+    clock = FakeClock()
+    guard = InboundGuard(verifier, wall_clock_ms=lambda: NOW, monotonic=clock, byte_budget=1000)
+    guard.charge(SEED_PEER, 990)  # the transport reset a stream that claimed 990 bytes
+    with pytest.raises(ResourceExhausted) as info:
+        guard.check(SEED_PEER, encode_frame(sign_message(js_message(), signer)))
+    assert info.value.reason == Reason.RATE_LIMITED

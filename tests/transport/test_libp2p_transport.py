@@ -398,3 +398,13 @@ async def test_signed_envelopes_end_to_end(make_transport: Factory) -> None:
     assert await asyncio.wait_for(rejected.get(), WAIT) == f"{a.peer_id}:MESSAGE_DUPLICATE"
     await c.send(b.peer_id, frame)  # relayed by someone else
     assert await asyncio.wait_for(rejected.get(), WAIT) == f"{c.peer_id}:{Reason.SIGNATURE_INVALID}"
+
+
+def test_the_frame_budget_holds_per_peer_and_in_all() -> None:
+    from ecco.transport.framing import FrameBudget
+
+    budget = FrameBudget(per_peer=10, total=15)
+    assert budget.reserve("a", 6) and not budget.reserve("a", 5)  # a's share is full
+    assert budget.reserve("b", 9) and not budget.reserve("c", 1)  # all shares together are full
+    budget.release("a", 6)
+    assert budget.held == 9 and budget.reserve("c", 6)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ecco.services.ports import ConsumerCursor, EventRecord, NewEvent
+from ecco.services.ports import ConsumerCursor, Direction, EventRecord, NewEvent
 
 Hook = Callable[[int], Awaitable[None]]
 
@@ -48,6 +48,13 @@ class FakeEventStore:
             self.records.append(record)
             added.append(record)
         return added
+
+    async def recent_inbound(self, since_ms: int, max_events: int) -> list[tuple[str, str]]:
+        return [
+            (r.peer_id, r.message_id)
+            for r in self.records[-max_events:]
+            if r.created_at_ms >= since_ms and r.direction == Direction.INBOUND and r.message_id
+        ]
 
     async def read_after(self, cursor: int, types: frozenset[str], limit: int) -> list[EventRecord]:
         self.reads += 1

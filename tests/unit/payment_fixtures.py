@@ -1,6 +1,6 @@
 """Shared fixtures for the payment unit tests: an in-process EVM (eth-tester), a funded local wallet, a real
-migrated SQLite store per node, and two Payments services wired so messages between them are signed and
-delivered in-process."""
+migrated store per node (a SQLite file, or a PostgreSQL database: the `network` fixture runs each test on both),
+and two Payments services wired so messages between them are signed and delivered in-process."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ecco.services.payments.service import Payments, PaymentSettings
 from ecco.store.db import create_engine, migrate, sqlite_url
 from ecco.store.payments import SqlPaymentStore
 from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
+from tests.postgres import PgServer
 from tests.unit.conftest import FakeEventStore
 
 ARTIFACTS = json.loads((Path(__file__).parents[2] / "contracts" / "artifacts.json").read_text())
@@ -70,6 +71,17 @@ class Network:
     nodes: dict[str, Node] = field(default_factory=dict)
     engines: list[Any] = field(default_factory=list)
     unreachable: set[str] = field(default_factory=set)
+    pg: PgServer | None = None
+    """Where each node's database lives when the test runs on PostgreSQL (None: SQLite files)."""
+    databases: list[str] = field(default_factory=list)
+
+    def database(self, tmp: Path, name: str) -> str:
+        """A fresh database for one node."""
+        if self.pg is None:
+            return sqlite_url(tmp / f"{name}.db")
+        url = self.pg.new_database()
+        self.databases.append(url)
+        return url
 
     async def deliver(self, sender: Node, peer_id: str, type: str, payload: Any) -> None:
         if peer_id in self.unreachable:
@@ -103,7 +115,7 @@ async def deploy(w3: AsyncWeb3, name: str, *args: Any) -> str:
 async def make_node(
     network: Network, tmp: Path, name: str, settings: PaymentSettings | None = None, funded: bool = True
 ) -> Node:
-    engine = create_engine(sqlite_url(tmp / f"{name}.db"))
+    engine = create_engine(network.database(tmp, name))
     network.engines.append(engine)
     await migrate(engine)
     store = SqlPaymentStore(engine)
@@ -136,11 +148,14 @@ async def make_node(
 
 
 @pytest.fixture(name="network")
-async def network_fixture() -> AsyncIterator[Network]:
+async def network_fixture(backend: str, request: pytest.FixtureRequest) -> AsyncIterator[Network]:
     w3 = AsyncWeb3(AsyncEthereumTesterProvider())
-    net = Network(w3, await w3.eth.chain_id)
+    pg = request.getfixturevalue("pg") if backend == "postgresql" else None
+    net = Network(w3, await w3.eth.chain_id, pg=pg)
     try:
         yield net
     finally:
         for engine in net.engines:
             await engine.dispose()
+        for url in net.databases:
+            pg.drop_database(url)

@@ -3,8 +3,10 @@ idempotent repeats."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,12 +41,22 @@ class FakeMessenger:
 
     answers: dict[str, str]
     asked: list[tuple[str, str, str]] = field(default_factory=list)
+    silent: set[str] = field(default_factory=set)
+    """Agents that never answer: their request times out at the caller's deadline, like a real silent peer."""
+    withdrawn: list[str] = field(default_factory=list)
 
     async def prompt(
         self, peer_id: str, prompt: str, timeout_s: float, *, message_id: str = "", system: str = ""
     ) -> Reply:
         self.asked.append((peer_id, prompt, system))
         name = next(n for n, s in AGENTS.items() if s.peer_id == peer_id)
+        if name in self.silent:
+            try:
+                await asyncio.sleep(timeout_s)  # the messenger's own timeout, as it runs for a silent peer
+            except asyncio.CancelledError:
+                self.withdrawn.append(name)
+                raise
+            raise DeadlineExceeded(f"peer {peer_id} did not answer within {timeout_s:g}s", Reason.REQUEST_TIMEOUT)
         if name == "slow":
             raise DeadlineExceeded(f"peer {peer_id} did not answer within {timeout_s:g}s", Reason.REQUEST_TIMEOUT)
         if name == "gone":
@@ -75,17 +87,20 @@ class FakeDiscovery:
     async def reach(self, peer_id: str, timeout_s: float) -> None:
         return None
 
+    def is_agent(self, peer_id: str) -> bool:
+        return True
+
     def discover(self, query: CapabilityQuery, options: Any) -> AsyncIterator[Any]:
         raise AssertionError("these tests use find mode")
 
 
 async def _consensus(
-    names: list[str], answers: dict[str, str] | None = None, responder: Any = None
+    names: list[str], answers: dict[str, str] | None = None, responder: Any = None, silent: set[str] | None = None
 ) -> tuple[Consensus, FakeMessenger, FakeEventStore]:
     store = FakeEventStore()
     events = EventLog(store)
     await events.start()
-    messenger = FakeMessenger(answers or {})
+    messenger = FakeMessenger(answers or {}, silent=silent or set())
     consensus = Consensus(messenger, FakeDiscovery(names), ME, events, responder)  # type: ignore[arg-type]
     return consensus, messenger, store
 
@@ -269,3 +284,94 @@ async def test_include_self_without_a_responder_reports_the_harness_failing(
     mine = next(a for a in outcome.answers if a.self_answer)
     assert (mine.peer_id, str(mine.status)) == (ME.peer_id, status) and error in mine.error
     assert (outcome.aggregate.text, outcome.metrics.failed_agents) == ("Paris", 1)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# deciding early: a silent agent is withdrawn as soon as the outcome cannot change
+# ---------------------------------------------------------------------------------------------------------------------
+
+LONG_MS = 20_000
+"""A deadline no test reaches: a test that waited for it would take 20 s and fail its own time check."""
+
+
+async def _decided(names: list[str], silent: set[str], **options: Any) -> tuple[ConsensusOutcome, list[Any], float]:
+    consensus, messenger, _ = await _consensus(names, {"c": "London"}, silent=silent)
+    began = time.monotonic()
+    items = await _collect(consensus, "Capital?", _options(timeout_ms=LONG_MS, **options))
+    elapsed = time.monotonic() - began
+    assert set(messenger.withdrawn) == silent
+    return items[-1], items, elapsed
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "names", "reason"),
+    [
+        (Aggregation.MAJORITY_VOTE, ["a", "b", "gone"], "leader-cannot-be-caught"),
+        (Aggregation.WEIGHTED_VOTE, ["a", "b", "gone"], "leader-cannot-be-caught"),
+        (Aggregation.FIRST_RESPONSE, ["a", "gone"], "first-answer"),
+        (Aggregation.CONSENSUS_THRESHOLD, ["a", "b", "gone"], "threshold-met"),
+        (Aggregation.BEST_SCORE, ["a", "gone"], "best-score-answered"),
+    ],
+)
+async def test_the_outcome_is_returned_as_soon_as_it_is_decided(
+    aggregation: Aggregation, names: list[str], reason: str
+) -> None:
+    silent = {"slow"}
+    outcome, items, elapsed = await _decided([*names, "slow"], silent, aggregation=aggregation)
+    assert elapsed < 5 and outcome.stop_reason == reason
+    cancelled = [a for a in outcome.answers if a.status == AgentStatus.CANCELLED]
+    assert [a.peer_id for a in cancelled] == [pid("slow")]
+    assert cancelled[0] in items  # the progress stream shows the withdrawn request too
+    assert outcome.receipt["stopReason"] == reason
+    assert {"peerId": pid("slow"), "status": "cancelled"} in outcome.receipt["agents"]
+    assert pid("slow") not in {e["peerId"] for e in outcome.receipt["entries"]}
+
+
+async def test_allow_partial_false_fails_at_the_first_failure_without_waiting() -> None:
+    consensus, messenger, _ = await _consensus(["broken", "slow"], silent={"slow"})
+    began = time.monotonic()
+    items: list[Any] = []
+    with pytest.raises(EccoError) as failure:
+        async for item in consensus.run("Capital?", _options(timeout_ms=LONG_MS, allow_partial=False)):
+            items.append(item)
+    assert time.monotonic() - began < 5
+    assert failure.value.reason == Reason.PARTIAL_RESULTS_NOT_ALLOWED
+    assert messenger.withdrawn == ["slow"]
+    assert [a.status for a in items if isinstance(a, AgentAnswer)] == [AgentStatus.FAILED, AgentStatus.CANCELLED]
+
+
+async def test_a_threshold_out_of_reach_stops_with_achieved_false() -> None:
+    # Paris and London split; even if the silent agent said Paris, 2 of 3 stays below 0.9
+    outcome, _, elapsed = await _decided(["a", "c", "slow"], {"slow"}, consensus_threshold=0.9)
+    assert elapsed < 5 and outcome.stop_reason == "threshold-out-of-reach"
+    assert not outcome.achieved and outcome.aggregate.confidence == pytest.approx(1 / 3)
+
+
+async def test_an_undecided_vote_waits_for_the_deadline_and_no_longer() -> None:
+    consensus, _, _ = await _consensus(["a", "c", "slow"], {"c": "London"}, silent={"slow"})
+    began = time.monotonic()
+    items = await _collect(consensus, "Capital?", _options(timeout_ms=400, aggregation=Aggregation.MAJORITY_VOTE))
+    elapsed = time.monotonic() - began
+    outcome = items[-1]
+    assert 0.4 <= elapsed < 0.4 * 1.1 + 0.2
+    assert outcome.stop_reason == "deadline"
+    assert {a.peer_id: a.status for a in outcome.answers}[pid("slow")] == AgentStatus.TIMED_OUT
+
+
+async def test_without_a_capability_query_only_agents_are_asked() -> None:
+    consensus, _, _ = await _consensus(["a", "b", "gone"])
+    consensus._discovery.is_agent = lambda peer_id: peer_id != pid("gone")  # type: ignore[method-assign]
+    items = await _collect(consensus, "Capital?", _options())
+    assert items[0].peer_ids == [pid("a"), pid("b")]
+    # once a peer answered this node it counts as an agent whatever it announces
+    consensus.loads.finished(pid("gone"), 10, True)
+    items = await _collect(consensus, "Capital?", _options())
+    assert pid("gone") in items[0].peer_ids
+
+
+async def test_decide_early_false_waits_for_every_agent() -> None:
+    consensus, _, _ = await _consensus(["a", "b", "slow"], silent={"slow"})
+    options = _options(timeout_ms=300, aggregation=Aggregation.FIRST_RESPONSE, decide_early=False)
+    outcome = (await _collect(consensus, "Capital?", options))[-1]
+    assert outcome.stop_reason == "deadline" and outcome.receipt["parameters"]["decideEarly"] is False
+    assert {a.status for a in outcome.answers} == {AgentStatus.SUCCEEDED, AgentStatus.TIMED_OUT}

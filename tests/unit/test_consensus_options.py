@@ -5,14 +5,17 @@ from __future__ import annotations
 import pytest
 
 from ecco.errors import InvalidArgument
-from ecco.parsing import Aggregation, DiscoveryMode, Selection, parse_choice
+from ecco.parsing import Aggregation, DiscoveryMode, Selection, Similarity, parse_choice
 from ecco.services.consensus.options import ConsensusOptions
 
 
-def test_defaults_follow_upstream_query() -> None:
+def test_defaults_follow_upstream_query_but_bound_the_whole_query() -> None:
     options = ConsensusOptions.create()
     assert (options.selection, options.aggregation) == (Selection.ALL, Aggregation.CONSENSUS_THRESHOLD)
-    assert (options.agent_count, options.min_agents, options.timeout_ms) == (3, 1, 60_000)
+    # upstream waits 60 s per agent; here 30 s is the deadline of the whole query
+    assert (options.agent_count, options.min_agents, options.timeout_ms) == (3, 1, 30_000)
+    assert (options.similarity, options.similarity_threshold) == (Similarity.CONTENT, 0.9)
+    assert ConsensusOptions.create(similarity=Similarity.TEXT_OVERLAP).similarity_threshold == 0.75
     assert (options.consensus_threshold, options.allow_partial, options.include_self) == (0.6, True, False)
     assert options.parameters()["agentCount"] == 33  # `all` asks up to MAX_FANOUT
     assert parse_choice(Selection, " Top-N ", "--selection") == Selection.TOP_N

@@ -560,3 +560,37 @@ async def test_a_failed_append_does_not_hold_back_later_ones(fake_store) -> None
     assert isinstance(results[1], Unavailable)
     assert [r.cursor for r in (results[0], results[2])] == [1, 2]
     assert log.head_cursor == 2
+
+
+async def test_replay_live_and_pages_are_capped_by_bytes_and_a_big_event_travels_alone(fake_store) -> None:
+    from ecco.limits import REPLY_MAX_BYTES
+
+    log = await new_log(fake_store)
+    big = "x" * (REPLY_MAX_BYTES // 3)
+    payloads = [f'"{big}"'] * 4 + ['"' + "y" * (REPLY_MAX_BYTES + 10) + '"', "1"]
+    await log.append_many([NewEvent("ping", payload_json=p) for p in payloads])
+    batches: list[list[EventRecord]] = []
+    stream = log.subscribe(0, follow=True)
+    assert await collect_until(stream, 6, batches) == [1, 2, 3, 4, 5, 6]
+    await stream.aclose()
+    assert [[r.cursor for r in batch] for batch in batches] == [[1, 2], [3, 4], [5], [6]]
+    assert all(sum(events_module.event_bytes(r) for r in b) <= REPLY_MAX_BYTES for b in batches if len(b) > 1)
+
+    pages, token = [], ""
+    for _ in range(10):  # bounded
+        page = await log.list_page(0, (), 100, token)
+        pages.append([r.cursor for r in page.events])
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == [[1, 2], [3, 4], [5], [6]]
+
+
+async def test_an_event_larger_than_a_frame_is_refused(fake_store) -> None:
+    from ecco.limits import MAX_FRAME_BYTES
+
+    log = await new_log(fake_store)
+    with pytest.raises(InvalidArgument) as refused:
+        await log.append(NewEvent("agent-request", payload_json='"' + "é" * (MAX_FRAME_BYTES // 2) + '"'))
+    assert refused.value.reason == Reason.MESSAGE_TOO_LARGE and fake_store.records == []
+    await log.append(NewEvent("agent-request", payload_json='"' + "x" * (MAX_FRAME_BYTES - 2) + '"'))

@@ -1,7 +1,8 @@
-"""The event stores on a real SQLite file: ordering, filters, consumer cursors, migrations, durability.
+"""The event stores on real databases: ordering, filters, consumer cursors, migrations, durability.
 
-Every store test runs against both stores: SqlEventStore (SQLAlchemy, used for any non-SQLite URL) and
-SqliteEventStore (stdlib sqlite3, one writer thread with group commit, used for SQLite files)."""
+Every store test runs against the three ways a node stores events: SqlEventStore (SQLAlchemy) on PostgreSQL, which
+is what a node with a `postgresql+asyncpg://` db_url uses; SqliteEventStore (stdlib sqlite3, one writer thread
+with group commit), what a node uses on its SQLite file; and SqlEventStore on that SQLite file."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from ecco.store.events import SqlEventStore
 from ecco.store.sqlite_events import SqliteEventStore, _Pending
 
 REPO = Path(__file__).resolve().parents[2]
-KINDS = ("sqlalchemy", "sqlite3")
+KINDS = ("sqlalchemy", "sqlite3", "postgresql")
+SQLITE_KINDS = ("sqlalchemy", "sqlite3")
 Store = SqlEventStore | SqliteEventStore
 
 
@@ -39,13 +41,13 @@ def db_path(short_tmp: Path) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def opened(kind: str, db_path: Path) -> AsyncIterator[Store]:
+async def opened(kind: str, url: str) -> AsyncIterator[Store]:
     """A migrated database and the chosen store on it; the store is closed, then the engine disposed."""
-    engine = create_engine(sqlite_url(db_path))
+    engine = create_engine(url)
     try:
         await migrate(engine)
         store = SqlEventStore(engine) if kind == "sqlalchemy" else await open_event_store(engine)
-        assert type(store) is (SqlEventStore if kind == "sqlalchemy" else SqliteEventStore)
+        assert type(store) is (SqliteEventStore if kind == "sqlite3" else SqlEventStore)
         try:
             yield store
         finally:
@@ -60,13 +62,19 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def store(kind: str, db_path: Path) -> AsyncIterator[Store]:
-    async with opened(kind, db_path) as opened_store:
+def url(kind: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """The SQLite file, or a fresh PostgreSQL database for the postgresql kind."""
+    return request.getfixturevalue("pg_url") if kind == "postgresql" else sqlite_url(db_path)
+
+
+@pytest.fixture
+async def store(kind: str, url: str) -> AsyncIterator[Store]:
+    async with opened(kind, url) as opened_store:
         yield opened_store
 
 
-async def test_migrate_creates_schema_and_is_idempotent(db_path: Path) -> None:
-    engine = create_engine(sqlite_url(db_path))
+async def test_migrate_creates_schema_and_is_idempotent(db_url: str) -> None:
+    engine = create_engine(db_url)
     try:
         first = await migrate(engine)
         assert first.before is None
@@ -123,6 +131,18 @@ async def test_read_after_respects_cursor_types_and_limit(store: Store) -> None:
     assert await store.read_after(c[-1], frozenset(), 100) == []
 
 
+async def test_recent_inbound_lists_the_inbound_messages_of_a_window_within_a_bound(store: Store) -> None:
+    def inbound(message_id: str) -> NewEvent:
+        return NewEvent("agent-request", Direction.INBOUND, "12D3KooWpeer", message_id, "", "{}")
+
+    await store.append([inbound("old")], 1_000)
+    await store.append([inbound("a"), NewEvent("node-started"), inbound("")], 5_000)
+    await store.append([NewEvent("agent-request", Direction.OUTBOUND, "12D3KooWpeer", "out", "", "{}")], 5_000)
+    await store.append([inbound("b")], 6_000)
+    assert await store.recent_inbound(5_000, 100) == [("12D3KooWpeer", "a"), ("12D3KooWpeer", "b")]
+    assert await store.recent_inbound(0, 2) == [("12D3KooWpeer", "b")]  # only the newest 2 events are looked at
+
+
 async def test_consumer_cursor_never_moves_back(store: Store) -> None:
     missing = await store.get_consumer_cursor("bridge")
     assert (missing.cursor, missing.updated_at_ms) == (0, None)
@@ -143,14 +163,40 @@ async def test_event_log_commit_never_moves_back_on_sql(store: Store) -> None:
     assert (await log.get_consumer_cursor("listen")).cursor == 4
 
 
-async def test_data_and_consumer_cursors_survive_engine_recreation(kind: str, db_path: Path) -> None:
-    async with opened(kind, db_path) as store:
+async def test_replay_then_live_tail_misses_nothing_while_appends_continue(store: Store) -> None:
+    """A follower subscribed from cursor 0 gets the stored events, then the live ones, in order, once each, while
+    appends keep arriving during the hand-over."""
+    log = EventLog(store)
+    await log.start()
+    stored = [await log.record("ping") for _ in range(5)]
+    received: list[int] = []
+    subscribed = asyncio.Event()
+
+    async def follow() -> None:
+        async for batch in log.subscribe(0, follow=True):
+            if isinstance(batch, list):
+                received.extend(record.cursor for record in batch)
+                subscribed.set()
+            if len(received) >= 30:
+                return
+
+    follower = asyncio.ensure_future(follow())
+    await asyncio.wait_for(subscribed.wait(), 30)
+    live = await asyncio.gather(*(log.record("pong") for _ in range(25)))
+    await asyncio.wait_for(follower, 30)
+    log.close()
+    assert received == sorted(r.cursor for r in stored + live)
+
+
+async def test_data_and_consumer_cursors_survive_engine_recreation(kind: str, url: str) -> None:
+    async with opened(kind, url) as store:
         written = await store.append([NewEvent("ping"), NewEvent("pong")], 5)
         await store.commit_consumer_cursor("listen", written[-1].cursor, 6)
 
-    # Reopened with the other store too: both read and write the same schema.
-    for reopened_kind in (kind, *(k for k in KINDS if k != kind)):
-        async with opened(reopened_kind, db_path) as store:
+    # On SQLite, reopened with the other store too: both read and write the same schema.
+    others = (k for k in SQLITE_KINDS if k != kind) if kind in SQLITE_KINDS else ()
+    for reopened_kind in (kind, *others):
+        async with opened(reopened_kind, url) as store:
             assert (await store.get_consumer_cursor("listen")).cursor == written[-1].cursor
             assert (await store.read_after(0, frozenset(), 10))[:2] == written
             log = EventLog(store)
@@ -163,9 +209,8 @@ async def test_data_and_consumer_cursors_survive_engine_recreation(kind: str, db
 
 WRITER = """
 import asyncio, json, sys
-from pathlib import Path
 from ecco.services.ports import NewEvent
-from ecco.store.db import create_engine, migrate, open_event_store, sqlite_url
+from ecco.store.db import create_engine, migrate, open_event_store
 from ecco.store.events import SqlEventStore
 
 async def writer(store, first, step):
@@ -175,7 +220,7 @@ async def writer(store, first, step):
         print(record.cursor, i, flush=True)
 
 async def main():
-    engine = create_engine(sqlite_url(Path(sys.argv[1])))
+    engine = create_engine(sys.argv[1])
     await migrate(engine)
     store = SqlEventStore(engine) if sys.argv[2] == "sqlalchemy" else await open_event_store(engine)
     print(type(store).__name__, flush=True)
@@ -195,11 +240,11 @@ def _pump(stream, lines: queue.Queue) -> None:
     lines.put(None)
 
 
-async def test_acknowledged_events_survive_sigkill(kind: str, short_tmp: Path, db_path: Path) -> None:
+async def test_acknowledged_events_survive_sigkill(kind: str, short_tmp: Path, url: str) -> None:
     script = short_tmp / "writer.py"
     script.write_text(WRITER)
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(db_path), kind],
+        [sys.executable, str(script), url, kind],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -210,7 +255,7 @@ async def test_acknowledged_events_survive_sigkill(kind: str, short_tmp: Path, d
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
     acknowledged: dict[int, int] = {}
     try:
-        expected = "SqlEventStore" if kind == "sqlalchemy" else "SqliteEventStore"
+        expected = "SqliteEventStore" if kind == "sqlite3" else "SqlEventStore"
         assert lines.get(timeout=60) == f"{expected}\n", proc.stderr.read() if proc.poll() is not None else ""
         for _ in range(ACKNOWLEDGED):
             line = lines.get(timeout=30)
@@ -225,7 +270,7 @@ async def test_acknowledged_events_survive_sigkill(kind: str, short_tmp: Path, d
     assert proc.returncode == -signal.SIGKILL
     assert len(acknowledged) == ACKNOWLEDGED
 
-    async with opened(kind, db_path) as store:
+    async with opened(kind, url) as store:
         stored = await store.read_after(0, frozenset(), 1_000_000)
     by_cursor = {r.cursor: json.loads(r.payload_json)["i"] for r in stored}
     missing = set(acknowledged) - set(by_cursor)
@@ -238,7 +283,7 @@ async def test_acknowledged_events_survive_sigkill(kind: str, short_tmp: Path, d
 
 @pytest.fixture
 async def sqlite_store(db_path: Path) -> AsyncIterator[SqliteEventStore]:
-    async with opened("sqlite3", db_path) as opened_store:
+    async with opened("sqlite3", sqlite_url(db_path)) as opened_store:
         assert isinstance(opened_store, SqliteEventStore)
         yield opened_store
 
@@ -286,7 +331,7 @@ async def test_group_commit_keeps_call_order_and_batches_queued_appends(sqlite_s
 
 
 async def test_concurrent_appends_are_all_durable_after_close(db_path: Path) -> None:
-    async with opened("sqlite3", db_path) as store:
+    async with opened("sqlite3", sqlite_url(db_path)) as store:
 
         async def caller(k: int) -> list[int]:
             cursors = []
@@ -381,15 +426,19 @@ async def test_a_missing_file_or_schema_is_unavailable(short_tmp: Path) -> None:
     assert info.value.reason == Reason.DATABASE_UNAVAILABLE
 
 
-async def test_the_factory_keeps_sqlalchemy_for_other_databases(db_path: Path) -> None:
+async def test_the_factory_keeps_sqlalchemy_for_other_databases(pg_url: str) -> None:
     memory = create_engine("sqlite+aiosqlite://")
     try:
         assert type(await open_event_store(memory)) is SqlEventStore
     finally:
         await memory.dispose()
-    postgres = create_engine("postgresql+asyncpg://ecco@127.0.0.1:1/ecco")  # never connected to
+    postgres = create_engine(pg_url)
     try:
-        assert type(await open_event_store(postgres)) is SqlEventStore
+        await migrate(postgres)
+        store = await open_event_store(postgres)
+        assert type(store) is SqlEventStore
+        [record] = await store.append([NewEvent("ping")], 1)
+        assert await store.head() == record.cursor
     finally:
         await postgres.dispose()
 

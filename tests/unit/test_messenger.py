@@ -37,6 +37,9 @@ class FakeTransport:
     def set_handler(self, handler: FrameHandler | None) -> None:
         self.handler = handler
 
+    def set_overload_handler(self, handler: object) -> None:
+        pass
+
     def set_connection_handler(self, handler: ConnectionHandler | None) -> None:
         self.on_connection = handler
 

@@ -1,21 +1,20 @@
-"""Local reputation (upstream-ecco §7.6): the book, the SQL store on a migrated SQLite file, and the outcomes the
-Messenger reports for the requests it sends."""
+"""Local reputation (upstream-ecco §7.6): the book, the SQL store on a migrated SQLite file and on PostgreSQL, and
+the outcomes the Messenger reports for the requests it sends."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
 
 from ecco.errors import DeadlineExceeded, InvalidArgument
 from ecco.parsing import Tier
-from ecco.services.discovery.reputation_book import ReputationBook
+from ecco.services.discovery.reputation_book import NEUTRAL_SCORE, ReputationBook
 from ecco.services.messaging.responders import EchoResponder, ExecResponder
 from ecco.services.ports import ReputationRecord
-from ecco.store.db import create_engine, migrate, sqlite_url
+from ecco.store.db import create_engine, migrate
 from ecco.store.reputation import SqlReputationStore
 from ecco.store.tables import local_reputation
 from tests.unit.test_messenger import TIMEOUT, FakeTransport, make_node
@@ -24,8 +23,8 @@ PEER = "12D3KooWPeerAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 
 @pytest.fixture
-async def sql(short_tmp: Path) -> AsyncIterator[tuple[SqlReputationStore, object]]:
-    engine = create_engine(sqlite_url(short_tmp / "ecco.db"))
+async def sql(db_url: str) -> AsyncIterator[tuple[SqlReputationStore, object]]:
+    engine = create_engine(db_url)
     await migrate(engine)
     try:
         yield SqlReputationStore(engine), engine
@@ -33,19 +32,24 @@ async def sql(short_tmp: Path) -> AsyncIterator[tuple[SqlReputationStore, object
         await engine.dispose()
 
 
-async def test_a_success_counts_and_scores_50(sql) -> None:
+async def test_outcomes_count_and_two_separate_good_from_failing_peers(sql) -> None:
     store, _ = sql
     book = ReputationBook(store, lambda: 1234)
-    assert await book.get(PEER) is None and book.score_of(PEER) == 0
+    assert await book.get(PEER) is None and book.rank_score(PEER) == NEUTRAL_SCORE  # never asked: neutral
     entry = await book.record(PEER, True)
     assert entry.record == ReputationRecord(PEER, 1, 1, 1, 0, 1234)
-    assert (entry.score, entry.tier) == (50, Tier.ACCEPTABLE) and book.score_of(PEER) == 50
+    assert (entry.score, entry.tier) == (67, Tier.ACCEPTABLE) and book.rank_score(PEER) == 67
     entry = await book.record(PEER, False)
     assert entry.record == ReputationRecord(PEER, 0, 2, 1, 1, 1234)
-    assert (entry.score, entry.tier) == (0, None)  # local score 0 counts as no data
-    await book.record(PEER, False)
-    stored = await book.get(PEER)
-    assert stored is not None and stored.record.local_score == -1 and stored.score == 50
+    assert (entry.score, entry.tier) == (50, Tier.ACCEPTABLE)
+    # two outcomes each: answered 2 of 2 is good, failed 2 of 2 is below every tier and below a peer never asked
+    good, bad = "12D3KooWGood", "12D3KooWBad"
+    for _ in range(2):
+        await book.record(good, True)
+        await book.record(bad, False)
+    assert (book.rank_score(good), book.rank_score(bad)) == (75, 25)
+    assert (await book.get(good)).tier == Tier.GOOD and (await book.get(bad)).tier is None  # type: ignore[union-attr]
+    assert book.rank_score(bad) < NEUTRAL_SCORE < book.rank_score(good)
 
 
 async def test_scores_survive_a_restart(sql) -> None:
@@ -53,7 +57,7 @@ async def test_scores_survive_a_restart(sql) -> None:
     await ReputationBook(store, lambda: 1).record(PEER, True)
     reopened = ReputationBook(store, lambda: 2)
     await reopened.load()
-    assert reopened.score_of(PEER) == 50
+    assert reopened.rank_score(PEER) == 67
 
 
 @pytest.mark.parametrize(("start", "success", "end"), [(999, True, 1000), (-999, False, -1000)])
@@ -69,7 +73,7 @@ async def test_the_local_score_is_clamped(sql, start: int, success: bool, end: i
     await book.record(PEER, success)
     entry = await book.record(PEER, success)
     assert entry.record.local_score == end and entry.record.total_jobs == 5002
-    assert entry.score == (100 if end > 0 else 0)
+    assert entry.score == 60  # the counts decide: 3002 or 3000 successes of 5002 jobs, 60 % either way
 
 
 async def test_concurrent_records_are_all_counted(sql) -> None:
@@ -79,7 +83,7 @@ async def test_concurrent_records_are_all_counted(sql) -> None:
     entry = await book.get(PEER)
     assert entry is not None
     assert (entry.record.total_jobs, entry.record.successful_jobs, entry.record.failed_jobs) == (50, 40, 10)
-    assert entry.record.local_score == 30 and entry.score == 52
+    assert entry.record.local_score == 30 and entry.score == 79  # (40 + 1) / (50 + 2)
 
 
 async def test_outcomes_of_many_peers_at_once_are_each_recorded(sql) -> None:

@@ -15,6 +15,10 @@ import (
 	eccov1 "ecco/clients/go/ecco/v1"
 )
 
+// APIMaxMessageBytes is the largest message the node's API sends or accepts (ecco/limits.py): above the largest
+// event a node stores, so every event can be read. gRPC's default receive limit (4 MiB) is too small for that.
+const APIMaxMessageBytes = 16 * 1024 * 1024
+
 // Options say where to find a node and how to reach it.
 type Options struct {
 	// Home is the ECCO_HOME to look in; empty means $ECCO_HOME, else ~/.ecco.
@@ -45,7 +49,11 @@ func Dial(name string, opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	target, dialOpts := "unix:"+paths.Socket(), []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	target, dialOpts := "unix:"+paths.Socket(), []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(APIMaxMessageBytes), grpc.MaxCallSendMsgSize(APIMaxMessageBytes)),
+	}
 	if opts.TCP {
 		address, token, err := tcpEndpoint(paths)
 		if err != nil {

@@ -20,6 +20,12 @@ import { NodeService } from "../gen/ecco/v1/node_service_pb.js";
 import { PaymentService } from "../gen/ecco/v1/payment_service_pb.js";
 import { RegistryService } from "../gen/ecco/v1/registry_service_pb.js";
 
+/**
+ * The largest message the node's API sends or accepts (ecco/limits.py): above the largest event a node stores, so
+ * every event can be read.
+ */
+export const API_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The files of one node's state directory. */
@@ -164,7 +170,13 @@ export function connectNode(name?: string, options: ConnectOptions = {}): NodeCo
       createConnection: () => netConnect(paths.socket),
     });
   }
-  const transport = createGrpcTransport({ baseUrl, sessionManager: sessions, interceptors });
+  const transport = createGrpcTransport({
+    baseUrl,
+    sessionManager: sessions,
+    interceptors,
+    readMaxBytes: API_MAX_MESSAGE_BYTES,
+    writeMaxBytes: API_MAX_MESSAGE_BYTES,
+  });
   return {
     paths,
     node: createClient(NodeService, transport),

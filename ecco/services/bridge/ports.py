@@ -92,6 +92,8 @@ class BridgeCounters:
     last_error: str = ""
     last_error_ms: int | None = None
     last_delivered_cursor: int = 0
+    failed_events: int = 0
+    """Events given up on (dead letters) since the session started; `failed` counts every failed attempt."""
 
 
 @dataclass(frozen=True)

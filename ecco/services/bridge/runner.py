@@ -36,7 +36,11 @@ from ecco.services.ports import EventRecord
 log = logging.getLogger("ecco.bridge")
 
 # How often an attach refused because "a bridge is already attached" is retried (with backoff) before giving up.
-ATTACH_RETRIES = 6
+ATTACH_RETRIES = 4
+REFUSED_RETRY_S = 0.25
+"""A refused attach is retried ATTACH_RETRIES times this far apart: long enough for the node to see a killed
+bridge's connection close (a unix socket closes at once), short enough that a second bridge is refused within
+about a second."""
 OUTCOMES = {Verdict.DELIVERED: Outcome.DELIVERED, Verdict.RETRY: Outcome.RETRYING, Verdict.DEAD: Outcome.DEAD_LETTER}
 
 
@@ -123,6 +127,8 @@ class BridgeRunner:
                 refused += 1
                 if error.reason != Reason.BRIDGE_ALREADY_RUNNING or refused > ATTACH_RETRIES:
                     raise
+                await self._sleep(REFUSED_RETRY_S)
+                continue
             except (Unavailable, FailedPrecondition) as error:
                 if isinstance(error, FailedPrecondition) and error.reason != Reason.BRIDGE_NOT_RUNNING:
                     raise

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,7 +19,7 @@ from typing import Any
 from ecco.errors import Aborted, FailedPrecondition, Reason
 from ecco.parsing import Aggregation, Similarity
 from ecco.services.consensus.options import ConsensusOptions
-from ecco.services.consensus.similarity import cluster, largest
+from ecco.services.consensus.similarity import cluster, leaders, medoid
 from ecco.services.envelope import Message, canonical_json
 
 AGGREGATOR_TIMEOUT_S = 60.0
@@ -31,6 +32,23 @@ class AgentStatus(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed-out"
     UNREACHABLE = "unreachable"
+    CANCELLED = "cancelled"
+    """Still out when the outcome was decided: withdrawn, its answer (if any) ignored."""
+
+
+class StopReason(StrEnum):
+    """Why a query stopped waiting for answers (the result's and the receipt's `stopReason`)."""
+
+    ALL_ANSWERED = "all-answered"
+    FIRST_ANSWER = "first-answer"
+    LEADER_CANNOT_BE_CAUGHT = "leader-cannot-be-caught"
+    THRESHOLD_MET = "threshold-met"
+    THRESHOLD_OUT_OF_REACH = "threshold-out-of-reach"
+    BEST_SCORE_ANSWERED = "best-score-answered"
+    FAILURE = "failure"
+    """allow_partial is false and an agent failed."""
+    DEADLINE = "deadline"
+    """The overall deadline passed with agents still silent (they are timed out)."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +108,23 @@ def synthesis_prompt(question: str, answers: Sequence[AgentAnswer]) -> str:
     )
 
 
-def _groups(answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors) -> list[list[AgentAnswer]]:
-    indexes = cluster([a.text for a in answers], options.similarity, options.similarity_threshold, vectors)
-    return [[answers[i] for i in group] for group in indexes]
+def ranked_clusters(
+    texts: Sequence[str], options: ConsensusOptions, vectors: Vectors = None, prompt: str = ""
+) -> tuple[list[list[int]], list[list[int]]]:
+    """The clusters of agreeing texts (indexes), each led by its medoid (its representative) then the others in
+    input order; and the largest of them (several when tied)."""
+    groups = []
+    for group in cluster(texts, options.similarity, options.similarity_threshold, vectors, prompt):
+        centre = medoid(texts, group, options.similarity, vectors, prompt)
+        groups.append([centre, *(i for i in group if i != centre)])
+    return groups, [list(g) for g in leaders(texts, groups, options.similarity, prompt)]
+
+
+def _groups(
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors, prompt: str = ""
+) -> list[list[AgentAnswer]]:
+    groups, _ = ranked_clusters([a.text for a in answers], options, vectors, prompt)
+    return [[answers[i] for i in group] for group in groups]
 
 
 def _votes(groups: Sequence[Sequence[AgentAnswer]], weigh: Callable[[AgentAnswer], float]) -> list[Vote]:
@@ -100,11 +132,28 @@ def _votes(groups: Sequence[Sequence[AgentAnswer]], weigh: Callable[[AgentAnswer
     return sorted(votes, key=lambda v: -v.weight)  # stable: equal weights keep first-arrival order
 
 
-def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None) -> Aggregate:
+def camps(
+    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None, prompt: str = ""
+) -> tuple[list[list[AgentAnswer]], list[AgentAnswer]]:
+    """The clusters (medoid first) and the winning one: the largest, ties broken at random (CSPRNG), so nobody
+    can predict (and game) which of two equal camps wins."""
+    groups, top = ranked_clusters([a.text for a in answers], options, vectors, prompt)
+    return [[answers[i] for i in g] for g in groups], [answers[i] for i in secrets.choice(top)]
+
+
+def majority_vote(
+    answers: Sequence[AgentAnswer],
+    options: ConsensusOptions,
+    vectors: Vectors = None,
+    prompt: str = "",
+    cancelled: int = 0,
+) -> Aggregate:
     """Exact: the most frequent text, ties to the first to reach the top count. Otherwise the largest cluster
-    (ties at random); its first member's text wins."""
-    groups = _groups(answers, options, vectors)
+    (ties at random); its medoid's text wins. Confidence is the winning share of the answers, the `cancelled`
+    requests (withdrawn once the outcome was decided) counted as answers that might have disagreed."""
+    groups, group = camps(answers, options, vectors, prompt)
     votes = _votes(groups, lambda _a: 1.0)
+    voters = len(answers) + cancelled
     if options.similarity == Similarity.EXACT:
         counts: dict[str, int] = {}
         winner, best = answers[0].text, 0
@@ -112,9 +161,8 @@ def majority_vote(answers: Sequence[AgentAnswer], options: ConsensusOptions, vec
             counts[answer.text] = counts.get(answer.text, 0) + 1
             if counts[answer.text] > best:
                 winner, best = answer.text, counts[answer.text]
-        return Aggregate(winner, winner, best / len(answers), best, votes)
-    group = largest(groups)
-    return Aggregate(group[0].text, group[0].text, len(group) / len(answers), len(group), votes)
+        return Aggregate(winner, winner, best / voters, best, votes)
+    return Aggregate(group[0].text, group[0].text, len(group) / voters, len(group), votes)
 
 
 def weighted_vote(
@@ -122,24 +170,32 @@ def weighted_vote(
     options: ConsensusOptions,
     performance: Callable[[str], float],
     vectors: Vectors = None,
+    prompt: str = "",
+    cancelled: int = 0,
 ) -> Aggregate:
     """With similarity on, the same as majority vote (upstream). Exact: each response adds matchScore x
-    (performanceScore + 0.5) to its text; the heaviest text wins (ties: the first)."""
+    (performanceScore + 0.5) to its text; the heaviest text wins (ties: the first). Confidence is the winner's
+    share of the weight, each `cancelled` request counted as an average vote."""
     if options.similarity != Similarity.EXACT:
-        return majority_vote(answers, options, vectors)
+        return majority_vote(answers, options, vectors, prompt, cancelled)
     weigh = lambda a: a.match_score * (performance(a.peer_id) + 0.5)  # noqa: E731
-    votes = _votes(_groups(answers, options, None), weigh)
+    votes = _votes(_groups(answers, options, None, prompt), weigh)
     best = votes[0]
     total = sum(v.weight for v in votes)
+    total += cancelled * total / len(answers)  # a withdrawn request counts as an average vote that might dissent
     return Aggregate(best.text, best.text, best.weight / total if total else 0.0, len(best.peer_ids), votes)
 
 
 def consensus_threshold(
-    answers: Sequence[AgentAnswer], options: ConsensusOptions, vectors: Vectors = None
+    answers: Sequence[AgentAnswer],
+    options: ConsensusOptions,
+    vectors: Vectors = None,
+    prompt: str = "",
+    cancelled: int = 0,
 ) -> Aggregate:
     """Majority vote, reported as not met (never an error) when confidence is below the threshold or fewer than
     min_agents responded."""
-    vote = majority_vote(answers, options, vectors)
+    vote = majority_vote(answers, options, vectors, prompt, cancelled)
     met = vote.confidence >= options.consensus_threshold and len(answers) >= options.min_agents
     return dataclasses.replace(vote, threshold_met=met)
 
@@ -158,6 +214,58 @@ def _single(answer: AgentAnswer) -> Aggregate:
     return Aggregate(answer.text, answer.text, 1.0, 1)
 
 
+def decided(
+    answers: Sequence[AgentAnswer],
+    pending_scores: Sequence[float],
+    options: ConsensusOptions,
+    question: str,
+    performance: Callable[[str], float],
+) -> StopReason | None:
+    """Whether the outcome is already decided by the `answers` in, with requests still out to agents of
+    `pending_scores` (their match scores), and why; None while it is not. Only decides what no late answer can
+    change: a vote's leader must beat every other answer and every pending one put together (single linkage
+    could let one late answer join several camps); consensus-threshold is out of reach when even every pending
+    answer joining the leading camp would stay below the threshold. peer-embedding votes wait for every answer
+    (their similarity is only known once the embeddings are in)."""
+    if not pending_scores:
+        return StopReason.ALL_ANSWERED
+    if not options.decide_early:
+        return None
+    successes = [a for a in answers if a.ok]
+    if not options.allow_partial and len(successes) < len(answers):
+        return StopReason.FAILURE
+    if not successes:
+        return None
+    strategy, pending = options.aggregation, len(pending_scores)
+    if strategy == Aggregation.FIRST_RESPONSE:
+        return StopReason.FIRST_ANSWER
+    if strategy == Aggregation.BEST_SCORE:
+        best = max(a.match_score for a in successes)
+        return StopReason.BEST_SCORE_ANSWERED if best >= max(pending_scores) else None
+    if strategy not in VOTES or options.similarity == Similarity.PEER_EMBEDDING:
+        return None
+    if strategy == Aggregation.WEIGHTED_VOTE and options.similarity == Similarity.EXACT:
+        weigh = lambda a: a.match_score * (performance(a.peer_id) + 0.5)  # noqa: E731
+        votes = _votes(_groups(successes, options, None, question), weigh)
+        others = sum(v.weight for v in votes[1:]) + sum(score * 1.5 for score in pending_scores)
+        leads = votes[0].weight > others and len(votes[0].peer_ids) >= options.min_agents
+        return StopReason.LEADER_CANNOT_BE_CAUGHT if leads else None
+    _, top = ranked_clusters([a.text for a in successes], options, None, question)
+    lead = len(top[0]) if len(top) == 1 else 0
+    total = len(successes) + pending
+    if strategy == Aggregation.CONSENSUS_THRESHOLD:
+        best = max(len(g) for g in top)
+        if (best + pending) / total < options.consensus_threshold or best + pending < options.min_agents:
+            return StopReason.THRESHOLD_OUT_OF_REACH
+        met = lead / total >= options.consensus_threshold
+        return StopReason.THRESHOLD_MET if met and _uncatchable(lead, len(successes), pending, options) else None
+    return StopReason.LEADER_CANNOT_BE_CAUGHT if _uncatchable(lead, len(successes), pending, options) else None
+
+
+def _uncatchable(lead: int, answered: int, pending: int, options: ConsensusOptions) -> bool:
+    return lead >= options.min_agents and lead > (answered - lead) + pending
+
+
 async def aggregate(
     answers: Sequence[AgentAnswer],
     options: ConsensusOptions,
@@ -166,9 +274,11 @@ async def aggregate(
     performance: Callable[[str], float],
     synthesize: Synthesize | None,
     embed: Embed | None = None,
+    cancelled: int = 0,
 ) -> Aggregate:
     """Aggregate the successful answers (in arrival order; at least one). Votes with --similarity peer-embedding
-    first get the answers' embeddings from `embed`."""
+    first get the answers' embeddings from `embed`. `cancelled` requests were withdrawn once the outcome was
+    decided: votes count them in the confidence's denominator."""
     strategy = options.aggregation
     vectors: Vectors = None
     if strategy in VOTES and options.similarity == Similarity.PEER_EMBEDDING and len(answers) > 1:
@@ -180,11 +290,11 @@ async def aggregate(
             )
         vectors = await embed([a.text for a in answers])
     if strategy == Aggregation.MAJORITY_VOTE:
-        return majority_vote(answers, options, vectors)
+        return majority_vote(answers, options, vectors, question, cancelled)
     if strategy == Aggregation.WEIGHTED_VOTE:
-        return weighted_vote(answers, options, performance, vectors)
+        return weighted_vote(answers, options, performance, vectors, question, cancelled)
     if strategy == Aggregation.CONSENSUS_THRESHOLD:
-        return consensus_threshold(answers, options, vectors)
+        return consensus_threshold(answers, options, vectors, question, cancelled)
     if strategy == Aggregation.BEST_SCORE:
         return _single(max(answers, key=lambda a: a.match_score))  # max keeps the first of equals
     if strategy == Aggregation.ENSEMBLE:

@@ -11,16 +11,27 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.parsing import Aggregation, DiscoveryMode, DiscoveryOptions, Selection, Similarity
+from ecco.parsing import (
+    QUERY_DEADLINE_MS,
+    Aggregation,
+    DiscoveryMode,
+    DiscoveryOptions,
+    Selection,
+    Similarity,
+)
 from ecco.services.discovery import CapabilityQuery
 
 MAX_FANOUT: Final = 33
 DEFAULT_AGENT_COUNT: Final = 3
 DEFAULT_MIN_AGENTS: Final = 1
-DEFAULT_TIMEOUT_MS: Final = 60_000
+DEFAULT_TIMEOUT_MS: Final = QUERY_DEADLINE_MS
 MAX_TIMEOUT_MS: Final = 3_600_000
 DEFAULT_CONSENSUS_THRESHOLD: Final = 0.6
-DEFAULT_SIMILARITY_THRESHOLD: Final = 0.75
+DEFAULT_SIMILARITY: Final = Similarity.CONTENT
+"""The best measured on the labelled set in tests/data/similarity_eval.json (README, "Which answers agree")."""
+DEFAULT_SIMILARITY_THRESHOLD: Final = 0.9
+"""For content similarity (the best measured); text overlap and peer embeddings keep upstream's 0.75."""
+UPSTREAM_SIMILARITY_THRESHOLD: Final = 0.75
 SELF_SYNTHESIZER: Final = "self"
 MAX_PROMPT_CHARS: Final = 1_000_000
 
@@ -59,11 +70,13 @@ class ConsensusOptions:
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     consensus_threshold: float = DEFAULT_CONSENSUS_THRESHOLD
     allow_partial: bool = True
+    decide_early: bool = True
+    """Stop waiting as soon as the outcome is decided (aggregation.decided); False waits for every agent."""
     system_prompt: str = ""
     include_self: bool = False
     synthesizer: str = SELF_SYNTHESIZER
     aggregator_cmd: str = ""
-    similarity: Similarity = Similarity.TEXT_OVERLAP
+    similarity: Similarity = DEFAULT_SIMILARITY
     similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
 
     @classmethod
@@ -81,11 +94,12 @@ class ConsensusOptions:
         timeout_ms: int | None = None,
         consensus_threshold: float | None = None,
         allow_partial: bool | None = None,
+        decide_early: bool | None = None,
         system_prompt: str = "",
         include_self: bool | None = None,
         synthesizer: str = "",
         aggregator_cmd: str = "",
-        similarity: Similarity = Similarity.TEXT_OVERLAP,
+        similarity: Similarity = DEFAULT_SIMILARITY,
         similarity_threshold: float | None = None,
     ) -> ConsensusOptions:
         """None and 0 take the defaults. Raises InvalidArgument naming the flag at fault."""
@@ -117,13 +131,16 @@ class ConsensusOptions:
             timeout_ms=_count(timeout_ms, "--timeout", DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS),
             consensus_threshold=_fraction(consensus_threshold, "--consensus-threshold", DEFAULT_CONSENSUS_THRESHOLD),
             allow_partial=True if allow_partial is None else allow_partial,
+            decide_early=True if decide_early is None else decide_early,
             system_prompt=system_prompt,
             include_self=bool(include_self),
             synthesizer=synthesizer.strip() or SELF_SYNTHESIZER,
             aggregator_cmd=aggregator_cmd.strip(),
             similarity=similarity,
             similarity_threshold=_fraction(
-                similarity_threshold, "--similarity-threshold", DEFAULT_SIMILARITY_THRESHOLD
+                similarity_threshold,
+                "--similarity-threshold",
+                DEFAULT_SIMILARITY_THRESHOLD if similarity == Similarity.CONTENT else UPSTREAM_SIMILARITY_THRESHOLD,
             ),
         )
 
@@ -138,6 +155,7 @@ class ConsensusOptions:
             "timeoutMs": self.timeout_ms,
             "consensusThreshold": self.consensus_threshold,
             "allowPartial": self.allow_partial,
+            "decideEarly": self.decide_early,
             "includeSelf": self.include_self,
             "similarity": str(self.similarity),
             "similarityThreshold": self.similarity_threshold,

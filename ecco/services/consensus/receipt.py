@@ -58,8 +58,12 @@ def sign_receipt(
     achieved: bool,
     agreement: int,
     created_ms: int,
+    stop_reason: str = "all-answered",
+    outcomes: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The signed receipt document (camelCase keys). `answers` are the aggregated ones, in arrival order."""
+    """The signed receipt document (camelCase keys). `answers` are the aggregated ones, in arrival order;
+    `outcomes` is every asked agent's (peer id, status) in arrival order (cancelled ones last), and `stop_reason`
+    why the query stopped waiting: together they say which answers were in when the result was decided."""
     receipt: dict[str, Any] = {
         "version": RECEIPT_VERSION,
         "consensusId": consensus_id,
@@ -73,6 +77,8 @@ def sign_receipt(
         "confidence": confidence,
         "achieved": achieved,
         "agreement": agreement,
+        "stopReason": stop_reason,
+        "agents": [{"peerId": peer, "status": status} for peer, status in outcomes],
         "signerPeerId": signer.peer_id,
         "signerPublicKey": base64.b64encode(signer.public_key).decode("ascii"),
         "createTime": created_ms,

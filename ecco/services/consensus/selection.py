@@ -69,6 +69,11 @@ class LoadTracker:
         load.active_requests += 1
         load.last_request_ms = now_ms
 
+    def withdrawn(self, peer_id: str) -> None:
+        """A request was withdrawn before it ended (the outcome was decided): no longer active, no sample."""
+        load = self.of(peer_id)
+        load.active_requests = max(0, load.active_requests - 1)
+
     def finished(self, peer_id: str, latency_ms: float, success: bool) -> None:
         load = self.of(peer_id)
         load.active_requests = max(0, load.active_requests - 1)

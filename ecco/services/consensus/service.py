@@ -17,12 +17,13 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ecco.errors import (
     Aborted,
+    DeadlineExceeded,
     EccoError,
     FailedPrecondition,
     Internal,
@@ -38,21 +39,24 @@ from ecco.services.consensus.aggregation import (
     AgentStatus,
     Aggregate,
     Embed,
+    StopReason,
     Synthesize,
     aggregate,
+    decided,
 )
 from ecco.services.consensus.embeddings import PeerEmbeddings
 from ecco.services.consensus.options import MAX_PROMPT_CHARS, SELF_SYNTHESIZER, ConsensusOptions
 from ecco.services.consensus.receipt import sha256_hex, sign_receipt
 from ecco.services.consensus.selection import Candidate, LoadTracker, select
 from ecco.services.crypto_ports import Signer
-from ecco.services.discovery import CONNECT_TIMEOUT_S, Discovery, DiscoveryResult, PhaseProgress
+from ecco.services.discovery import CONNECT_TIMEOUT_S, CapabilityQuery, Discovery, DiscoveryResult, PhaseProgress
 from ecco.services.envelope import Message, new_message, now_ms, sign_message
 from ecco.services.events import EventLog
 from ecco.services.messaging import Messenger, Responder, ResponderFailed, validate_peer_id, validate_request_id
 
 log = logging.getLogger("ecco.consensus")
 
+T = TypeVar("T")
 MAX_STORED_RUNS = 256
 UNREACHABLE_REASONS = frozenset({Reason.PEER_UNREACHABLE, Reason.PEER_NOT_FOUND})
 
@@ -92,6 +96,8 @@ class ConsensusOutcome:
     rankings: list[Ranking]
     metrics: Metrics
     receipt: dict[str, Any]
+    stop_reason: StopReason = StopReason.ALL_ANSWERED
+    """Why the query stopped waiting (the receipt signs it as `stopReason`)."""
 
 
 ConsensusEvent = PhaseProgress | Selected | AgentAnswer | ConsensusOutcome
@@ -139,7 +145,9 @@ def rankings_of(answers: Sequence[AgentAnswer]) -> list[Ranking]:
 
 
 def _failure_list(answers: Sequence[AgentAnswer]) -> str:
-    return "; ".join(f"{a.peer_id}: {a.status} ({a.error})" for a in answers if not a.ok)
+    return "; ".join(
+        f"{a.peer_id}: {a.status} ({a.error})" for a in answers if not a.ok and a.status != AgentStatus.CANCELLED
+    )
 
 
 class Consensus:
@@ -251,9 +259,10 @@ class Consensus:
 
     async def _query(self, consensus_id: str, prompt: str, options: ConsensusOptions) -> AsyncIterator[ConsensusEvent]:
         started = time.monotonic()
+        deadline = started + options.timeout_ms / 1000
         if options.mode == DiscoveryMode.PHASED:
             result: DiscoveryResult | None = None
-            async for event in self._discovery.discover(options.query, options.discovery):
+            async for event in _before(deadline, self._discovery.discover(options.query, options.discovery)):
                 if isinstance(event, DiscoveryResult):
                     result = event
                 else:
@@ -262,10 +271,14 @@ class Consensus:
             candidates = [Candidate(p.match.peer_id, p.match.match_score) for p in result.peers]
             tried = f"phases tried: {', '.join(result.phases_run) or 'none'}"
         else:
-            matches = await self._discovery.find(options.query)
+            matches = await _within(deadline, self._discovery.find(options.query))
             candidates = [Candidate(m.peer_id, m.match_score) for m in matches]
             tried = "asked the local cache and the network"
         candidates = [c for c in candidates if c.peer_id != self._signer.peer_id]
+        if options.query == CapabilityQuery():
+            # no capability named: only peers that can answer a prompt, never one that merely announces something
+            candidates = [c for c in candidates if self._can_answer(c.peer_id)]
+            tried += "; without a capability query only agents (type agent, or answered this node before) count"
         with_self = options.include_self
         total = len(candidates) + with_self
         if total == 0:
@@ -279,21 +292,56 @@ class Consensus:
         chosen = select(options.selection, candidates, options.agent_count, self.loads)
         yield Selected(len(candidates), [c.peer_id for c in chosen] + ([self._signer.peer_id] if with_self else []))
 
+        query_id = str(uuid.uuid4())
+        scores = {c.peer_id: c.match_score for c in chosen} | ({self._signer.peer_id: 1.0} if with_self else {})
         answers: list[AgentAnswer] = []
-        async for batch in self._fan_out(prompt, options, chosen, with_self):
-            # answers that arrived together are logged together: one commit, not one per answer
-            await asyncio.gather(*(self._log_progress(consensus_id, answer) for answer in batch))
-            for answer in batch:
-                answers.append(answer)
-                yield answer
+        stop = StopReason.ALL_ANSWERED
+        performance = lambda peer: self.loads.peek(peer).performance_score()  # noqa: E731
+        fan_out = self._fan_out(prompt, options, chosen, with_self, query_id, deadline)
+        async with contextlib.aclosing(fan_out) as batches:
+            async for batch in batches:
+                # answers that arrived together are logged together: one commit, not one per answer
+                await asyncio.gather(*(self._log_progress(consensus_id, answer) for answer in batch))
+                for answer in batch:
+                    answers.append(answer)
+                    yield answer
+                answered = {a.peer_id for a in answers}
+                pending = [score for peer, score in scores.items() if peer not in answered]
+                reason = decided(answers, pending, options, prompt, performance)
+                if reason is not None:
+                    stop = reason
+                    break
+        answered = {a.peer_id for a in answers}
+        withdrawn = [
+            AgentAnswer(
+                peer,
+                AgentStatus.CANCELLED,
+                "",
+                f"withdrawn: the outcome was decided ({stop})",
+                _ms(started),
+                score,
+                f"{query_id}-{peer}",
+                self_answer=peer == self._signer.peer_id,
+            )
+            for peer, score in scores.items()
+            if peer not in answered
+        ]
+        await asyncio.gather(*(self._log_progress(consensus_id, answer) for answer in withdrawn))
+        for answer in withdrawn:
+            answers.append(answer)
+            yield answer
+        if stop == StopReason.ALL_ANSWERED and any(a.status == AgentStatus.TIMED_OUT for a in answers):
+            stop = StopReason.DEADLINE
 
         successes = [a for a in answers if a.ok]
-        if not successes:
+        failures = [a for a in answers if not a.ok and a.status != AgentStatus.CANCELLED]
+        if not successes and stop != StopReason.FAILURE:
             raise Aborted(f"every selected agent failed: {_failure_list(answers)}", Reason.ALL_AGENTS_FAILED)
-        if len(successes) < len(answers) and not options.allow_partial:
+        if failures and not options.allow_partial:
             raise Aborted(
-                f"{len(answers) - len(successes)} of {len(answers)} agents failed and --allow-partial is false: "
-                + _failure_list(answers),
+                f"{len(failures)} of {len(answers)} agents failed and --allow-partial is false"
+                + (f" ({len(withdrawn)} still out were withdrawn)" if withdrawn else "")
+                + f": {_failure_list(answers)}",
                 Reason.PARTIAL_RESULTS_NOT_ALLOWED,
                 field="--allow-partial",
             )
@@ -301,9 +349,10 @@ class Consensus:
             successes,
             options,
             prompt,
-            performance=lambda peer: self.loads.peek(peer).performance_score(),
-            synthesize=self._synthesizer(options),
-            embed=self._embedder(options),
+            performance=performance,
+            synthesize=self._synthesizer(options, deadline),
+            embed=self._embedder(options, deadline),
+            cancelled=len(withdrawn),
         )
         # upstream: achieved = agreement >= minAgents (§13 #16, kept); a missed threshold is reported, not raised
         achieved = result_agg.agreement >= options.min_agents and result_agg.threshold_met
@@ -319,6 +368,8 @@ class Consensus:
             achieved=achieved,
             agreement=result_agg.agreement,
             created_ms=now_ms(),
+            stop_reason=str(stop),
+            outcomes=[(a.peer_id, str(a.status)) for a in answers],
         )
         latencies = [a.latency_ms for a in successes]
         outcome = ConsensusOutcome(
@@ -331,11 +382,12 @@ class Consensus:
             Metrics(
                 len(answers),
                 len(successes),
-                len(answers) - len(successes),
+                len(failures),
                 sum(latencies) / len(latencies),
                 _ms(started),
             ),
             receipt,
+            stop,
         )
         await self._events.record(
             "consensus-completed",
@@ -348,10 +400,16 @@ class Consensus:
                 "resultHash": receipt["resultHash"],
                 "totalAgents": outcome.metrics.total_agents,
                 "successfulAgents": outcome.metrics.successful_agents,
+                "stopReason": str(stop),
             },
             request_id=consensus_id,
         )
         yield outcome
+
+    def _can_answer(self, peer_id: str) -> bool:
+        """The peer announces an agent capability, or it answered this node before."""
+        load = self.loads.peek(peer_id)
+        return self._discovery.is_agent(peer_id) or load.total_requests > load.errors
 
     async def _log_progress(self, consensus_id: str, answer: AgentAnswer) -> None:
         await self._events.record(
@@ -368,18 +426,24 @@ class Consensus:
         )
 
     async def _fan_out(
-        self, prompt: str, options: ConsensusOptions, chosen: Sequence[Candidate], with_self: bool
+        self,
+        prompt: str,
+        options: ConsensusOptions,
+        chosen: Sequence[Candidate],
+        with_self: bool,
+        query_id: str,
+        deadline: float,
     ) -> AsyncIterator[list[AgentAnswer]]:
-        """Ask every chosen agent at once; yield the answers in arrival order, those already in as one batch."""
+        """Ask every chosen agent at once; yield the answers in arrival order, those already in as one batch.
+        Closing the generator early withdraws the requests still out."""
         arrived: asyncio.Queue[AgentAnswer] = asyncio.Queue()
-        query_id = str(uuid.uuid4())
 
         async def one(job: Any) -> None:
             arrived.put_nowait(await job)
 
-        jobs = [self._ask(c, f"{query_id}-{c.peer_id}", prompt, options) for c in chosen]
+        jobs = [self._ask(c, f"{query_id}-{c.peer_id}", prompt, options, deadline) for c in chosen]
         if with_self:
-            jobs.append(self._ask_self(f"{query_id}-{self._signer.peer_id}", prompt, options))
+            jobs.append(self._ask_self(f"{query_id}-{self._signer.peer_id}", prompt, options, deadline))
         tasks = [asyncio.ensure_future(one(job)) for job in jobs]
         try:
             remaining = len(tasks)
@@ -394,20 +458,17 @@ class Consensus:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _ask(self, candidate: Candidate, message_id: str, prompt: str, options: ConsensusOptions) -> AgentAnswer:
+    async def _ask(
+        self, candidate: Candidate, message_id: str, prompt: str, options: ConsensusOptions, deadline: float
+    ) -> AgentAnswer:
         peer = candidate.peer_id
-        timeout_s = options.timeout_ms / 1000
         self.loads.started(peer, now_ms())
         began = time.monotonic()
         status, text, error, message = AgentStatus.FAILED, "", "", None
         try:
-            await self._discovery.reach(peer, min(timeout_s, CONNECT_TIMEOUT_S))
+            await self._discovery.reach(peer, min(_left(deadline), CONNECT_TIMEOUT_S))
             reply = await self._messenger.prompt(
-                peer,
-                prompt,
-                max(0.0, timeout_s - (time.monotonic() - began)),
-                message_id=message_id,
-                system=options.system_prompt,
+                peer, prompt, _left(deadline), message_id=message_id, system=options.system_prompt
             )
             message = reply.message
             if reply.error:
@@ -420,6 +481,9 @@ class Consensus:
                 status = AgentStatus.TIMED_OUT
             elif failure.reason in UNREACHABLE_REASONS or failure.code == "UNAVAILABLE":
                 status = AgentStatus.UNREACHABLE
+        except asyncio.CancelledError:
+            self.loads.withdrawn(peer)
+            raise
         latency = _ms(began)
         self.loads.finished(peer, latency, status == AgentStatus.SUCCEEDED)
         return AgentAnswer(peer, status, text, error, latency, candidate.match_score, message_id, message)
@@ -432,7 +496,7 @@ class Consensus:
                 pieces.append(piece)
         return "".join(pieces)
 
-    async def _ask_self(self, message_id: str, prompt: str, options: ConsensusOptions) -> AgentAnswer:
+    async def _ask_self(self, message_id: str, prompt: str, options: ConsensusOptions, deadline: float) -> AgentAnswer:
         """This node answers as one more agent (match score 1): its responder, or else its harness (which sees an
         agent-request from this node's own peer id and answers it like any other). The answer is signed by this
         node like any agent-response, so the receipt covers it the same way."""
@@ -445,7 +509,7 @@ class Consensus:
         if self._responder is None:
             try:
                 reply = await self._messenger.ask_own_harness(
-                    prompt, options.timeout_ms / 1000, message_id=message_id, system=options.system_prompt
+                    prompt, _left(deadline), message_id=message_id, system=options.system_prompt
                 )
             except EccoError as failure:
                 timed_out = failure.reason == Reason.REQUEST_TIMEOUT
@@ -454,7 +518,7 @@ class Consensus:
                 return answer(AgentStatus.FAILED, error=reply.error, message=reply.message)
             return answer(AgentStatus.SUCCEEDED, reply.text, message=reply.message)
         try:
-            text = await self._respond_self(prompt, options.timeout_ms / 1000)
+            text = await self._respond_self(prompt, _left(deadline))
         except TimeoutError:
             return answer(AgentStatus.TIMED_OUT, error="this node's responder timed out")
         except ResponderFailed as failure:
@@ -466,24 +530,24 @@ class Consensus:
             message=sign_message(new_message(me, me, "agent-response", payload), self._signer),
         )
 
-    def _embedder(self, options: ConsensusOptions) -> Embed | None:
+    def _embedder(self, options: ConsensusOptions, deadline: float) -> Embed | None:
         embeddings = self._embeddings
         if embeddings is None:
             return None
 
         async def embed(texts: list[str]) -> list[list[float]]:
-            return await embeddings.embed(texts, options.timeout_ms / 1000)
+            return await embeddings.embed(texts, _left(deadline))
 
         return embed
 
-    def _synthesizer(self, options: ConsensusOptions) -> Synthesize | None:
+    def _synthesizer(self, options: ConsensusOptions, deadline: float) -> Synthesize | None:
         if options.synthesizer == SELF_SYNTHESIZER:
             if self._responder is None:
                 return None
 
             async def by_self(synthesis: str) -> str:
                 try:
-                    return await self._respond_self(synthesis, options.timeout_ms / 1000)
+                    return await self._respond_self(synthesis, _left(deadline))
                 except (TimeoutError, ResponderFailed) as failure:
                     raise Aborted(
                         f"this node's responder could not synthesize: {failure or 'timed out'}",
@@ -496,10 +560,8 @@ class Consensus:
         async def by_peer(synthesis: str) -> str:
             peer = options.synthesizer
             try:
-                await self._discovery.reach(peer, CONNECT_TIMEOUT_S)
-                reply = await self._messenger.prompt(
-                    peer, synthesis, options.timeout_ms / 1000, system=SYNTHESIS_SYSTEM_PROMPT
-                )
+                await self._discovery.reach(peer, min(_left(deadline), CONNECT_TIMEOUT_S))
+                reply = await self._messenger.prompt(peer, synthesis, _left(deadline), system=SYNTHESIS_SYSTEM_PROMPT)
             except EccoError as failure:
                 raise Aborted(
                     f"the synthesizer {peer} did not answer: {failure.message}",
@@ -519,3 +581,35 @@ class Consensus:
 
 def _ms(began: float) -> int:
     return int((time.monotonic() - began) * 1000)
+
+
+def _left(deadline: float) -> float:
+    """Seconds until the query's deadline (a time.monotonic() value); 0 once it passed."""
+    return max(0.0, deadline - time.monotonic())
+
+
+def _deadline_passed(what: str) -> DeadlineExceeded:
+    return DeadlineExceeded(f"the --timeout deadline passed while {what}", Reason.REQUEST_TIMEOUT, field="--timeout")
+
+
+async def _within(deadline: float, job: Awaitable[T]) -> T:
+    try:
+        async with asyncio.timeout(_left(deadline)):
+            return await job
+    except TimeoutError:
+        raise _deadline_passed("looking for agents") from None
+
+
+async def _before(deadline: float, events: AsyncIterator[T]) -> AsyncIterator[T]:
+    """`events` until they end; DeadlineExceeded if the deadline passes first. The timeout only covers waiting
+    for the next event (never a consumer's work between events, which runs outside this generator's frame)."""
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        while True:
+            try:
+                async with asyncio.timeout(_left(deadline)):
+                    event = await anext(events)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise _deadline_passed("looking for agents") from None
+            yield event

@@ -65,16 +65,30 @@ def js_round(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def discovery_score(local_score: int = 0, feedback: float | None = None) -> int:
+def local_share(successful_jobs: int, total_jobs: int) -> float | None:
+    """The local source, 0..1: the share of jobs that succeeded, with one success and one failure assumed up front
+    (Laplace's rule), so two outcomes already separate peers: 2 of 2 answered 0.75, 2 of 2 failed 0.25. None
+    without jobs. Upstream's (s + 1000) / 2000 moved 0.0005 per job: a peer that failed twice and one that
+    answered twice both scored 50, and the failing one kept being tried first."""
+    return (successful_jobs + 1) / (total_jobs + 2) if total_jobs > 0 else None
+
+
+def discovery_score(
+    local_score: int = 0, feedback: float | None = None, *, successful_jobs: int = 0, total_jobs: int = 0
+) -> int:
     """The 0-100 reputation used by discovery: a weighted mean of the sources known for the peer.
 
-    local (s + 1000) / 2000 with weight 0.25, counted only when s != 0; on-chain feedback (v + 100) / 200 with
-    weight 0.5, counted when it was fetched (not None). The validation source of upstream is never counted.
-    round(100 x mean), clamped to 0..100; a peer with no data scores 0."""
+    local with weight 0.25: `local_share` of the job counts when they are given, else upstream's
+    (s + 1000) / 2000 counted only when s != 0; on-chain feedback (v + 100) / 200 with weight 0.5, counted when it
+    was fetched (not None). The validation source of upstream is never counted. round(100 x mean), clamped to
+    0..100; a peer with no data scores 0."""
     weighted = 0.0
     weights = 0.0
-    if local_score != 0:
-        weighted += (local_score + 1000) / 2000 * LOCAL_WEIGHT
+    share = local_share(successful_jobs, total_jobs)
+    if share is None and local_score != 0:
+        share = (local_score + 1000) / 2000
+    if share is not None:
+        weighted += share * LOCAL_WEIGHT
         weights += LOCAL_WEIGHT
     if feedback is not None:
         weighted += (feedback + 100) / 200 * FEEDBACK_WEIGHT

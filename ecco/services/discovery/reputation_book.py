@@ -22,8 +22,15 @@ class ScoredReputation:
     tier: Tier | None
 
 
+NEUTRAL_SCORE = 50
+"""What ranking assumes of a peer this node has no data on: the local source's prior (one success, one failure
+assumed), so a peer never asked ranks below one that answered and above one that failed."""
+
+
 def scored(record: ReputationRecord, feedback: float | None = None) -> ScoredReputation:
-    score = discovery_score(record.local_score, feedback)
+    score = discovery_score(
+        record.local_score, feedback, successful_jobs=record.successful_jobs, total_jobs=record.total_jobs
+    )
     return ScoredReputation(record, score, tier_for_score(score))
 
 
@@ -32,19 +39,19 @@ class ReputationBook:
         self._store = store
         self._clock_ms = clock_ms
         self._scores: dict[str, int] = {}
-        self._local: dict[str, int] = {}
+        self._local: dict[str, ReputationRecord] = {}
         self._feedback: dict[str, float] = {}
 
     async def load(self) -> None:
         """Read every stored record once, at start-up."""
-        self._local = {r.peer_id: r.local_score for r in await self._store.list()}
-        self._scores = {peer_id: discovery_score(local) for peer_id, local in self._local.items()}
+        self._local = {r.peer_id: r for r in await self._store.list()}
+        self._scores = {peer_id: scored(record).score for peer_id, record in self._local.items()}
 
     async def record(self, peer_id: str, success: bool) -> ScoredReputation:
         """One job with the peer ended: +1 for a success, -1 for a failure (clamped)."""
         stored = await self._store.record(peer_id, success, self._clock_ms())
         result = scored(stored, self._feedback.get(peer_id))
-        self._local[peer_id] = stored.local_score
+        self._local[peer_id] = stored
         self._scores[peer_id] = result.score
         return result
 
@@ -54,13 +61,13 @@ class ReputationBook:
             self._feedback.pop(peer_id, None)
         else:
             self._feedback[peer_id] = feedback
-        score = discovery_score(self._local.get(peer_id, 0), feedback)
+        score = scored(self._local.get(peer_id, ReputationRecord(peer_id)), feedback).score
         if score or peer_id in self._scores:
             self._scores[peer_id] = score
 
-    def score_of(self, peer_id: str) -> int:
-        """The discovery score of a peer; 0 for a peer without data."""
-        return self._scores.get(peer_id, 0)
+    def rank_score(self, peer_id: str) -> int:
+        """The score discovery ranks by: the discovery score, NEUTRAL_SCORE for a peer without data."""
+        return self._scores.get(peer_id, NEUTRAL_SCORE)
 
     def scores(self) -> dict[str, int]:
         """Every peer's discovery score (a copy); the reputation bloom filters are built from it."""

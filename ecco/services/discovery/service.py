@@ -22,10 +22,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ecco.errors import DeadlineExceeded, EccoError, NotFound, Reason
+from ecco.errors import EccoError, NotFound, Reason
 from ecco.parsing import DiscoveryOptions, DiscoveryPhase, Tier
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery import announcements
+from ecco.services.discovery.ask import AskResult, LatencyWindow, ask_candidates
 from ecco.services.discovery.capabilities import DEFAULT_TYPE
 from ecco.services.discovery.capability_keys import lookup_key, provided_keys
 from ecco.services.discovery.matching import CapabilityMatch, CapabilityQuery, match_peers
@@ -53,7 +54,6 @@ log = logging.getLogger("ecco.discovery")
 ANNOUNCE_INTERVAL_S = 30.0
 GOSSIP_QUERY_TIMEOUT_S = 2.0
 MAX_CACHED_PEERS = 10_000
-DEFAULT_ASK_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 5.0
 PROVIDE_TIMEOUT_S = 30.0
 REPROVIDE_INTERVAL_S = 600.0
@@ -77,21 +77,6 @@ class CachedPeer:
     addresses: tuple[str, ...] = ()
     from_dht: bool = False
     """Known only from DHT provider records: its capabilities are copied from the queries that found it."""
-
-
-@dataclass(frozen=True)
-class AskAttempt:
-    match: CapabilityMatch
-    outcome: str  # answered | failed | timed-out | unreachable
-    error: str
-    elapsed_ms: int
-
-
-@dataclass(frozen=True)
-class AskResult:
-    reply: Reply
-    attempts: list[AskAttempt]
-    match_count: int
 
 
 class PhaseState(StrEnum):
@@ -212,6 +197,7 @@ class Discovery:
         self._messenger = messenger
         self._capabilities = [dict(c) for c in capabilities]
         self._cache: dict[str, CachedPeer] = {}
+        self._ask_latencies = LatencyWindow()
         self._waiters: set[_Waiter] = set()
         self._announcer: asyncio.Task[None] | None = None
         self.filters = ReputationFilterGossip(
@@ -245,9 +231,17 @@ class Discovery:
         cached = self._cache.get(peer_id)
         return cached.capabilities if cached else ()
 
+    def is_agent(self, peer_id: str) -> bool:
+        """Whether the peer announces a capability of type agent (one that answers prompts)."""
+        return any(c.get("type") == DEFAULT_TYPE for c in self.capabilities_of(peer_id))
+
     def addresses_of(self, peer_id: str) -> tuple[str, ...]:
         cached = self._cache.get(peer_id)
         return cached.addresses if cached else ()
+
+    async def connected(self) -> dict[str, float | None]:
+        """The peers with an open connection now, with their last measured round trip (ms)."""
+        return {p.peer_id: p.latency_ms for p in await self._transport.peers()}
 
     async def reach(self, peer_id: str, timeout_s: float) -> None:
         """Dial a peer heard of only through gossip, at an address it announced; failures surface on send."""
@@ -557,8 +551,11 @@ class Discovery:
             )
         return ranked
 
-    async def ask(self, query: CapabilityQuery, prompt: str, timeout_s: float, max_attempts: int) -> AskResult:
-        """Send the prompt to the best provider; on failure try the next, all within `timeout_s`."""
+    async def ask(
+        self, query: CapabilityQuery, prompt: str, timeout_s: float, max_candidates: int = 0, hedge: bool = False
+    ) -> AskResult:
+        """Send the prompt to the best provider; on failure (or, with `hedge`, slowness) the next ones, each within
+        its share of `timeout_s` (see ecco.services.discovery.ask)."""
         deadline = time.monotonic() + timeout_s
         matches = await self.find(query, min(GOSSIP_QUERY_TIMEOUT_S, timeout_s))
         if not matches:
@@ -566,34 +563,15 @@ class Discovery:
                 "no peer offers a capability matching the query (asked the local cache and the network)",
                 Reason.NO_PROVIDER_FOUND,
             )
-        attempts: list[AskAttempt] = []
-        last_error: EccoError | None = None
-        for match in matches[: max_attempts or DEFAULT_ASK_ATTEMPTS]:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            started = time.monotonic()
-            try:
-                await self.reach(match.peer_id, min(remaining, CONNECT_TIMEOUT_S))
-                reply = await self._messenger.prompt(match.peer_id, prompt, deadline - time.monotonic())
-            except EccoError as error:
-                last_error = error
-                outcome = {
-                    Reason.REQUEST_TIMEOUT: "timed-out",
-                    Reason.PEER_UNREACHABLE: "unreachable",
-                    Reason.PEER_NOT_FOUND: "unreachable",
-                }.get(error.reason, "failed")
-                attempts.append(AskAttempt(match, outcome, error.message, _ms_since(started)))
-                continue
-            if reply.error:
-                attempts.append(AskAttempt(match, "failed", reply.error, _ms_since(started)))
-                last_error = EccoError(f"the agent answered with an error: {reply.error}", Reason.AGENT_FAILED)
-                continue
-            attempts.append(AskAttempt(match, "answered", "", _ms_since(started)))
-            return AskResult(reply, attempts, len(matches))
-        if last_error is None:
-            raise DeadlineExceeded(f"no provider answered within {timeout_s:g}s", Reason.REQUEST_TIMEOUT)
-        raise last_error
+
+        async def try_one(match: CapabilityMatch, budget_s: float) -> Reply:
+            began = time.monotonic()
+            await self.reach(match.peer_id, min(budget_s, CONNECT_TIMEOUT_S))
+            return await self._messenger.prompt(match.peer_id, prompt, max(0.0, budget_s - (time.monotonic() - began)))
+
+        return await ask_candidates(
+            matches, try_one, deadline, max_candidates=max_candidates, hedge=hedge, latencies=self._ask_latencies
+        )
 
     # ------------------------------------------------------------------------------------------------ inbound
 

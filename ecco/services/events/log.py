@@ -4,6 +4,8 @@ Every event is committed to the store before `append` returns, and only then pub
 cursor order (concurrent appends reach the store together, so a group-committing store can batch them);
 a subscriber registers for live events *before* its final replay read and drops anything at or below the
 cursor it already delivered, so the hand-over from replay to live can neither lose nor repeat an event.
+Batches and pages are capped by payload bytes as well as by count (ecco.limits.REPLY_MAX_BYTES), so a few large
+events from a peer can never make a reply too big for a client to read.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason, Unavailable
+from ecco.limits import MAX_FRAME_BYTES, REPLY_MAX_BYTES
 from ecco.services.events.types import validate_types
 from ecco.services.ports import ConsumerCursor, Direction, EventRecord, EventStore, NewEvent
 
@@ -31,6 +34,8 @@ MIN_HEARTBEAT_MS = 50
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 CONSUMER_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RECENT_SCAN_EVENTS = 50_000  # how far back `recent_inbound` looks at most (bounds the work at start-up)
+EVENT_OVERHEAD_BYTES = 512  # an event's fields besides its payload (ids, type, peer id, time), generously
 
 
 def now_ms() -> int:
@@ -132,6 +137,8 @@ class EventLog:
         an append is published only after every earlier one, so live subscribers see cursors strictly increase.
         Publishing does not depend on the caller: a cancelled caller's events, once committed, are still published.
         """
+        for event in new:
+            _check_payload_size(event.payload_json)
         # The task's first step queues the write in the store, and tasks take their first step in creation order.
         stored = asyncio.ensure_future(self._store.append(new, now_ms()))
         published: asyncio.Future[list[EventRecord]] = asyncio.get_running_loop().create_future()
@@ -156,6 +163,11 @@ class EventLog:
                     subscriber.offer(record)
             if not published.done():
                 published.set_result(records)
+
+    async def recent_inbound(self, window_ms: int) -> list[tuple[str, str]]:
+        """(peer_id, message_id) of the inbound messages stored in the last `window_ms`, oldest first: a restarted
+        node seeds its duplicate filter with them, so a message replayed across the restart is still dropped."""
+        return await self._store.recent_inbound(now_ms() - window_ms, RECENT_SCAN_EVENTS)
 
     async def record(
         self,
@@ -198,7 +210,29 @@ class EventLog:
         from_tail: bool = False,
         heartbeat_ms: int = 0,
     ) -> AsyncIterator[list[EventRecord] | Heartbeat]:
-        """Yield batches of events after the cursor, then (with follow) live batches and heartbeats."""
+        """Yield batches of events after the cursor, then (with follow) live batches and heartbeats; no batch
+        holds more than REPLY_MAX_BYTES of events unless it is a single event."""
+        stream = self._subscribe(
+            cursor, types, follow=follow, consumer=consumer, from_tail=from_tail, heartbeat_ms=heartbeat_ms
+        )
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                if isinstance(item, Heartbeat):
+                    yield item
+                    continue
+                for part in byte_capped(item):
+                    yield part
+
+    async def _subscribe(
+        self,
+        cursor: int,
+        types: Iterable[str],
+        *,
+        follow: bool,
+        consumer: str,
+        from_tail: bool,
+        heartbeat_ms: int,
+    ) -> AsyncIterator[list[EventRecord] | Heartbeat]:
         wanted = validate_types(types)
         if heartbeat_ms and heartbeat_ms < MIN_HEARTBEAT_MS:
             raise InvalidArgument(
@@ -265,8 +299,9 @@ class EventLog:
         if page_token:
             cursor = _decode_page_token(page_token, cursor, wanted)
         events = await self._store.read_after(cursor, wanted, size + 1)
-        more = len(events) > size
-        events = events[:size]
+        capped = next(byte_capped(events[:size]), [])
+        more = len(events) > len(capped)
+        events = capped
         token = _encode_page_token(events[-1].cursor, wanted) if more else ""
         return Page(events, token, self._head)
 
@@ -282,6 +317,35 @@ class EventLog:
                 field="cursor",
             )
         return await self._store.commit_consumer_cursor(validate_consumer(consumer), cursor, now_ms())
+
+
+def _check_payload_size(payload_json: str) -> None:
+    """No event is larger than a frame (what peers can send), so every client can read every event (ecco.limits);
+    this refuses the only other source, a local client's message to its own node."""
+    if len(payload_json) * 4 > MAX_FRAME_BYTES and len(payload_json.encode("utf-8")) > MAX_FRAME_BYTES:
+        raise InvalidArgument(
+            f"the payload exceeds the {MAX_FRAME_BYTES}-byte limit of a message", Reason.MESSAGE_TOO_LARGE
+        )
+
+
+def event_bytes(record: EventRecord) -> int:
+    """What an event weighs in a reply: its payload's UTF-8 bytes plus a generous allowance for its other fields."""
+    return len(record.payload_json.encode("utf-8")) + EVENT_OVERHEAD_BYTES
+
+
+def byte_capped(batch: Sequence[EventRecord], limit: int = REPLY_MAX_BYTES) -> Iterator[list[EventRecord]]:
+    """Split a batch, in order, into runs of at most `limit` bytes (see event_bytes); a larger event runs alone."""
+    run: list[EventRecord] = []
+    size = 0
+    for record in batch:
+        weight = event_bytes(record)
+        if run and size + weight > limit:
+            yield run
+            run, size = [], 0
+        run.append(record)
+        size += weight
+    if run:
+        yield run
 
 
 def _shutting_down() -> Unavailable:

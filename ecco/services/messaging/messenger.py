@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import time
@@ -48,9 +49,11 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,160}$")
 DEFAULT_REQUEST_TIMEOUT_S = 60.0
 MAX_REQUEST_TIMEOUT_S = 3600.0
 SEND_TIMEOUT_S = 10.0
+ANSWER_STOP_GRACE_S = 2.0  # at stop, how long ended answers have to send their error replies
 MAX_KNOWN_PEERS = 10_000  # upstream's peer cache is an LRU of 10,000
 REPLY_TYPES = frozenset({"agent-response", "stream-chunk", "stream-complete"})
 # Rejections that a flooding peer can cause at will are logged, not written to the event log.
+UNKNOWN_PAYLOAD_MAX_BYTES = 4096  # larger bodies of unknown message types are stored as size and digest only
 QUIET_REJECTIONS = frozenset({Reason.RATE_LIMITED, Reason.MESSAGE_DUPLICATE})
 
 
@@ -244,6 +247,7 @@ class Messenger:
         self._pending: dict[str, _Pending] = {}
         self._peers: dict[str, KnownPeer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._answering: set[asyncio.Task[None]] = set()
         self._handshake_timers: dict[str, asyncio.TimerHandle] = {}
         self._connection_listeners: list[Callable[[str], Awaitable[None]]] = []
         self._on_outcome = on_outcome
@@ -271,10 +275,18 @@ class Messenger:
     def start(self) -> None:
         self._transport.set_handler(self._on_frame)
         self._transport.set_connection_handler(self._on_connection)
+        self._transport.set_overload_handler(self._on_overload)
 
     async def stop(self) -> None:
+        """Stop taking messages; end the responder's answers in progress, which tell their requesters that this
+        node is shutting down (within the responder's grace plus ANSWER_STOP_GRACE_S); then end the rest."""
         self._transport.set_handler(None)
+        if self._responder is not None:
+            await self._responder.close()
+            if self._answering:
+                await asyncio.wait(self._answering, timeout=ANSWER_STOP_GRACE_S)
         self._transport.set_connection_handler(None)
+        self._transport.set_overload_handler(None)
         for timer in self._handshake_timers.values():
             timer.cancel()
         for pending in self._pending.values():
@@ -284,10 +296,12 @@ class Messenger:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._answering.discard)
+        return task
 
     def _known(self, peer_id: str) -> KnownPeer:
         if peer_id not in self._peers:
@@ -461,6 +475,9 @@ class Messenger:
 
     # ------------------------------------------------------------------------------------------------ inbound
 
+    async def _on_overload(self, peer_id: str, size: int) -> None:
+        self._guard.charge(peer_id, size)
+
     async def _on_frame(self, peer_id: str, frame: bytes) -> None:
         try:
             envelope = self._guard.check(peer_id, frame)
@@ -480,13 +497,7 @@ class Messenger:
         message = envelope.message
         self._known(peer_id).last_seen_ms = now_ms()
         known_type = message.type in MESSAGE_TYPES
-        payload_json = (
-            _payload_json(message)
-            if known_type
-            else canonical_json(
-                {"type": message.type, "payload": None if message.payload is ABSENT else message.payload}
-            )
-        )
+        payload_json = _payload_json(message) if known_type else _unknown_payload_json(message)
         await self._events.append(
             NewEvent(
                 message.type if known_type else "unknown-message",
@@ -504,7 +515,7 @@ class Messenger:
         if message.type in REPLY_TYPES:
             self._route_reply(message)
         elif message.type == "agent-request" and self._responder is not None:
-            self._spawn(self._answer(message, self._responder))
+            self._answering.add(self._spawn(self._answer(message, self._responder)))
         elif message.type == "version-handshake":
             await self._answer_handshake(message)
         elif message.type == "version-handshake-response":
@@ -629,6 +640,17 @@ class Messenger:
         await asyncio.sleep(delay_s)  # lets the rejection notice reach the peer first (upstream waits 1 s)
         with contextlib.suppress(EccoError):
             await self._transport.disconnect(peer_id)
+
+
+def _unknown_payload_json(message: Message) -> str:
+    """What an unknown-message event keeps: the body up to UNKNOWN_PAYLOAD_MAX_BYTES, else only its size and
+    SHA-256 (the node does not act on it, so a peer must not be able to fill the disk with it)."""
+    body = _payload_json(message)
+    size = len(body.encode("utf-8"))
+    if size <= UNKNOWN_PAYLOAD_MAX_BYTES:
+        return canonical_json({"type": message.type, "payload": None if message.payload is ABSENT else message.payload})
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return canonical_json({"type": message.type, "payloadBytes": size, "payloadSha256": digest})
 
 
 def _payload_json(message: Message) -> str:

@@ -230,7 +230,7 @@ func (AggregationStrategy) EnumDescriptor() ([]byte, []int) {
 type SimilarityMethod int32
 
 const (
-	// Not set; SIMILARITY_METHOD_TEXT_OVERLAP applies.
+	// Not set; SIMILARITY_METHOD_CONTENT applies.
 	SimilarityMethod_SIMILARITY_METHOD_UNSPECIFIED SimilarityMethod = 0
 	// Only identical response texts agree (upstream's vote without semantic similarity).
 	SimilarityMethod_SIMILARITY_METHOD_EXACT SimilarityMethod = 1
@@ -241,6 +241,12 @@ const (
 	// equal). The embeddings come from a peer announcing a capability of type `embedding`, asked with one
 	// `embedding-request`; no such peer fails with NO_PROVIDER_FOUND, no usable answer with AGGREGATOR_FAILED.
 	SimilarityMethod_SIMILARITY_METHOD_PEER_EMBEDDING SimilarityMethod = 3
+	// Texts agree on what they say beyond the prompt: content words without the prompt's words and function words
+	// (an echoed prompt agrees with nothing), numbers as values with their units (different numbers never agree),
+	// yes/no polarity for yes/no questions (opposites never agree), words after "not" negated; the share of the
+	// shorter answer's content found in the longer one must reach similarity_threshold. The default: the best of
+	// every method on the labelled evaluation set (README).
+	SimilarityMethod_SIMILARITY_METHOD_CONTENT SimilarityMethod = 4
 )
 
 // Enum value maps for SimilarityMethod.
@@ -250,12 +256,14 @@ var (
 		1: "SIMILARITY_METHOD_EXACT",
 		2: "SIMILARITY_METHOD_TEXT_OVERLAP",
 		3: "SIMILARITY_METHOD_PEER_EMBEDDING",
+		4: "SIMILARITY_METHOD_CONTENT",
 	}
 	SimilarityMethod_value = map[string]int32{
 		"SIMILARITY_METHOD_UNSPECIFIED":    0,
 		"SIMILARITY_METHOD_EXACT":          1,
 		"SIMILARITY_METHOD_TEXT_OVERLAP":   2,
 		"SIMILARITY_METHOD_PEER_EMBEDDING": 3,
+		"SIMILARITY_METHOD_CONTENT":        4,
 	}
 )
 
@@ -300,6 +308,9 @@ const (
 	ConsensusAgentStatus_CONSENSUS_AGENT_STATUS_TIMED_OUT ConsensusAgentStatus = 3
 	// The request could not be delivered to the agent.
 	ConsensusAgentStatus_CONSENSUS_AGENT_STATUS_UNREACHABLE ConsensusAgentStatus = 4
+	// The request was still out when the outcome was decided (see ConsensusResult.stop_reason); it was withdrawn and
+	// the agent's answer, if any, is ignored.
+	ConsensusAgentStatus_CONSENSUS_AGENT_STATUS_CANCELLED ConsensusAgentStatus = 5
 )
 
 // Enum value maps for ConsensusAgentStatus.
@@ -310,6 +321,7 @@ var (
 		2: "CONSENSUS_AGENT_STATUS_FAILED",
 		3: "CONSENSUS_AGENT_STATUS_TIMED_OUT",
 		4: "CONSENSUS_AGENT_STATUS_UNREACHABLE",
+		5: "CONSENSUS_AGENT_STATUS_CANCELLED",
 	}
 	ConsensusAgentStatus_value = map[string]int32{
 		"CONSENSUS_AGENT_STATUS_UNSPECIFIED": 0,
@@ -317,6 +329,7 @@ var (
 		"CONSENSUS_AGENT_STATUS_FAILED":      2,
 		"CONSENSUS_AGENT_STATUS_TIMED_OUT":   3,
 		"CONSENSUS_AGENT_STATUS_UNREACHABLE": 4,
+		"CONSENSUS_AGENT_STATUS_CANCELLED":   5,
 	}
 )
 
@@ -368,7 +381,9 @@ type ConsensusOptions struct {
 	// (INVALID_ARGUMENT). Also the agreement `achieved` requires, and, when discovery.min_peers is unset, the number
 	// of peers phased discovery looks for before it stops.
 	MinAgents int32 `protobuf:"varint,7,opt,name=min_agents,json=minAgents,proto3" json:"min_agents,omitempty"`
-	// How long to wait for each agent's response, in milliseconds (`--timeout`); 0 means 60000. At most 3600000.
+	// The deadline of the whole query, in milliseconds (`--timeout`): discovery and every agent's response must be in
+	// by then; agents still silent count as TIMED_OUT and the result is aggregated from the answers in. 0 means
+	// 30000. At most 3600000.
 	TimeoutMs int32 `protobuf:"varint,8,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
 	// The smallest confidence, 0 to 1, that CONSENSUS_THRESHOLD aggregation accepts (`--consensus-threshold`).
 	// Unset means 0.6.
@@ -388,13 +403,19 @@ type ConsensusOptions struct {
 	// The shell command CUSTOM aggregation runs: it reads the successful responses as a JSON array on stdin and
 	// prints an aggregated result JSON object on stdout. Required for CUSTOM, otherwise must be empty.
 	AggregatorCmd string `protobuf:"bytes,14,opt,name=aggregator_cmd,json=aggregatorCmd,proto3" json:"aggregator_cmd,omitempty"`
-	// How responses are compared when votes are counted (`--similarity`). Unset means SIMILARITY_METHOD_TEXT_OVERLAP.
+	// How responses are compared when votes are counted (`--similarity`). Unset means SIMILARITY_METHOD_CONTENT.
 	Similarity SimilarityMethod `protobuf:"varint,15,opt,name=similarity,proto3,enum=ecco.v1.SimilarityMethod" json:"similarity,omitempty"`
 	// The similarity, 0 to 1, at which two responses count as the same answer (`--similarity-threshold`); single
-	// linkage clustering joins every pair at or above it. Unset means 0.75. Ignored by SIMILARITY_METHOD_EXACT.
+	// linkage clustering joins every pair at or above it. Unset means 0.9 for SIMILARITY_METHOD_CONTENT, else 0.75.
+	// Ignored by SIMILARITY_METHOD_EXACT.
 	SimilarityThreshold *float64 `protobuf:"fixed64,16,opt,name=similarity_threshold,json=similarityThreshold,proto3,oneof" json:"similarity_threshold,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// Whether to stop waiting as soon as the outcome is decided (`--decide-early`): FIRST_RESPONSE at the first
+	// answer, votes when the leader cannot be caught, CONSENSUS_THRESHOLD when met or out of reach, allow_partial
+	// false at the first failure, BEST_SCORE when the best candidate answered; requests still out are withdrawn and
+	// reported CANCELLED. false waits for every agent (or the deadline), as upstream does. Unset means true.
+	DecideEarly   *bool `protobuf:"varint,17,opt,name=decide_early,json=decideEarly,proto3,oneof" json:"decide_early,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConsensusOptions) Reset() {
@@ -539,10 +560,18 @@ func (x *ConsensusOptions) GetSimilarityThreshold() float64 {
 	return 0
 }
 
+func (x *ConsensusOptions) GetDecideEarly() bool {
+	if x != nil && x.DecideEarly != nil {
+		return *x.DecideEarly
+	}
+	return false
+}
+
 // One group of agreeing responses in a vote.
 type ConsensusVote struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The group's representative text: its first member's response.
+	// The group's representative text: its medoid, the member most similar to the others (ties: the shortest, then
+	// the first to arrive).
 	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
 	// The peer ids of the agents whose responses are in the group, in arrival order.
 	PeerIds []string `protobuf:"bytes,2,rep,name=peer_ids,json=peerIds,proto3" json:"peer_ids,omitempty"`
@@ -1262,7 +1291,12 @@ type ConsensusResult struct {
 	// The signed receipt that proves which responses produced the result.
 	Receipt *ConsensusReceipt `protobuf:"bytes,11,opt,name=receipt,proto3" json:"receipt,omitempty"`
 	// The vote groups, largest first, for MAJORITY_VOTE, WEIGHTED_VOTE and CONSENSUS_THRESHOLD; empty otherwise.
-	Votes         []*ConsensusVote `protobuf:"bytes,12,rep,name=votes,proto3" json:"votes,omitempty"`
+	Votes []*ConsensusVote `protobuf:"bytes,12,rep,name=votes,proto3" json:"votes,omitempty"`
+	// Why the query stopped waiting: "all-answered", "first-answer" (FIRST_RESPONSE), "leader-cannot-be-caught"
+	// (votes), "threshold-met", "threshold-out-of-reach" (CONSENSUS_THRESHOLD), "best-score-answered" (BEST_SCORE)
+	// or "deadline" (timeout_ms passed). Requests still out then are CANCELLED (or TIMED_OUT at the deadline).
+	// The receipt's `stopReason` signs the same value.
+	StopReason    string `protobuf:"bytes,13,opt,name=stop_reason,json=stopReason,proto3" json:"stop_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1381,6 +1415,13 @@ func (x *ConsensusResult) GetVotes() []*ConsensusVote {
 	return nil
 }
 
+func (x *ConsensusResult) GetStopReason() string {
+	if x != nil {
+		return x.StopReason
+	}
+	return ""
+}
+
 // A signed, verifiable record of a consensus query, made by the querying node. It commits to the prompt, the
 // parameters, each aggregated response and the result by hash; the responses themselves are not included.
 type ConsensusReceipt struct {
@@ -1397,7 +1438,7 @@ type ConsensusReceipt struct {
 	// The selection strategy used.
 	Selection SelectionStrategy `protobuf:"varint,5,opt,name=selection,proto3,enum=ecco.v1.SelectionStrategy" json:"selection,omitempty"`
 	// The effective parameters as a JSON object, defaults filled in, e.g.
-	// `{"agentCount":3,"minAgents":1,"timeoutMs":60000,"consensusThreshold":0.6,"allowPartial":true}`.
+	// `{"agentCount":3,"minAgents":1,"timeoutMs":30000,"consensusThreshold":0.6,"allowPartial":true}`.
 	ParametersJson string `protobuf:"bytes,6,opt,name=parameters_json,json=parametersJson,proto3" json:"parameters_json,omitempty"`
 	// One entry per successful response that took part in aggregation, in arrival order.
 	Entries []*ConsensusReceiptEntry `protobuf:"bytes,7,rep,name=entries,proto3" json:"entries,omitempty"`
@@ -1790,7 +1831,7 @@ var File_ecco_v1_consensus_service_proto protoreflect.FileDescriptor
 
 const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fecco/v1/consensus_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x06\n" +
+	"\x1fecco/v1/consensus_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\a\n" +
 	"\x10ConsensusOptions\x12=\n" +
 	"\x0ediscovery_mode\x18\x01 \x01(\x0e2\x16.ecco.v1.DiscoveryModeR\rdiscoveryMode\x12.\n" +
 	"\x05query\x18\x02 \x01(\v2\x18.ecco.v1.CapabilityQueryR\x05query\x127\n" +
@@ -1813,11 +1854,13 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\n" +
 	"similarity\x18\x0f \x01(\x0e2\x19.ecco.v1.SimilarityMethodR\n" +
 	"similarity\x126\n" +
-	"\x14similarity_threshold\x18\x10 \x01(\x01H\x03R\x13similarityThreshold\x88\x01\x01B\x16\n" +
+	"\x14similarity_threshold\x18\x10 \x01(\x01H\x03R\x13similarityThreshold\x88\x01\x01\x12&\n" +
+	"\fdecide_early\x18\x11 \x01(\bH\x04R\vdecideEarly\x88\x01\x01B\x16\n" +
 	"\x14_consensus_thresholdB\x10\n" +
 	"\x0e_allow_partialB\x0f\n" +
 	"\r_include_selfB\x17\n" +
-	"\x15_similarity_threshold\"V\n" +
+	"\x15_similarity_thresholdB\x0f\n" +
+	"\r_decide_early\"V\n" +
 	"\rConsensusVote\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
 	"\bpeer_ids\x18\x02 \x03(\tR\apeerIds\x12\x16\n" +
@@ -1868,7 +1911,7 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\x11successful_agents\x18\x02 \x01(\x05R\x10successfulAgents\x12#\n" +
 	"\rfailed_agents\x18\x03 \x01(\x05R\ffailedAgents\x12,\n" +
 	"\x12average_latency_ms\x18\x04 \x01(\x01R\x10averageLatencyMs\x12\"\n" +
-	"\rtotal_time_ms\x18\x05 \x01(\x03R\vtotalTimeMs\"\x8b\x04\n" +
+	"\rtotal_time_ms\x18\x05 \x01(\x03R\vtotalTimeMs\"\xac\x04\n" +
 	"\x0fConsensusResult\x12!\n" +
 	"\fconsensus_id\x18\x01 \x01(\tR\vconsensusId\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1f\n" +
@@ -1885,7 +1928,9 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"\ametrics\x18\n" +
 	" \x01(\v2\x19.ecco.v1.ConsensusMetricsR\ametrics\x123\n" +
 	"\areceipt\x18\v \x01(\v2\x19.ecco.v1.ConsensusReceiptR\areceipt\x12,\n" +
-	"\x05votes\x18\f \x03(\v2\x16.ecco.v1.ConsensusVoteR\x05votes\"\xf8\x04\n" +
+	"\x05votes\x18\f \x03(\v2\x16.ecco.v1.ConsensusVoteR\x05votes\x12\x1f\n" +
+	"\vstop_reason\x18\r \x01(\tR\n" +
+	"stopReason\"\xf8\x04\n" +
 	"\x10ConsensusReceipt\x12!\n" +
 	"\freceipt_json\x18\x01 \x01(\tR\vreceiptJson\x12!\n" +
 	"\fconsensus_id\x18\x02 \x01(\tR\vconsensusId\x12\x1f\n" +
@@ -1948,18 +1993,20 @@ const file_ecco_v1_consensus_service_proto_rawDesc = "" +
 	"#AGGREGATION_STRATEGY_FIRST_RESPONSE\x10\x06\x12 \n" +
 	"\x1cAGGREGATION_STRATEGY_LONGEST\x10\a\x12.\n" +
 	"*AGGREGATION_STRATEGY_SYNTHESIZED_CONSENSUS\x10\b\x12\x1f\n" +
-	"\x1bAGGREGATION_STRATEGY_CUSTOM\x10\t*\x9c\x01\n" +
+	"\x1bAGGREGATION_STRATEGY_CUSTOM\x10\t*\xbb\x01\n" +
 	"\x10SimilarityMethod\x12!\n" +
 	"\x1dSIMILARITY_METHOD_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SIMILARITY_METHOD_EXACT\x10\x01\x12\"\n" +
 	"\x1eSIMILARITY_METHOD_TEXT_OVERLAP\x10\x02\x12$\n" +
-	" SIMILARITY_METHOD_PEER_EMBEDDING\x10\x03*\xd5\x01\n" +
+	" SIMILARITY_METHOD_PEER_EMBEDDING\x10\x03\x12\x1d\n" +
+	"\x19SIMILARITY_METHOD_CONTENT\x10\x04*\xfb\x01\n" +
 	"\x14ConsensusAgentStatus\x12&\n" +
 	"\"CONSENSUS_AGENT_STATUS_UNSPECIFIED\x10\x00\x12$\n" +
 	" CONSENSUS_AGENT_STATUS_SUCCEEDED\x10\x01\x12!\n" +
 	"\x1dCONSENSUS_AGENT_STATUS_FAILED\x10\x02\x12$\n" +
 	" CONSENSUS_AGENT_STATUS_TIMED_OUT\x10\x03\x12&\n" +
-	"\"CONSENSUS_AGENT_STATUS_UNREACHABLE\x10\x042\xe6\x01\n" +
+	"\"CONSENSUS_AGENT_STATUS_UNREACHABLE\x10\x04\x12$\n" +
+	" CONSENSUS_AGENT_STATUS_CANCELLED\x10\x052\xe6\x01\n" +
 	"\x10ConsensusService\x126\n" +
 	"\x05Query\x12\x15.ecco.v1.QueryRequest\x1a\x16.ecco.v1.QueryResponse\x12J\n" +
 	"\vStreamQuery\x12\x1b.ecco.v1.StreamQueryRequest\x1a\x1c.ecco.v1.StreamQueryResponse0\x01\x12N\n" +

@@ -35,6 +35,8 @@ const (
 	AskCandidateOutcome_ASK_CANDIDATE_OUTCOME_TIMED_OUT AskCandidateOutcome = 3
 	// The request could not be delivered to the candidate.
 	AskCandidateOutcome_ASK_CANDIDATE_OUTCOME_UNREACHABLE AskCandidateOutcome = 4
+	// The request was withdrawn: another candidate answered first (hedging), or the deadline passed.
+	AskCandidateOutcome_ASK_CANDIDATE_OUTCOME_CANCELLED AskCandidateOutcome = 5
 )
 
 // Enum value maps for AskCandidateOutcome.
@@ -45,6 +47,7 @@ var (
 		2: "ASK_CANDIDATE_OUTCOME_FAILED",
 		3: "ASK_CANDIDATE_OUTCOME_TIMED_OUT",
 		4: "ASK_CANDIDATE_OUTCOME_UNREACHABLE",
+		5: "ASK_CANDIDATE_OUTCOME_CANCELLED",
 	}
 	AskCandidateOutcome_value = map[string]int32{
 		"ASK_CANDIDATE_OUTCOME_UNSPECIFIED": 0,
@@ -52,6 +55,7 @@ var (
 		"ASK_CANDIDATE_OUTCOME_FAILED":      2,
 		"ASK_CANDIDATE_OUTCOME_TIMED_OUT":   3,
 		"ASK_CANDIDATE_OUTCOME_UNREACHABLE": 4,
+		"ASK_CANDIDATE_OUTCOME_CANCELLED":   5,
 	}
 )
 
@@ -930,11 +934,15 @@ type AskRequest struct {
 	Query *CapabilityQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// The prompt text; must not be empty.
 	Prompt string `protobuf:"bytes,3,opt,name=prompt,proto3" json:"prompt,omitempty"`
-	// How long the whole ask may take, trying candidates one after another, in milliseconds; 0 means 60000. At
-	// most 3600000.
+	// The deadline of the whole ask, in milliseconds (`--timeout`); 0 means 30000. At most 3600000. Each candidate
+	// gets an equal share of the time left when it is tried ((deadline - now) / candidates not yet tried), so a silent
+	// candidate never uses up the time of those after it.
 	TimeoutMs int32 `protobuf:"varint,4,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
-	// How many candidates to try, best first, before giving up; 0 means 3. At most 10.
-	MaxAttempts   int32 `protobuf:"varint,5,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	// How many candidates to try, best first, before giving up (`--max-candidates`); 0 means 3. At most 10.
+	MaxAttempts int32 `protobuf:"varint,5,opt,name=max_attempts,json=maxAttempts,proto3" json:"max_attempts,omitempty"`
+	// Hedging (`--hedge`): when a candidate has not answered after the p90 latency of this node's recent successful
+	// asks, the next candidate is asked too; the first answer wins and the other request is withdrawn (CANCELLED).
+	Hedge         bool `protobuf:"varint,6,opt,name=hedge,proto3" json:"hedge,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1004,13 +1012,23 @@ func (x *AskRequest) GetMaxAttempts() int32 {
 	return 0
 }
 
+func (x *AskRequest) GetHedge() bool {
+	if x != nil {
+		return x.Hedge
+	}
+	return false
+}
+
 // Response of MessagingService.Ask. When no peer matches, the call fails with NO_PROVIDER_FOUND; when every
-// candidate tried failed, it fails with the last candidate's reason (e.g. REQUEST_TIMEOUT or PEER_UNREACHABLE).
+// candidate tried failed, it fails with the last candidate's reason (e.g. REQUEST_TIMEOUT or PEER_UNREACHABLE), a
+// message naming every candidate tried with its outcome, and ErrorInfo metadata `candidates`
+// ("<peerId>=<outcome>,...").
 type AskResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The reply; `reply.peer_id` is the peer that answered.
 	Reply *AgentReply `protobuf:"bytes,1,opt,name=reply,proto3" json:"reply,omitempty"`
-	// The candidates tried, in the order tried; the last one is the one that answered.
+	// Every candidate tried, in the order their outcome was known: the one that answered, those that failed before
+	// it, and (with hedging) one withdrawn after it as CANCELLED.
 	Candidates []*AskCandidate `protobuf:"bytes,2,rep,name=candidates,proto3" json:"candidates,omitempty"`
 	// The number of peers that matched the query, tried or not.
 	MatchCount    int32 `protobuf:"varint,3,opt,name=match_count,json=matchCount,proto3" json:"match_count,omitempty"`
@@ -1079,7 +1097,9 @@ type AskCandidate struct {
 	// Why the attempt failed; empty when the candidate answered.
 	Error string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
 	// The time spent on this candidate, in milliseconds.
-	ElapsedMs     int64 `protobuf:"varint,4,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	ElapsedMs int64 `protobuf:"varint,4,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	// The time this candidate was given, in milliseconds: its share of the deadline.
+	BudgetMs      int64 `protobuf:"varint,5,opt,name=budget_ms,json=budgetMs,proto3" json:"budget_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1138,6 +1158,13 @@ func (x *AskCandidate) GetError() string {
 func (x *AskCandidate) GetElapsedMs() int64 {
 	if x != nil {
 		return x.ElapsedMs
+	}
+	return 0
+}
+
+func (x *AskCandidate) GetBudgetMs() int64 {
+	if x != nil {
+		return x.BudgetMs
 	}
 	return 0
 }
@@ -1454,7 +1481,7 @@ const file_ecco_v1_messaging_service_proto_rawDesc = "" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12!\n" +
 	"\fpayload_json\x18\x04 \x01(\tR\vpayloadJson\"A\n" +
 	"\x13SendMessageResponse\x12*\n" +
-	"\amessage\x18\x01 \x01(\v2\x10.ecco.v1.MessageR\amessage\"\xb5\x01\n" +
+	"\amessage\x18\x01 \x01(\v2\x10.ecco.v1.MessageR\amessage\"\xcb\x01\n" +
 	"\n" +
 	"AskRequest\x12\x1d\n" +
 	"\n" +
@@ -1463,20 +1490,22 @@ const file_ecco_v1_messaging_service_proto_rawDesc = "" +
 	"\x06prompt\x18\x03 \x01(\tR\x06prompt\x12\x1d\n" +
 	"\n" +
 	"timeout_ms\x18\x04 \x01(\x05R\ttimeoutMs\x12!\n" +
-	"\fmax_attempts\x18\x05 \x01(\x05R\vmaxAttempts\"\x90\x01\n" +
+	"\fmax_attempts\x18\x05 \x01(\x05R\vmaxAttempts\x12\x14\n" +
+	"\x05hedge\x18\x06 \x01(\bR\x05hedge\"\x90\x01\n" +
 	"\vAskResponse\x12)\n" +
 	"\x05reply\x18\x01 \x01(\v2\x13.ecco.v1.AgentReplyR\x05reply\x125\n" +
 	"\n" +
 	"candidates\x18\x02 \x03(\v2\x15.ecco.v1.AskCandidateR\n" +
 	"candidates\x12\x1f\n" +
 	"\vmatch_count\x18\x03 \x01(\x05R\n" +
-	"matchCount\"\xab\x01\n" +
+	"matchCount\"\xc8\x01\n" +
 	"\fAskCandidate\x12.\n" +
 	"\x05match\x18\x01 \x01(\v2\x18.ecco.v1.CapabilityMatchR\x05match\x126\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1c.ecco.v1.AskCandidateOutcomeR\aoutcome\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12\x1d\n" +
 	"\n" +
-	"elapsed_ms\x18\x04 \x01(\x03R\telapsedMs\"u\n" +
+	"elapsed_ms\x18\x04 \x01(\x03R\telapsedMs\x12\x1b\n" +
+	"\tbudget_ms\x18\x05 \x01(\x03R\bbudgetMs\"u\n" +
 	"\x10ListPeersRequest\x12%\n" +
 	"\x0econnected_only\x18\x01 \x01(\bR\rconnectedOnly\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -1494,13 +1523,14 @@ const file_ecco_v1_messaging_service_proto_rawDesc = "" +
 	"timeout_ms\x18\x02 \x01(\x05R\ttimeoutMs\"i\n" +
 	"\x13ConnectPeerResponse\x12%\n" +
 	"\x04peer\x18\x01 \x01(\v2\x11.ecco.v1.PeerInfoR\x04peer\x12+\n" +
-	"\x11already_connected\x18\x02 \x01(\bR\x10alreadyConnected*\xce\x01\n" +
+	"\x11already_connected\x18\x02 \x01(\bR\x10alreadyConnected*\xf3\x01\n" +
 	"\x13AskCandidateOutcome\x12%\n" +
 	"!ASK_CANDIDATE_OUTCOME_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eASK_CANDIDATE_OUTCOME_ANSWERED\x10\x01\x12 \n" +
 	"\x1cASK_CANDIDATE_OUTCOME_FAILED\x10\x02\x12#\n" +
 	"\x1fASK_CANDIDATE_OUTCOME_TIMED_OUT\x10\x03\x12%\n" +
-	"!ASK_CANDIDATE_OUTCOME_UNREACHABLE\x10\x042\xed\x03\n" +
+	"!ASK_CANDIDATE_OUTCOME_UNREACHABLE\x10\x04\x12#\n" +
+	"\x1fASK_CANDIDATE_OUTCOME_CANCELLED\x10\x052\xed\x03\n" +
 	"\x10MessagingService\x12E\n" +
 	"\n" +
 	"SendPrompt\x12\x1a.ecco.v1.SendPromptRequest\x1a\x1b.ecco.v1.SendPromptResponse\x129\n" +

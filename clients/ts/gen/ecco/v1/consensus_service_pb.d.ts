@@ -72,7 +72,9 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
   minAgents: number;
 
   /**
-   * How long to wait for each agent's response, in milliseconds (`--timeout`); 0 means 60000. At most 3600000.
+   * The deadline of the whole query, in milliseconds (`--timeout`): discovery and every agent's response must be in
+   * by then; agents still silent count as TIMED_OUT and the result is aggregated from the answers in. 0 means
+   * 30000. At most 3600000.
    *
    * @generated from field: int32 timeout_ms = 8;
    */
@@ -127,7 +129,7 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
   aggregatorCmd: string;
 
   /**
-   * How responses are compared when votes are counted (`--similarity`). Unset means SIMILARITY_METHOD_TEXT_OVERLAP.
+   * How responses are compared when votes are counted (`--similarity`). Unset means SIMILARITY_METHOD_CONTENT.
    *
    * @generated from field: ecco.v1.SimilarityMethod similarity = 15;
    */
@@ -135,11 +137,22 @@ export declare type ConsensusOptions = Message<"ecco.v1.ConsensusOptions"> & {
 
   /**
    * The similarity, 0 to 1, at which two responses count as the same answer (`--similarity-threshold`); single
-   * linkage clustering joins every pair at or above it. Unset means 0.75. Ignored by SIMILARITY_METHOD_EXACT.
+   * linkage clustering joins every pair at or above it. Unset means 0.9 for SIMILARITY_METHOD_CONTENT, else 0.75.
+   * Ignored by SIMILARITY_METHOD_EXACT.
    *
    * @generated from field: optional double similarity_threshold = 16;
    */
   similarityThreshold?: number | undefined;
+
+  /**
+   * Whether to stop waiting as soon as the outcome is decided (`--decide-early`): FIRST_RESPONSE at the first
+   * answer, votes when the leader cannot be caught, CONSENSUS_THRESHOLD when met or out of reach, allow_partial
+   * false at the first failure, BEST_SCORE when the best candidate answered; requests still out are withdrawn and
+   * reported CANCELLED. false waits for every agent (or the deadline), as upstream does. Unset means true.
+   *
+   * @generated from field: optional bool decide_early = 17;
+   */
+  decideEarly?: boolean | undefined;
 };
 
 /**
@@ -155,7 +168,8 @@ export declare const ConsensusOptionsSchema: GenMessage<ConsensusOptions>;
  */
 export declare type ConsensusVote = Message<"ecco.v1.ConsensusVote"> & {
   /**
-   * The group's representative text: its first member's response.
+   * The group's representative text: its medoid, the member most similar to the others (ties: the shortest, then
+   * the first to arrive).
    *
    * @generated from field: string text = 1;
    */
@@ -613,6 +627,16 @@ export declare type ConsensusResult = Message<"ecco.v1.ConsensusResult"> & {
    * @generated from field: repeated ecco.v1.ConsensusVote votes = 12;
    */
   votes: ConsensusVote[];
+
+  /**
+   * Why the query stopped waiting: "all-answered", "first-answer" (FIRST_RESPONSE), "leader-cannot-be-caught"
+   * (votes), "threshold-met", "threshold-out-of-reach" (CONSENSUS_THRESHOLD), "best-score-answered" (BEST_SCORE)
+   * or "deadline" (timeout_ms passed). Requests still out then are CANCELLED (or TIMED_OUT at the deadline).
+   * The receipt's `stopReason` signs the same value.
+   *
+   * @generated from field: string stop_reason = 13;
+   */
+  stopReason: string;
 };
 
 /**
@@ -666,7 +690,7 @@ export declare type ConsensusReceipt = Message<"ecco.v1.ConsensusReceipt"> & {
 
   /**
    * The effective parameters as a JSON object, defaults filled in, e.g.
-   * `{"agentCount":3,"minAgents":1,"timeoutMs":60000,"consensusThreshold":0.6,"allowPartial":true}`.
+   * `{"agentCount":3,"minAgents":1,"timeoutMs":30000,"consensusThreshold":0.6,"allowPartial":true}`.
    *
    * @generated from field: string parameters_json = 6;
    */
@@ -1055,7 +1079,7 @@ export declare const AggregationStrategySchema: GenEnum<AggregationStrategy>;
  */
 export enum SimilarityMethod {
   /**
-   * Not set; SIMILARITY_METHOD_TEXT_OVERLAP applies.
+   * Not set; SIMILARITY_METHOD_CONTENT applies.
    *
    * @generated from enum value: SIMILARITY_METHOD_UNSPECIFIED = 0;
    */
@@ -1084,6 +1108,17 @@ export enum SimilarityMethod {
    * @generated from enum value: SIMILARITY_METHOD_PEER_EMBEDDING = 3;
    */
   PEER_EMBEDDING = 3,
+
+  /**
+   * Texts agree on what they say beyond the prompt: content words without the prompt's words and function words
+   * (an echoed prompt agrees with nothing), numbers as values with their units (different numbers never agree),
+   * yes/no polarity for yes/no questions (opposites never agree), words after "not" negated; the share of the
+   * shorter answer's content found in the longer one must reach similarity_threshold. The default: the best of
+   * every method on the labelled evaluation set (README).
+   *
+   * @generated from enum value: SIMILARITY_METHOD_CONTENT = 4;
+   */
+  CONTENT = 4,
 }
 
 /**
@@ -1131,6 +1166,14 @@ export enum ConsensusAgentStatus {
    * @generated from enum value: CONSENSUS_AGENT_STATUS_UNREACHABLE = 4;
    */
   UNREACHABLE = 4,
+
+  /**
+   * The request was still out when the outcome was decided (see ConsensusResult.stop_reason); it was withdrawn and
+   * the agent's answer, if any, is ignored.
+   *
+   * @generated from enum value: CONSENSUS_AGENT_STATUS_CANCELLED = 5;
+   */
+  CANCELLED = 5,
 }
 
 /**

@@ -479,19 +479,28 @@ export declare type AskRequest = Message<"ecco.v1.AskRequest"> & {
   prompt: string;
 
   /**
-   * How long the whole ask may take, trying candidates one after another, in milliseconds; 0 means 60000. At
-   * most 3600000.
+   * The deadline of the whole ask, in milliseconds (`--timeout`); 0 means 30000. At most 3600000. Each candidate
+   * gets an equal share of the time left when it is tried ((deadline - now) / candidates not yet tried), so a silent
+   * candidate never uses up the time of those after it.
    *
    * @generated from field: int32 timeout_ms = 4;
    */
   timeoutMs: number;
 
   /**
-   * How many candidates to try, best first, before giving up; 0 means 3. At most 10.
+   * How many candidates to try, best first, before giving up (`--max-candidates`); 0 means 3. At most 10.
    *
    * @generated from field: int32 max_attempts = 5;
    */
   maxAttempts: number;
+
+  /**
+   * Hedging (`--hedge`): when a candidate has not answered after the p90 latency of this node's recent successful
+   * asks, the next candidate is asked too; the first answer wins and the other request is withdrawn (CANCELLED).
+   *
+   * @generated from field: bool hedge = 6;
+   */
+  hedge: boolean;
 };
 
 /**
@@ -502,7 +511,9 @@ export declare const AskRequestSchema: GenMessage<AskRequest>;
 
 /**
  * Response of MessagingService.Ask. When no peer matches, the call fails with NO_PROVIDER_FOUND; when every
- * candidate tried failed, it fails with the last candidate's reason (e.g. REQUEST_TIMEOUT or PEER_UNREACHABLE).
+ * candidate tried failed, it fails with the last candidate's reason (e.g. REQUEST_TIMEOUT or PEER_UNREACHABLE), a
+ * message naming every candidate tried with its outcome, and ErrorInfo metadata `candidates`
+ * ("<peerId>=<outcome>,...").
  *
  * @generated from message ecco.v1.AskResponse
  */
@@ -515,7 +526,8 @@ export declare type AskResponse = Message<"ecco.v1.AskResponse"> & {
   reply?: AgentReply | undefined;
 
   /**
-   * The candidates tried, in the order tried; the last one is the one that answered.
+   * Every candidate tried, in the order their outcome was known: the one that answered, those that failed before
+   * it, and (with hedging) one withdrawn after it as CANCELLED.
    *
    * @generated from field: repeated ecco.v1.AskCandidate candidates = 2;
    */
@@ -568,6 +580,13 @@ export declare type AskCandidate = Message<"ecco.v1.AskCandidate"> & {
    * @generated from field: int64 elapsed_ms = 4;
    */
   elapsedMs: bigint;
+
+  /**
+   * The time this candidate was given, in milliseconds: its share of the deadline.
+   *
+   * @generated from field: int64 budget_ms = 5;
+   */
+  budgetMs: bigint;
 };
 
 /**
@@ -745,6 +764,13 @@ export enum AskCandidateOutcome {
    * @generated from enum value: ASK_CANDIDATE_OUTCOME_UNREACHABLE = 4;
    */
   UNREACHABLE = 4,
+
+  /**
+   * The request was withdrawn: another candidate answered first (hedging), or the deadline passed.
+   *
+   * @generated from enum value: ASK_CANDIDATE_OUTCOME_CANCELLED = 5;
+   */
+  CANCELLED = 5,
 }
 
 /**
