@@ -13,14 +13,22 @@ import click
 from ecco.cli.events import split_types
 from ecco.cli.options import PORT, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
-from ecco.config import DEFAULT_BRIDGE_MAX_ATTEMPTS, DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH
+from ecco.config import (
+    A2A_MODE,
+    DEFAULT_A2A_PATH,
+    DEFAULT_BRIDGE_MAX_ATTEMPTS,
+    DEFAULT_HOOK_PATH,
+    DEFAULT_PROVIDER_HOOK_PATH,
+    HOOK_MODE,
+)
 from ecco.errors import InvalidArgument, Reason
 
 TOKEN_ENV = "ECCO_WEBHOOK_TOKEN"
+A2A_TOKEN_ENV = "ECCO_A2A_TOKEN"
 
 
-def read_token(token: str | None, token_file: Path | None, flag: str = "--token") -> str | None:
-    """The hook token from the flag, else the file, else ECCO_WEBHOOK_TOKEN; None when none is given."""
+def read_token(token: str | None, token_file: Path | None, flag: str = "--token", env: str = TOKEN_ENV) -> str | None:
+    """A token from the flag, else the file, else the environment variable `env`; None when none is given."""
     if token:
         return token
     if token_file is not None:
@@ -30,7 +38,7 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
             raise InvalidArgument(
                 f"{flag}-file: cannot read {token_file}", Reason.BRIDGE_CONFIG_INVALID, field=f"{flag}-file"
             ) from None
-    return os.environ.get(TOKEN_ENV) or None
+    return os.environ.get(env) or None
 
 
 @click.group("webhook-bridge", invoke_without_command=True)
@@ -47,6 +55,15 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
     help="Where inbound agent-requests (work for this node) go.",
 )
 @click.option("--filter", "filter_types", help="Only these event types, comma-separated [inbound agent messages].")
+@click.option(
+    "--mode",
+    type=click.Choice([HOOK_MODE, A2A_MODE]),
+    default=HOOK_MODE,
+    show_default=True,
+    help="hook: POST events to OpenClaw's hooks. a2a: send inbound agent-requests to OpenClaw's A2A channel and "
+    "the agent's reply back to the requester (the token is channels.a2a.peers.<peer>.token).",
+)
+@click.option("--a2a-path", default=DEFAULT_A2A_PATH, show_default=True, help="OpenClaw's A2A endpoint (a2a mode).")
 @click.option(
     "--max-attempts",
     type=count(),
@@ -67,6 +84,8 @@ def webhook_bridge(
     hook_path: str,
     provider_hook_path: str,
     filter_types: str | None,
+    mode: str,
+    a2a_path: str,
     max_attempts: int,
     verbose: bool,
     json_output: bool,
@@ -74,8 +93,9 @@ def webhook_bridge(
     """Deliver the node's events to OpenClaw hooks, at least once, until interrupted.
 
     Inbound agent-requests go to --provider-hook-path, everything else to --hook-path, each as a JSON POST with
-    `Authorization: Bearer <token>` and `Idempotency-Key: <event id>`. The position is kept in the node, so a
-    restarted bridge resumes where it stopped.
+    `Authorization: Bearer <token>` and `Idempotency-Key: <event id>`. With --mode a2a, inbound agent-requests
+    go to OpenClaw's A2A endpoint instead and the agent's reply text goes back to the requester. The position is
+    kept in the node, so a restarted bridge resumes where it stopped.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -89,6 +109,8 @@ def webhook_bridge(
         hook_path=hook_path,
         provider_hook_path=provider_hook_path,
         filter=split_types(filter_types),
+        mode=mode,
+        a2a_path=a2a_path,
     )
     paths = select_node(node_name)
     asyncio.run(_serve(settings, f"unix:{paths.socket}", max_attempts, verbose, json_output))

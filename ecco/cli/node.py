@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecco.cli.bridge import TOKEN_ENV, read_token
+from ecco.cli.bridge import A2A_TOKEN_ENV, TOKEN_ENV, read_token
 from ecco.cli.options import PORT, TRUE_FALSE, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_fields, print_json
 from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
@@ -49,8 +49,17 @@ def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
 
 def _forwarded_args(ctx: click.Context) -> list[str]:
     """The options given on this command line, to hand to the detached child unchanged."""
-    # The hook token reaches the child through ECCO_WEBHOOK_TOKEN, never its command line (visible in `ps`).
-    skip = {"foreground", "json_output", "ready_fd", "start_timeout_ms", "webhook_token", "webhook_token_file"}
+    # The hook and A2A tokens reach the child through ECCO_WEBHOOK_TOKEN / ECCO_A2A_TOKEN, never its command line
+    # (visible in `ps`).
+    skip = {
+        "foreground",
+        "json_output",
+        "ready_fd",
+        "start_timeout_ms",
+        "webhook_token",
+        "webhook_token_file",
+        "a2a_token_file",
+    }
     args: list[str] = []
     for param in ctx.command.params:
         if param.name in skip or not isinstance(param, click.Option):
@@ -130,7 +139,22 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="daemon.log level.")
 @click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
 @click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
-@click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
+@click.option(
+    "--responder",
+    help="Answer agent-requests without a harness: 'echo', 'exec:<command>' or 'a2a:<A2A JSON-RPC URL>' "
+    "(bearer token from ECCO_A2A_RESPONDER_TOKEN).",
+)
+@click.option("--a2a-listen", help="Serve an A2A agent (card + JSON-RPC at /a2a/v1) on this loopback HOST:PORT.")
+@click.option(
+    "--a2a-reply-url",
+    help="Push replies of A2A clients that do not wait (OpenClaw's message tool) to this A2A endpoint, e.g. "
+    "http://127.0.0.1:18789/a2a/v1 (bearer token from ECCO_A2A_REPLY_TOKEN).",
+)
+@click.option(
+    "--a2a-token-file",
+    type=click.Path(path_type=Path),
+    help="A file holding the bearer token A2A clients must present (or ECCO_A2A_TOKEN).",
+)
 @click.option("--mdns", type=TRUE_FALSE, help="Find and announce peers on the local link (multicast) [true].")
 @click.option("--dht", type=TRUE_FALSE, help="Publish and look up capability provider records [true].")
 @click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
@@ -146,6 +170,12 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 )
 @click.option("--webhook-filter", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option("--webhook-verbose", is_flag=True, default=None, help="Log every delivery, not only failures.")
+@click.option(
+    "--webhook-mode",
+    type=click.Choice(["hook", "a2a"]),
+    help="hook: POST events to OpenClaw's hooks; a2a: agent-requests to its A2A channel, replies back [hook].",
+)
+@click.option("--webhook-a2a-path", help="OpenClaw's A2A endpoint in a2a mode [/a2a/v1].")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
@@ -171,6 +201,9 @@ def up(
     listen: tuple[str, ...],
     bootstrap: tuple[str, ...],
     responder: str | None,
+    a2a_listen: str | None,
+    a2a_reply_url: str | None,
+    a2a_token_file: Path | None,
     mdns: bool | None,
     dht: bool | None,
     webhook_bridge: bool | None,
@@ -182,6 +215,8 @@ def up(
     webhook_provider_hook_path: str | None,
     webhook_filter: str | None,
     webhook_verbose: bool | None,
+    webhook_mode: str | None,
+    webhook_a2a_path: str | None,
     foreground: bool,
     start_timeout_ms: int,
     ready_fd: int | None,
@@ -201,6 +236,9 @@ def up(
         "listen": list(listen) or None,
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
+        "a2a.listen": a2a_listen,
+        "a2a.reply_url": a2a_reply_url,
+        "a2a.token": read_token(None, a2a_token_file, "--a2a-token") if a2a_token_file else None,
         "mdns": mdns,
         "dht": dht,
         "webhook.enabled": webhook_bridge,
@@ -211,11 +249,15 @@ def up(
         "webhook.provider_hook_path": webhook_provider_hook_path,
         "webhook.filter": webhook_filter,
         "webhook.verbose": webhook_verbose,
+        "webhook.mode": webhook_mode,
+        "webhook.a2a_path": webhook_a2a_path,
     }
     config = resolve_config(config_path, flags)
     check_responder(config.responder)
     if config.webhook is not None:  # validates the bridge flags before anything starts
         os.environ[TOKEN_ENV] = config.webhook.token
+    if config.a2a_token:
+        os.environ[A2A_TOKEN_ENV] = config.a2a_token
     paths = NodePaths.for_name(config.name)
     paths.check_socket_path()
     if foreground:

@@ -77,6 +77,10 @@ class BridgeLink(Protocol):
         """Record the attempt in the node; returns the consumer's committed cursor."""
         ...
 
+    async def send(self, peer_id: str, type: str, payload: dict[str, Any], message_id: str) -> None:
+        """Send a message from the node (A2A mode: the agent's reply); raises EccoError when it cannot."""
+        ...
+
 
 @dataclass(frozen=True)
 class BridgeCounters:
