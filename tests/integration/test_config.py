@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
         ('name = "alice"\nnetwork = "moon"\n', "key 'network': expected one of testnet, mainnet"),
         (
             'name = "alice"\napi_listen = "0.0.0.0:7000"\n',
-            "key 'api_listen': the API may only listen on a loopback",
+            "key 'api_listen': ecco's local endpoints listen on loopback addresses only",
         ),
         ('name = "alice"\nmdns = "maybe"\n', "key 'mdns': expected true or false, got 'maybe'"),
         ('name = "alice"\n[webhook]\nenabled = 2\n', "key 'webhook.enabled': expected true or false, got 2"),

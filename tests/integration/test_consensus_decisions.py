@@ -181,10 +181,10 @@ def test_reputation_and_ask_fall_back_past_failing_and_silent_candidates(nodes: 
     began = time.monotonic()
     asked = ecco.ok("ask", "--capability", "oracle", QUESTION, "--timeout", "8000", "--json", *asker).json()
     assert time.monotonic() - began < 8 * 1.1 + 3
-    tried = [(c["match"]["peer"]["peerId"], c["outcome"], int(c["budgetMs"])) for c in asked["candidates"]]
+    tried = [(c["match"]["peer"]["peerId"], c["outcome"], c["budgetMs"]) for c in asked["candidates"]]
     assert [(peer, outcome) for peer, outcome, _ in tried] == [
-        (nodes.ids["silent"], "ASK_CANDIDATE_OUTCOME_TIMED_OUT"),
-        (nodes.ids["lyon"], "ASK_CANDIDATE_OUTCOME_ANSWERED"),
+        (nodes.ids["silent"], "timed-out"),
+        (nodes.ids["lyon"], "answered"),
     ]
     assert tried[0][2] == pytest.approx(4000, abs=300)  # half the deadline for the first of two
     assert asked["text"].strip() == LYON
