@@ -560,6 +560,16 @@ def ask(proc: subprocess.Popen[bytes], command: dict[str, Any], deadline: float)
     return read_json_line(proc, deadline, "the libp2p client")
 
 
+def profiling(pids: dict[str, int], phase: str, into: dict[str, Any]) -> contextlib.AbstractContextManager[None]:
+    """py-spy records `pids` during the block when BENCH_PROFILE_DIR is set (bench/_profile.py), else nothing."""
+    directory = os.environ.get("BENCH_PROFILE_DIR")
+    if not directory:
+        return contextlib.nullcontext()
+    import _profile
+
+    return _profile.recording(pids, Path(directory), phase, into)
+
+
 def bench() -> dict[str, Any]:
     began = time.monotonic()
     deadline = began + BUDGET_S
@@ -567,6 +577,7 @@ def bench() -> dict[str, Any]:
     procs: dict[str, subprocess.Popen[bytes] | None] = {"libp2p_server": None, "libp2p_client": None, "tcp": None}
     ecco: EccoClient | None = None
     tcp: TcpClient | None = None
+    profiles: dict[str, Any] = {}
     started_nodes = False
     try:
         # The helpers start (and pay for `import libp2p`) while the daemons come up.
@@ -588,16 +599,19 @@ def bench() -> dict[str, Any]:
         nodes = {"node_a": node_a["pid"], "node_b": node_b["pid"], "client": None}
         libp2p = {"server": procs["libp2p_server"].pid, "client": procs["libp2p_client"].pid}
         cpu = CpuMeter()
-        for _ in range(ROUNDS):
-            with cpu.block("ecco_sequential", per_round, nodes):
-                samples["ecco"] += ecco.prompts(per_round)
-            with cpu.block("libp2p_long_lived_stream", per_round, libp2p):
-                samples["libp2p_long"] += ask(procs["libp2p_client"], {"op": "long", "n": per_round}, deadline)["ns"]
-            with cpu.block("asyncio_tcp", per_round, {"server": procs["tcp"].pid, "client": None}):
-                samples["tcp"] += tcp.round_trips(per_round)
-            samples["libp2p_new"] += ask(procs["libp2p_client"], {"op": "new", "n": per_round}, deadline)["ns"]
-            with cpu.block("grpc_health_check", per_round, {"node_a": node_a["pid"], "client": None}):
-                samples["health"] += ecco.health_checks(per_round)
+        daemons = {"node_a": node_a["pid"], "node_b": node_b["pid"]}
+        with profiling(daemons, "sequential", profiles):
+            for _ in range(ROUNDS):
+                with cpu.block("ecco_sequential", per_round, nodes):
+                    samples["ecco"] += ecco.prompts(per_round)
+                with cpu.block("libp2p_long_lived_stream", per_round, libp2p):
+                    long_lived = ask(procs["libp2p_client"], {"op": "long", "n": per_round}, deadline)
+                    samples["libp2p_long"] += long_lived["ns"]
+                with cpu.block("asyncio_tcp", per_round, {"server": procs["tcp"].pid, "client": None}):
+                    samples["tcp"] += tcp.round_trips(per_round)
+                samples["libp2p_new"] += ask(procs["libp2p_client"], {"op": "new", "n": per_round}, deadline)["ns"]
+                with cpu.block("grpc_health_check", per_round, {"node_a": node_a["pid"], "client": None}):
+                    samples["health"] += ecco.health_checks(per_round)
         ecco.close()
         ecco = None
         tcp.close()
@@ -607,7 +621,7 @@ def bench() -> dict[str, Any]:
         with cpu.block("libp2p_concurrent", 0, libp2p):
             libp2p_conc = ask(procs["libp2p_client"], command, deadline)
         cpu.set_ops("libp2p_concurrent", libp2p_conc["round_trips"])
-        with cpu.block("ecco_concurrent", 0, nodes):
+        with profiling(daemons, "concurrent", profiles), cpu.block("ecco_concurrent", 0, nodes):
             throughput = asyncio.run(
                 asyncio.wait_for(
                     ecco_throughput(node_a["apiSocket"], node_b["peerId"], CONCURRENCY, THROUGHPUT_S),
@@ -675,6 +689,7 @@ def bench() -> dict[str, Any]:
             "libp2p_connect_ms": round(libp2p_ready["connect_ms"], 2),
             **frames,
         },
+        **({"profile": profiles} if profiles else {}),
         "payload_bytes": PAYLOAD_BYTES,
         "samples": SAMPLES,
         "warmup": WARMUP,

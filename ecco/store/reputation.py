@@ -83,7 +83,7 @@ class _Outcome:
 async def _apply(conn: AsyncConnection, outcome: _Outcome) -> ReputationRecord:
     peer_id = outcome.peer_id
     row = (await conn.execute(select(*_COLUMNS).where(local_reputation.c.peer_id == peer_id))).first()
-    before = LocalReputation() if row is None else _local(_record(row))
+    before = LocalReputation.of(None if row is None else _record(row))
     after = before.record(outcome.success, outcome.now_ms)
     values = {
         "local_score": after.local_score,
@@ -97,13 +97,3 @@ async def _apply(conn: AsyncConnection, outcome: _Outcome) -> ReputationRecord:
     else:
         await conn.execute(update(local_reputation).where(local_reputation.c.peer_id == peer_id).values(**values))
     return ReputationRecord(peer_id, **values)
-
-
-def _local(record: ReputationRecord) -> LocalReputation:
-    return LocalReputation(
-        record.local_score,
-        record.total_jobs,
-        record.successful_jobs,
-        record.failed_jobs,
-        record.last_interaction_at_ms,
-    )
