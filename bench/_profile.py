@@ -136,19 +136,66 @@ def summarise(path: Path, top: int = 0) -> dict[str, object]:
     return out
 
 
+def thread_cpu_ns(pid: int) -> dict[int, int]:
+    """CPU time so far of each live thread of `pid` (Linux schedstat), by thread id."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                out[int(tid)] = int(fh.read().split()[0])
+    return out
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Thread id -> name: Python's name from `py-spy dump` for Python threads, the OS name (comm) for the others
+    (gRPC's C-core threads, which py-spy cannot sample)."""
+    names = {}
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError):
+                names[int(tid)] = "os:" + Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip()
+    exe = py_spy()
+    if exe is not None:
+        with contextlib.suppress(Exception):
+            dump = subprocess.run([exe, "dump", "--pid", str(pid), "--nonblocking"], capture_output=True, text=True)
+            for line in dump.stdout.splitlines():
+                if line.startswith("Thread ") and '"' in line:
+                    tid = int(line.split()[1], 0)
+                    names[tid] = line.split('"')[1]
+    return names
+
+
+def cpu_by_thread(pid: int, before: dict[int, int], ops: int) -> dict[str, float]:
+    """ms of CPU per operation of each thread (by name; threads of one name summed) since `before`."""
+    after, names = thread_cpu_ns(pid), thread_names(pid)
+    used: Counter[str] = Counter()
+    for tid, ns in after.items():
+        used[names.get(tid, f"tid {tid}")] += ns - before.get(tid, 0)
+    return {name: round(ns / 1e6 / max(1, ops), 3) for name, ns in used.most_common() if ns > 0}
+
+
 @contextlib.contextmanager
 def recording(pids: dict[str, int], directory: Path, phase: str, into: dict[str, object]):
-    """Record each of `pids` during the block into DIRECTORY/PHASE-NAME.txt; put the summaries in `into[phase]`."""
+    """Record each of `pids` during the block into DIRECTORY/PHASE-NAME.txt; put the summaries in `into[phase]`,
+    with each thread's CPU per operation (the block appends its operation counts to the list it is given)."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {name: directory / f"{phase}-{name}.txt" for name in pids}
     procs = {name: start(pid, files[name]) for name, pid in pids.items()}
     time.sleep(0.3)  # py-spy attaches
+    before = {name: thread_cpu_ns(pid) for name, pid in pids.items()}
+    ops: list[int] = []
     try:
-        yield
+        yield ops
     finally:
         for proc in procs.values():
             stop(proc)
-    into[phase] = {name: summarise(files[name], top=8) for name in pids}
+    into[phase] = {
+        name: {
+            **summarise(files[name], top=8),
+            "cpu_ms_per_op_by_thread": cpu_by_thread(pid, before[name], sum(ops)),
+        }
+        for name, pid in pids.items()
+    }
 
 
 def idle(n_nodes: int, seconds: float) -> dict[str, object]:

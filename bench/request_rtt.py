@@ -560,11 +560,11 @@ def ask(proc: subprocess.Popen[bytes], command: dict[str, Any], deadline: float)
     return read_json_line(proc, deadline, "the libp2p client")
 
 
-def profiling(pids: dict[str, int], phase: str, into: dict[str, Any]) -> contextlib.AbstractContextManager[None]:
+def profiling(pids: dict[str, int], phase: str, into: dict[str, Any]) -> contextlib.AbstractContextManager[list[int]]:
     """py-spy records `pids` during the block when BENCH_PROFILE_DIR is set (bench/_profile.py), else nothing."""
     directory = os.environ.get("BENCH_PROFILE_DIR")
     if not directory:
-        return contextlib.nullcontext()
+        return contextlib.nullcontext([])
     import _profile
 
     return _profile.recording(pids, Path(directory), phase, into)
@@ -600,10 +600,11 @@ def bench() -> dict[str, Any]:
         libp2p = {"server": procs["libp2p_server"].pid, "client": procs["libp2p_client"].pid}
         cpu = CpuMeter()
         daemons = {"node_a": node_a["pid"], "node_b": node_b["pid"]}
-        with profiling(daemons, "sequential", profiles):
+        with profiling(daemons, "sequential", profiles) as profiled:
             for _ in range(ROUNDS):
                 with cpu.block("ecco_sequential", per_round, nodes):
                     samples["ecco"] += ecco.prompts(per_round)
+                profiled.append(per_round)
                 with cpu.block("libp2p_long_lived_stream", per_round, libp2p):
                     long_lived = ask(procs["libp2p_client"], {"op": "long", "n": per_round}, deadline)
                     samples["libp2p_long"] += long_lived["ns"]
@@ -621,14 +622,15 @@ def bench() -> dict[str, Any]:
         with cpu.block("libp2p_concurrent", 0, libp2p):
             libp2p_conc = ask(procs["libp2p_client"], command, deadline)
         cpu.set_ops("libp2p_concurrent", libp2p_conc["round_trips"])
-        with profiling(daemons, "concurrent", profiles), cpu.block("ecco_concurrent", 0, nodes):
+        with profiling(daemons, "concurrent", profiles) as profiled, cpu.block("ecco_concurrent", 0, nodes):
             throughput = asyncio.run(
                 asyncio.wait_for(
                     ecco_throughput(node_a["apiSocket"], node_b["peerId"], CONCURRENCY, THROUGHPUT_S),
                     THROUGHPUT_S + 30,
                 )
             )
-        cpu.set_ops("ecco_concurrent", throughput["ok"] + throughput["errors"] + 1)  # +1: the connecting call
+            profiled.append(throughput["ok"] + throughput["errors"] + 1)  # +1: the connecting call
+        cpu.set_ops("ecco_concurrent", sum(profiled))
         frames = ecco_frame_sizes()
     finally:
         if ecco is not None:
