@@ -41,7 +41,7 @@ WAITING = (
 
 # (group, substrings of a frame's "function (file:line)" text); the innermost matching frame decides.
 GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("SQLAlchemy + aiosqlite (reputation store)", ("sqlalchemy/", "aiosqlite/", "ecco/store/reputation.py")),
+    ("SQLAlchemy + aiosqlite (reputation, payments)", ("sqlalchemy/", "aiosqlite/", "ecco/store/reputation.py")),
     ("logging", ("logging/__init__.py", "ecco/logs.py", "ecco/transport/logs.py")),
     ("JSON / canonical JSON", ("json/", "canonical_json", "encode_frame", "decode_frame", "_payload_json")),
     (

@@ -51,8 +51,9 @@ THROUGHPUT_S = 5.0
 THROUGHPUT_MAX_REQUESTS = 25_000  # bounds the throughput loop in count (2,000/s for 5 s is 10,000)
 BASELINE_THROUGHPUT_S = 2.0
 PROMPT_TIMEOUT_MS = 10_000
-GOAL_RATIO = 2.0
-GOAL_RPS = 2_000.0
+# Issue 16's goals, as ratios to the baselines measured in the same run (the machine's speed cancels out).
+GOAL_RATIO = 5.0  # request p50 <= 5x raw libp2p p50 (one long-lived stream)
+GOAL_RPS_RATIO = 0.30  # requests/s at CONCURRENCY in flight >= 0.30x raw libp2p round trips/s on CONCURRENCY streams
 BUDGET_S = 85.0
 HELPER_LIFETIME_S = 120.0  # a helper process exits on its own after this, whatever happens to the parent
 PROTOCOL = "/ecco-bench/echo/1.0.0"
@@ -653,15 +654,16 @@ def bench() -> dict[str, Any]:
     health = summary_ms(samples["health"])
     libp2p_rps = libp2p_conc["round_trips"] / libp2p_conc["seconds"]
     ratio_p50 = round(latency["p50_ms"] / long["p50_ms"], 2)
+    ratio_rps = round(throughput["requests_per_s"] / libp2p_rps, 3)
     return {
         "benchmark": "request_rtt",
         "figure": "Prompt round trip: gRPC client -> node A -> libp2p -> node B echo responder -> back (sequential)",
         "value": latency["p50_ms"],
         "unit": "ms (p50)",
         "p99_ms": latency["p99_ms"],
-        "goal": f"p50 <= {GOAL_RATIO:g}x raw libp2p p50 (one long-lived stream); >= {GOAL_RPS:,.0f} requests/s at "
-        f"concurrency {CONCURRENCY}",
-        "goal_met": {"latency": ratio_p50 <= GOAL_RATIO, "throughput": throughput["requests_per_s"] >= GOAL_RPS},
+        "goal": f"p50 <= {GOAL_RATIO:g}x raw libp2p p50 (one long-lived stream); requests/s at concurrency "
+        f"{CONCURRENCY} >= {GOAL_RPS_RATIO:g}x raw libp2p round trips/s on {CONCURRENCY} streams",
+        "goal_met": {"latency": ratio_p50 <= GOAL_RATIO, "throughput": ratio_rps >= GOAL_RPS_RATIO},
         "latency": latency,
         "baseline": {
             "libp2p_long_lived_stream": long,
@@ -680,10 +682,10 @@ def bench() -> dict[str, Any]:
         "throughput": {
             **throughput,
             "concurrency": CONCURRENCY,
-            "goal_rps": GOAL_RPS,
+            "goal_ratio_vs_libp2p": GOAL_RPS_RATIO,
             "baseline_libp2p_round_trips_per_s": round(libp2p_rps, 1),
             "baseline_libp2p_streams": CONCURRENCY,
-            "ratio_vs_libp2p": round(throughput["requests_per_s"] / libp2p_rps, 3),
+            "ratio_vs_libp2p": ratio_rps,
         },
         "breakdown": {
             "ecco_p50_minus_grpc_unary_p50_ms": round(latency["p50_ms"] - health["p50_ms"], 3),
