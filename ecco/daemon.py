@@ -152,6 +152,7 @@ async def run_daemon(
 
         reputation = ReputationBook(SqlReputationStore(engine), now_ms)
         await reputation.load()
+        cleanup.push_async_callback(reputation.close)  # after the network stops, before the engine is disposed
         from ecco.transport.keys import Ed25519Signer, Ed25519Verifier
 
         # One signer, verifier and responder (all stateless) for messaging, discovery, consensus and payments.
@@ -283,7 +284,7 @@ async def _start_network(
         network=config.network,
         responder=responder,
         guard=guard,
-        on_outcome=reputation.record,
+        on_outcome=reputation.note,
     )
     # The messenger's handlers go in first: peers (mDNS-found, or dialling us) may connect while the host starts.
     messenger.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -107,16 +108,17 @@ class SqlPaymentStore:
 
     # expected invoices
 
-    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int, now_ms: int) -> None:
+    async def expect_invoices(self, expected: Mapping[str, tuple[str, int]], now_ms: int) -> None:
+        if not expected:
+            return
+        rows = [{"job_id": job, "peer_id": peer, "expires_at_ms": until} for job, (peer, until) in expected.items()]
         async with self._write, self._engine.begin() as conn:
             await conn.execute(
                 delete(expected_invoices).where(
-                    or_(expected_invoices.c.job_id == job_id, expected_invoices.c.expires_at_ms < now_ms)
+                    or_(expected_invoices.c.job_id.in_(list(expected)), expected_invoices.c.expires_at_ms < now_ms)
                 )
             )
-            await conn.execute(
-                insert(expected_invoices).values(job_id=job_id, peer_id=peer_id, expires_at_ms=expires_ms)
-            )
+            await conn.execute(insert(expected_invoices), rows)
 
     async def expected_invoice(self, job_id: str) -> tuple[str, int] | None:
         async with self._engine.connect() as conn:

@@ -58,7 +58,7 @@ class SqlReputationStore:
                 batch, self._queued = self._queued, []
                 try:
                     async with self._engine.begin() as conn:
-                        results = [await _apply(conn, queued) for queued in batch]
+                        results = await _apply(conn, batch)
                 except asyncio.CancelledError:
                     self._queued[:0] = batch  # rolled back: the next writer takes them
                     raise
@@ -80,30 +80,28 @@ class _Outcome:
     done: asyncio.Future[ReputationRecord]
 
 
-async def _apply(conn: AsyncConnection, outcome: _Outcome) -> ReputationRecord:
-    peer_id = outcome.peer_id
-    row = (await conn.execute(select(*_COLUMNS).where(local_reputation.c.peer_id == peer_id))).first()
-    before = LocalReputation() if row is None else _local(_record(row))
-    after = before.record(outcome.success, outcome.now_ms)
-    values = {
-        "local_score": after.local_score,
-        "total_jobs": after.total_jobs,
-        "successful_jobs": after.successful_jobs,
-        "failed_jobs": after.failed_jobs,
-        "last_interaction_at_ms": after.last_interaction_at,
-    }
-    if row is None:
-        await conn.execute(insert(local_reputation).values(peer_id=peer_id, **values))
-    else:
-        await conn.execute(update(local_reputation).where(local_reputation.c.peer_id == peer_id).values(**values))
-    return ReputationRecord(peer_id, **values)
-
-
-def _local(record: ReputationRecord) -> LocalReputation:
-    return LocalReputation(
-        record.local_score,
-        record.total_jobs,
-        record.successful_jobs,
-        record.failed_jobs,
-        record.last_interaction_at_ms,
-    )
+async def _apply(conn: AsyncConnection, batch: list[_Outcome]) -> list[ReputationRecord]:
+    """Each outcome of the batch in order, each peer's row read once and written once (the reputation book
+    hands over many outcomes of the same peer at a time); returns the record after each outcome."""
+    by_peer: dict[str, list[int]] = {}
+    for index, outcome in enumerate(batch):
+        by_peer.setdefault(outcome.peer_id, []).append(index)
+    results: list[ReputationRecord | None] = [None] * len(batch)
+    for peer_id, indexes in by_peer.items():
+        row = (await conn.execute(select(*_COLUMNS).where(local_reputation.c.peer_id == peer_id))).first()
+        counts = LocalReputation.of(None if row is None else _record(row))
+        for index in indexes:
+            counts = counts.record(batch[index].success, batch[index].now_ms)
+            results[index] = counts.as_record(peer_id)
+        values = {
+            "local_score": counts.local_score,
+            "total_jobs": counts.total_jobs,
+            "successful_jobs": counts.successful_jobs,
+            "failed_jobs": counts.failed_jobs,
+            "last_interaction_at_ms": counts.last_interaction_at,
+        }
+        if row is None:
+            await conn.execute(insert(local_reputation).values(peer_id=peer_id, **values))
+        else:
+            await conn.execute(update(local_reputation).where(local_reputation.c.peer_id == peer_id).values(**values))
+    return [result for result in results if result is not None]

@@ -260,9 +260,19 @@ async def test_request_id_replays_the_stored_answer_and_refuses_other_fields(net
 
 async def test_expired_expectations_are_dropped_not_kept_forever(network: Network, tmp_path: Path) -> None:
     payer, payee = await pair(network, tmp_path)
-    await payer.store.expect_invoice("old-job", payee.peer_id, 1_000, 0)
-    await payer.store.expect_invoice("live-job", payee.peer_id, 10_000, 0)
-    await payer.store.expect_invoice("new-job", payee.peer_id, 20_000, 5_000)
+    await payer.store.expect_invoices({"old-job": (payee.peer_id, 1_000), "live-job": (payee.peer_id, 10_000)}, 0)
+    await payer.store.expect_invoices({"new-job": (payee.peer_id, 20_000)}, 5_000)
     assert await payer.store.expected_invoice("old-job") is None
     assert await payer.store.expected_invoice("live-job") == (payee.peer_id, 10_000)
     assert await payer.store.expected_invoice("new-job") == (payee.peer_id, 20_000)
+
+
+async def test_an_expected_invoice_is_written_in_groups_and_at_close(network: Network, tmp_path: Path) -> None:
+    """A request notes its expected invoice without a transaction of its own; a shutdown writes what is pending."""
+    payer, payee = await pair(network, tmp_path)
+    await payer.payments.expect_invoice(payee.peer_id, "job-a")
+    await payer.payments.expect_invoice(payee.peer_id, "job-b")
+    assert await payer.store.expected_invoice("job-a") is None  # noted, not written yet
+    await payer.payments.close()
+    assert (await payer.store.expected_invoice("job-a"))[0] == payee.peer_id  # type: ignore[index]
+    assert (await payer.store.expected_invoice("job-b"))[0] == payee.peer_id  # type: ignore[index]

@@ -60,6 +60,18 @@ async def test_scores_survive_a_restart(sql) -> None:
     assert reopened.rank_score(PEER) == 67
 
 
+async def test_a_noted_outcome_counts_at_once_and_is_stored_by_the_next_read_or_close(sql) -> None:
+    """The request path only notes outcomes (no transaction per request); reads and shutdown write them."""
+    store, _ = sql
+    book = ReputationBook(store, lambda: 5)
+    await book.note(PEER, True)
+    assert book.rank_score(PEER) == 67 and await store.get(PEER) is None  # counted, not written yet
+    assert (await book.get(PEER)).record == ReputationRecord(PEER, 1, 1, 1, 0, 5)  # type: ignore[union-attr]
+    await book.note(PEER, False)
+    await book.close()
+    assert await store.get(PEER) == ReputationRecord(PEER, 0, 2, 1, 1, 5)
+
+
 @pytest.mark.parametrize(("start", "success", "end"), [(999, True, 1000), (-999, False, -1000)])
 async def test_the_local_score_is_clamped(sql, start: int, success: bool, end: int) -> None:
     store, engine = sql

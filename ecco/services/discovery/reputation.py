@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Final
 
 from ecco.parsing import TIERS, Tier
+from ecco.services.ports import ReputationRecord
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Local reputation
@@ -39,6 +40,24 @@ class LocalReputation:
     failed_jobs: int = 0
     last_interaction_at: int | None = None
     """Epoch milliseconds of the last recorded job."""
+
+    @classmethod
+    def of(cls, record: ReputationRecord | None) -> LocalReputation:
+        """The counts of a stored record (a peer without one starts at zero)."""
+        if record is None:
+            return cls()
+        return cls(
+            record.local_score,
+            record.total_jobs,
+            record.successful_jobs,
+            record.failed_jobs,
+            record.last_interaction_at_ms,
+        )
+
+    def as_record(self, peer_id: str) -> ReputationRecord:
+        return ReputationRecord(
+            peer_id, self.local_score, self.total_jobs, self.successful_jobs, self.failed_jobs, self.last_interaction_at
+        )
 
     def record(self, success: bool, now_ms: int | None = None) -> LocalReputation:
         """The reputation after one more job: +1 for a success, -1 for a failure, clamped to [-1000, 1000]."""

@@ -79,5 +79,6 @@ def wire_payments(messenger: Messenger, payments: Payments, agreements: Agreemen
     async def stop() -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await payments.close()
 
     return stop

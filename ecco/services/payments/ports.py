@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -140,8 +141,9 @@ class Settlement:
 
 class PaymentStore(Protocol):
     # expected invoices (requester side)
-    async def expect_invoice(self, job_id: str, peer_id: str, expires_ms: int, now_ms: int) -> None:
-        """Expect an invoice for the job from the peer until `expires_ms`; rows expired by `now_ms` are dropped."""
+    async def expect_invoices(self, expected: Mapping[str, tuple[str, int]], now_ms: int) -> None:
+        """Expect an invoice for each job (key) from its peer until its expiry ({job id: (peer id, expires_ms)}),
+        in one transaction; rows expired by `now_ms` are dropped."""
         ...
 
     async def expected_invoice(self, job_id: str) -> tuple[str, int] | None: ...

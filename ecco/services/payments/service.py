@@ -36,6 +36,8 @@ QUEUE_LIMIT = 1000
 # Upstream keeps an expected-invoice row 5 minutes and deletes it on the first invoice (§13 #5). We keep it an
 # hour and accept every distinct invoice of the job while it lasts, so streaming ticks are all paid.
 EXPECTED_INVOICE_TTL_MS = 3_600_000
+EXPECT_WRITE_DELAY_S = 0.5
+"""How long an expected invoice waits in memory, so that one transaction carries the requests sent meanwhile."""
 RECEIPT_TIMEOUT_S = 30.0
 TX_HASH_LENGTH = 66
 
@@ -97,6 +99,9 @@ class Payments:
         self._send = send
         self._settle_lock = asyncio.Lock()
         self._proof_lock = asyncio.Lock()
+        self._expecting: dict[str, tuple[str, int]] = {}  # {job id: (peer id, expires ms)} not written yet
+        self._expect_lock = asyncio.Lock()
+        self._expect_timer: asyncio.Task[None] | None = None
 
     @property
     def peer_id(self) -> str:
@@ -113,9 +118,41 @@ class Payments:
     # ------------------------------------------------------------------------------------------ requester side
 
     async def expect_invoice(self, peer_id: str, job_id: str) -> None:
-        """Called for every agent-request this node sends: the peer asked may invoice the job."""
-        now = self.clock()
-        await self.store.expect_invoice(job_id, peer_id, now + EXPECTED_INVOICE_TTL_MS, now)
+        """Called for every agent-request this node sends (before it is sent): the peer asked may invoice the job.
+
+        Kept in memory at once and written within EXPECT_WRITE_DELAY_S with the others sent meanwhile, so a request
+        does not wait for (or pay) a transaction of its own (profiled, bench/README.md). An invoice first writes
+        what is pending (`on_invoice`), so it is never early. A crash loses the expectations of the requests sent
+        in the last EXPECT_WRITE_DELAY_S: requests whose answers the crash lost too; their invoices are refused as
+        unexpected. `close` writes the rest at shutdown."""
+        self._expecting[job_id] = (peer_id, self.clock() + EXPECTED_INVOICE_TTL_MS)
+        if self._expect_timer is None:
+            self._expect_timer = asyncio.ensure_future(self._write_expected_later())
+
+    async def write_expected(self) -> None:
+        """Write every expected invoice noted so far (one transaction)."""
+        async with self._expect_lock:
+            batch, self._expecting = self._expecting, {}
+            try:
+                await self.store.expect_invoices(batch, self.clock())
+            except BaseException:
+                self._expecting = batch | self._expecting  # not written: the next write takes them
+                raise
+
+    async def close(self) -> None:
+        """Write what is pending (the node is stopping)."""
+        timer, self._expect_timer = self._expect_timer, None
+        if timer is not None:
+            timer.cancel()
+        await self.write_expected()
+
+    async def _write_expected_later(self) -> None:
+        await asyncio.sleep(EXPECT_WRITE_DELAY_S)
+        self._expect_timer = None
+        try:
+            await self.write_expected()
+        except EccoError as error:
+            log.warning("could not write expected invoices; retried with the next", extra={"reason": str(error.reason)})
 
     async def on_invoice(self, message: Message) -> None:
         """An invoice from a peer: queued if signed by that peer for a job we expect from it; else recorded."""
@@ -123,6 +160,7 @@ class Payments:
             invoice = parse_invoice(message.payload)
             if issuer_of(invoice, self._verifier) != message.from_:
                 raise PermissionDenied("invoice is not signed by the sending peer", Reason.INVALID_INVOICE)
+            await self.write_expected()
             expected = await self.store.expected_invoice(invoice.job_id)
             if expected is None or expected[0] != message.from_ or expected[1] < self.clock():
                 raise PermissionDenied(
