@@ -66,6 +66,7 @@ GROUPS = (
             "tests/unit/test_consensus_receipt.py",
             "tests/unit/test_consensus_flow.py",
             "tests/unit/test_consensus_strategies.py",
+            "tests/unit/test_consensus_decide_early.py",
         ),
     ),
     Group(
