@@ -167,6 +167,27 @@ async def test_insufficient_funds_leaves_queue_and_ledger(network: Network, tmp_
     assert await payer.store.queue_size() == 1
     entries, _ = await payer.store.list_ledger("", "", "", 0, 10)
     assert [e.status for e in entries] == ["pending"]
+    page = await payer.events.list_page(0, [], 1000, "")
+    [failed] = [json.loads(r.payload_json) for r in page.events if r.type == "payment-failed-local"]
+    assert failed["reason"] == str(Reason.INSUFFICIENT_FUNDS)
+
+
+async def test_a_nonce_the_chain_has_not_caught_up_with_is_not_reused(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a crash or a lagging node the chain may report a nonce this node already signed with: the next
+    transfer takes the one after the highest it stored, or the chain would refuse it."""
+    payer, payee = await pair(network, tmp_path)
+    await invoice_job(network, payer, payee, "job-1", 10**15)
+    [first] = await payer.payments.settle()
+
+    async def stale() -> int:
+        return 0
+
+    monkeypatch.setattr(payer.chain, "next_nonce", stale)
+    await invoice_job(network, payer, payee, "job-2", 10**15)
+    [second] = await payer.payments.settle()
+    assert first.success and second.success and second.tx_hash != first.tx_hash
 
 
 async def test_crash_after_broadcast_is_reconciled_without_paying_twice(network: Network, tmp_path: Path) -> None:
