@@ -77,18 +77,19 @@ def test_a_peer_charged_for_oversized_streams_runs_out_alone(limit: dict[str, fl
 def test_the_configured_byte_refill_rate_is_the_one_applied() -> None:
     clock = Clock()
     frame = frame_from(ALICE)
+    budget = len(frame) + 20  # room for a later frame a few bytes longer
     guard = InboundGuard(
         Ed25519Verifier(),
         wall_clock_ms=lambda: NOW,
         monotonic=clock,
-        byte_budget=len(frame),
-        byte_refill_per_second=len(frame) / 2,
+        byte_budget=budget,
+        byte_refill_per_second=budget / 4,
     )
     guard.check(ALICE.peer_id, frame)
-    clock.now += 1  # half the frame's bytes back: still limited (the default rate would have refilled them)
+    clock.now += 1  # a quarter of the budget back: still limited (the default rate would have refilled it all)
     with pytest.raises(ResourceExhausted):
         guard.check(ALICE.peer_id, frame_from(ALICE))
-    clock.now += 2
+    clock.now += 4
     guard.check(ALICE.peer_id, frame_from(ALICE))
 
 
