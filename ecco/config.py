@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ecco.errors import InvalidArgument, Reason
-from ecco.services.bridge import DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH, BridgeSettings, RetryPolicy
+from ecco.services.bridge import (
+    A2A_MODE,
+    DEFAULT_A2A_PATH,
+    DEFAULT_HOOK_PATH,
+    DEFAULT_PROVIDER_HOOK_PATH,
+    HOOK_MODE,
+    BridgeSettings,
+    RetryPolicy,
+)
 from ecco.services.discovery import (
     capability_from_name,
     load_capabilities_file,
@@ -77,8 +85,15 @@ def _loopback_address(raw: Any, where: str) -> str:
     except ValueError:
         loopback = False
     if not loopback:
-        raise ValueError(f"the API may only listen on a loopback address (127.0.0.1, [::1]), got {host!r}")
+        raise ValueError(f"ecco's local endpoints listen on loopback addresses only (127.0.0.1, [::1]), got {host!r}")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _http_url(raw: Any, where: str) -> str:
+    text = _string(raw, where).strip()
+    if text and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", text):
+        raise ValueError(f"expected an http(s) URL, got {text!r}")
+    return text
 
 
 def _capabilities(raw: Any, where: str) -> list[dict[str, Any]]:
@@ -232,6 +247,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen", _string_list, ["/ip4/0.0.0.0/tcp/0"], "ECCO_LISTEN"),
     Setting("bootstrap", _peer_multiaddrs, [], "ECCO_BOOTSTRAP"),
     Setting("responder", _string, "", "ECCO_RESPONDER"),
+    # A2A (ecco.services.bridge.a2a): the node's A2A endpoint, the bearer token its clients must present, and the
+    # bearer token sent to the agent of `--responder a2a:<url>`.
+    Setting("a2a.listen", _loopback_address, "", "ECCO_A2A_LISTEN"),
+    Setting("a2a.token", _string, "", "ECCO_A2A_TOKEN", secret=True),
+    Setting("a2a.responder_token", _string, "", "ECCO_A2A_RESPONDER_TOKEN", secret=True),
+    # Where replies go for clients that do not wait (OpenClaw's A2A endpoint), and the token it expects there.
+    Setting("a2a.reply_url", _http_url, "", "ECCO_A2A_REPLY_URL"),
+    Setting("a2a.reply_token", _string, "", "ECCO_A2A_REPLY_TOKEN", secret=True),
     # mDNS multicasts on every interface: on for users (upstream default), off wherever that is not wanted.
     Setting("mdns", _boolean, True, "ECCO_MDNS"),
     # Capability provider records on the network-scoped Kademlia DHT (the `internet` discovery phase).
@@ -265,6 +288,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook.provider_hook_path", _string, DEFAULT_PROVIDER_HOOK_PATH, "ECCO_WEBHOOK_PROVIDER_HOOK_PATH"),
     Setting("webhook.filter", _string_list, [], "ECCO_WEBHOOK_FILTER"),
     Setting("webhook.verbose", _boolean, False, "ECCO_WEBHOOK_VERBOSE"),
+    # hook: POST events to OpenClaw's hooks; a2a: agent-requests to its A2A channel, replies back to the requester.
+    Setting("webhook.mode", _choice(HOOK_MODE, A2A_MODE), HOOK_MODE, "ECCO_WEBHOOK_MODE"),
+    Setting("webhook.a2a_path", _string, DEFAULT_A2A_PATH, "ECCO_WEBHOOK_A2A_PATH"),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -319,6 +345,23 @@ class NodeConfig:
     @property
     def responder(self) -> str:
         return str(self.values["responder"])
+
+    @property
+    def a2a_listen(self) -> str:
+        return str(self.values["a2a.listen"])
+
+    @property
+    def a2a_token(self) -> str:
+        return str(self.values["a2a.token"]).strip()
+
+    @property
+    def a2a_reply(self) -> tuple[str, str]:
+        """(URL, bearer token) of the A2A endpoint that gets the replies of clients that do not wait."""
+        return str(self.values["a2a.reply_url"]), str(self.values["a2a.reply_token"]).strip()
+
+    @property
+    def a2a_responder_token(self) -> str:
+        return str(self.values["a2a.responder_token"]).strip()
 
     @property
     def rate_limit(self) -> tuple[float, float]:
@@ -401,6 +444,8 @@ class NodeConfig:
             hook_path=str(self.values["webhook.hook_path"]),
             provider_hook_path=str(self.values["webhook.provider_hook_path"]),
             filter=list(self.values["webhook.filter"]),
+            mode=str(self.values["webhook.mode"]),
+            a2a_path=str(self.values["webhook.a2a_path"]),
             flag_prefix="--webhook-",
         )
 

@@ -25,7 +25,7 @@ from ecco.config import NodeConfig
 from ecco.errors import AlreadyExists, Reason
 from ecco.home import NodePaths
 from ecco.identity import PASSWORD_ENV, Identity, load_or_create
-from ecco.services.bridge import BridgeMonitor
+from ecco.services.bridge import A2A_MODE, BridgeMonitor
 from ecco.services.consensus import Consensus, PeerEmbeddings
 from ecco.services.crypto_ports import Signer, Verifier
 from ecco.services.discovery import Discovery, ReputationBook
@@ -42,7 +42,7 @@ from ecco.store.reputation import SqlReputationStore
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ecco.services.bridge import Attachment, BridgeSettings
+    from ecco.services.bridge import A2ACaller, Attachment, BridgeSettings
     from ecco.transport.libp2p import Libp2pTransport
 
 log = logging.getLogger("ecco.daemon")
@@ -156,7 +156,7 @@ async def run_daemon(
 
         # One signer, verifier and responder (all stateless) for messaging, discovery, consensus and payments.
         signer, verifier = Ed25519Signer.from_identity(identity), Ed25519Verifier()
-        responder = parse_responder(config.responder)
+        responder = parse_responder(config.responder, a2a=_a2a_responder(config, cleanup))
         messenger, discovery, transport = await _start_network(
             config, identity, signer, verifier, responder, events, reputation, cleanup
         )
@@ -215,7 +215,9 @@ async def run_daemon(
                 "tcp": servers.tcp_address,
             },
         )
-        stop_bridge = _start_embedded_bridge(config, events, bridge)
+        if config.a2a_listen:
+            await _start_a2a_server(config, messenger, discovery, cleanup)
+        stop_bridge = _start_embedded_bridge(config, events, bridge, messenger)
         cleanup.push_async_callback(stop_bridge)
         if on_ready is not None:
             await on_ready()
@@ -378,22 +380,73 @@ def _start_payments(
     return payments, agreements, registry
 
 
+def _a2a_responder(config: NodeConfig, cleanup: contextlib.AsyncExitStack) -> Callable[[str], Responder]:
+    """`--responder a2a:<url>`: the A2A caller over aiohttp, closed with the node."""
+
+    def build(url: str) -> Responder:
+        from ecco.bridge.a2a import AiohttpJsonRpc
+        from ecco.services.bridge import A2ACaller, A2AResponder
+
+        rpc = AiohttpJsonRpc(url, config.a2a_responder_token)
+        cleanup.push_async_callback(rpc.close)
+        return A2AResponder(A2ACaller(rpc))
+
+    return build
+
+
+async def _start_a2a_server(
+    config: NodeConfig, messenger: Messenger, discovery: Discovery, cleanup: contextlib.AsyncExitStack
+) -> None:
+    """`--a2a-listen`: the node as an A2A agent (requests by peer id, asks by capability)."""
+    from ecco.bridge.a2a import A2AServer, AiohttpJsonRpc
+    from ecco.services.bridge import A2AAgent, network_runner, reply_pusher
+
+    push = None
+    reply_url, reply_token = config.a2a_reply
+    if reply_url:
+        rpc = AiohttpJsonRpc(reply_url, reply_token)
+        cleanup.push_async_callback(rpc.close)
+        push = reply_pusher(rpc)
+    agent = A2AAgent(config.name, config.capabilities, network_runner(messenger, discovery), push=push)
+    server = A2AServer(agent, config.a2a_token)
+    address = await server.start(config.a2a_listen)
+    cleanup.push_async_callback(server.stop)
+    log.info("A2A endpoint listening", extra={"address": address, "auth": bool(config.a2a_token)})
+
+
+def _bridge_agent(settings: BridgeSettings, cleanup: contextlib.AsyncExitStack) -> A2ACaller | None:
+    """An A2A-mode bridge's caller of OpenClaw's A2A endpoint (None in hook mode), closed with `cleanup`."""
+    if settings.mode != A2A_MODE:
+        return None
+    from ecco.bridge.a2a import AiohttpJsonRpc
+    from ecco.services.bridge import A2ACaller
+
+    rpc = AiohttpJsonRpc(settings.base_url + settings.a2a_path, settings.token)
+    cleanup.push_async_callback(rpc.close)
+    return A2ACaller(rpc)
+
+
 def _start_embedded_bridge(
-    config: NodeConfig, events: EventLog, monitor: BridgeMonitor
+    config: NodeConfig, events: EventLog, monitor: BridgeMonitor, messenger: Messenger
 ) -> Callable[[], Awaitable[None]]:
     """`ecco up --webhook-bridge`: the bridge's delivery loop as a task of this daemon, on the in-process link.
     Returns its stop function (idempotent; also ends open AttachBridge calls of a standalone bridge)."""
     task: asyncio.Task[None] | None = None
-    client = None
+    clients = contextlib.AsyncExitStack()
     settings = config.webhook
     if settings is not None:
         from ecco.bridge.http import AiohttpHookClient
         from ecco.services.bridge import BridgeRunner, LocalLink, log_attempt
 
         client = AiohttpHookClient(settings.base_url)
+        clients.push_async_callback(client.close)
         verbose = config.webhook_verbose
         runner = BridgeRunner(
-            settings, LocalLink(events, monitor), client, on_attempt=lambda attempt: log_attempt(attempt, verbose)
+            settings,
+            LocalLink(events, monitor, messenger.send),
+            client,
+            agent=_bridge_agent(settings, clients),
+            on_attempt=lambda attempt: log_attempt(attempt, verbose),
         )
         task = asyncio.create_task(runner.serve(), name="webhook-bridge")
 
@@ -403,8 +456,7 @@ def _start_embedded_bridge(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if client is not None:
-            await client.close()
+        await clients.aclose()
 
     return stop
 
@@ -431,11 +483,12 @@ async def run_standalone_bridge(
             on_attempt(attempt_fields(attempt))
 
     link = GrpcLink(target)
-    async with AiohttpHookClient(settings.base_url) as client:
+    async with AiohttpHookClient(settings.base_url) as client, contextlib.AsyncExitStack() as clients:
         runner = BridgeRunner(
             settings,
             link,
             client,
+            agent=_bridge_agent(settings, clients),
             policy=RetryPolicy(max_attempts=max_attempts),
             on_attempt=attempted,
             on_attached=on_attached,

@@ -85,6 +85,22 @@ class Reason(StrEnum):
     AGENT_FAILED = "AGENT_FAILED"
     BRIDGE_ALREADY_RUNNING = "BRIDGE_ALREADY_RUNNING"
     BRIDGE_CONFIG_INVALID = "BRIDGE_CONFIG_INVALID"
+    OUTPUT_FAILED = "OUTPUT_FAILED"
+    NOTHING_TO_INVOICE = "NOTHING_TO_INVOICE"
+
+
+MAX_MESSAGE_CHARS = 1000
+MAX_FIELD_CHARS = 100
+MAX_QUOTED_CHARS = 80
+"""How much of a user's value a message quotes (see `cut`)."""
+
+
+def cut(text: str, limit: int = MAX_QUOTED_CHARS) -> str:
+    """`text` shortened to at most `limit` characters, marking the cut with how much was left out."""
+    if len(text) <= limit:
+        return text
+    note = f"… ({len(text)} chars)"
+    return text[: max(limit - len(note), 0)] + note
 
 
 @dataclasses.dataclass
@@ -100,6 +116,11 @@ class EccoError(Exception):
     code = "INTERNAL"
 
     def __post_init__(self) -> None:
+        # A message may quote what a user typed; cut it so a 20,000-character value cannot overflow gRPC's
+        # metadata limit (the status message travels in a header) or flood a terminal.
+        self.message = cut(self.message, MAX_MESSAGE_CHARS)
+        if self.field is not None:
+            self.field = cut(self.field, MAX_FIELD_CHARS)
         super().__init__(self.message)
 
     def __str__(self) -> str:

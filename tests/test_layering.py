@@ -27,6 +27,8 @@ IO_LIBRARIES = (
     "libp2p",
     "multiaddr",
     "aiohttp",
+    "httpx",
+    "a2a",
 )
 ADAPTERS = ("ecco.store", "ecco.transport", "ecco.chain", "ecco.bridge")
 

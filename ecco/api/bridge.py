@@ -50,6 +50,7 @@ class BridgeServicer(bridge_service_pb2_grpc.BridgeServiceServicer):
             response.filter.extend(status.config.filter)
             response.delivered_count = counters.delivered
             response.failed_count = counters.failed
+            response.failed_event_count = counters.failed_events
             response.last_error = counters.last_error
             if counters.last_error_ms is not None:
                 response.last_error_time.CopyFrom(timestamp_ms(counters.last_error_ms))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -58,13 +59,18 @@ def capability_to_pb(capability: Mapping[str, Any]) -> common_pb2.Capability:
 
 
 def query_from_pb(query: common_pb2.CapabilityQuery) -> CapabilityQuery:
-    """A CapabilityQuery from the API: `raw_json` (the upstream query) or the flag-style fields, never both."""
+    """A CapabilityQuery from the API: `raw_json` (the upstream query) or the capability fields, never both;
+    `preferred_peer_ids` combine with either (added to the raw query's `preferredPeers`)."""
     if query.raw_json:
-        if query.name or query.type or query.version or query.features or query.preferred_peer_ids:
+        if query.name or query.type or query.version or query.features:
             raise InvalidArgument(
-                "give either raw_json or the capability fields, not both", Reason.INVALID_ARGUMENT, field="--raw"
+                "give either raw_json or the capability fields (name, type, version, features), not both",
+                Reason.INVALID_ARGUMENT,
+                field="--raw",
             )
-        return CapabilityQuery.from_raw(query.raw_json)
+        raw = CapabilityQuery.from_raw(query.raw_json)
+        preferred = tuple(dict.fromkeys([*raw.preferred_peers, *query.preferred_peer_ids]))
+        return dataclasses.replace(raw, preferred_peers=preferred)
     return CapabilityQuery.from_flags(
         query.name,
         type=query.type or None,

@@ -60,8 +60,17 @@ class DiscoveryServicer(discovery_service_pb2_grpc.DiscoveryServiceServicer):
             raise InvalidArgument("max_matches must not be negative", Reason.INVALID_ARGUMENT, field="max_matches")
         matches = await self._discovery.find(query_from_pb(request.query))
         limit = min(request.max_matches or DEFAULT_MAX_MATCHES, MAX_MATCHES)
+        live = await self._discovery.connected()
         return pb.FindPeersResponse(
-            matches=[match_to_pb(m, self._discovery.addresses_of(m.peer_id)) for m in matches[:limit]]
+            matches=[
+                match_to_pb(
+                    m,
+                    self._discovery.addresses_of(m.peer_id),
+                    connected=m.peer_id in live,
+                    latency_ms=live.get(m.peer_id),
+                )
+                for m in matches[:limit]
+            ]
         )
 
     async def DiscoverPeers(

@@ -144,7 +144,7 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
                 continue
             info = common_pb2.PeerInfo(
                 peer_id=known.peer_id,
-                addresses=known.addresses or [f"{addr}/p2p/{known.peer_id}" for addr in (live.addrs if live else ())],
+                addresses=self._dialable(known.peer_id, [*known.addresses, *(live.listen_addrs if live else ())]),
                 connected=live is not None,
                 capabilities=[capability_to_pb(c) for c in self._capabilities_of(known.peer_id)],
                 latency_ms=(live.latency_ms or 0.0) if live else 0.0,
@@ -159,6 +159,12 @@ class MessagingServicer(messaging_service_pb2_grpc.MessagingServiceServicer):
             total_size=len(peers),
             connected_count=sum(1 for _, live in rows if live is not None),
         )
+
+    def _dialable(self, peer_id: str, dialled: list[str]) -> list[str]:
+        """Where the peer listens: the addresses we dialled it at, identify's, and those of its signed announcement.
+        Never the remote end of an inbound connection, a temporary source port where nothing listens."""
+        announced = self._discovery.addresses_of(peer_id) if self._discovery else ()
+        return list(dict.fromkeys([*dialled, *announced]))
 
     def _capabilities_of(self, peer_id: str) -> tuple:  # type: ignore[type-arg]
         return self._discovery.capabilities_of(peer_id) if self._discovery else ()

@@ -13,7 +13,7 @@ import grpc
 from google.protobuf.message import Message as ProtoMessage
 
 from ecco.api.convert import enum_from_pb, page_offset, page_size, timestamp_ms
-from ecco.errors import InvalidArgument, Reason
+from ecco.errors import InvalidArgument, Reason, cut
 from ecco.services.messaging import validate_request_id
 from ecco.services.payments import (
     Agreements,
@@ -143,7 +143,12 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
         request_id = validate_request_id(request.request_id)
         if not request_id:
             return await run()
-        key = f"{method}:{request_id}"
+        return await self._stored(f"{method}:{request_id}", request, response_type, run, "request_id", request_id)
+
+    async def _stored(
+        self, key: str, request: Any, response_type: type[R], run: Callable[[], Awaitable[R]], field: str, value: str
+    ) -> R:
+        """The response stored under `key`, or run and store it; the same key with other fields is a conflict."""
         fingerprint = hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
         store = self._payments.store
         async with self._locks.hold(key):
@@ -151,9 +156,9 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
             if stored is not None:
                 if stored[0] != fingerprint:
                     raise InvalidArgument(
-                        f"request_id {request_id} was used with different fields",
+                        f"{field} {cut(value)} was used with different fields",
                         Reason.IDEMPOTENCY_CONFLICT,
-                        field="request_id",
+                        field=field,
                     )
                 return response_type.FromString(base64.b64decode(stored[1]))
             response = await run()
@@ -223,7 +228,14 @@ class PaymentServicer(payment_service_pb2_grpc.PaymentServiceServicer):
                 invoices_queued=result.invoices_queued,
             )
 
-        return await self._once("SwarmDistribute", request, pb.SwarmDistributeResponse, run)
+        if not request.job_id:
+            return await self._once("SwarmDistribute", request, pb.SwarmDistributeResponse, run)
+        # One split per job: a repeat (with or without a request_id) returns the first split, never pays twice.
+        fields = pb.SwarmDistributeRequest()
+        fields.CopyFrom(request)
+        fields.request_id = ""
+        key = f"SwarmDistribute-job:{request.job_id}"
+        return await self._stored(key, fields, pb.SwarmDistributeResponse, run, "job_id", request.job_id)
 
     async def EscrowRelease(
         self, request: pb.EscrowReleaseRequest, context: grpc.aio.ServicerContext

@@ -25,6 +25,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             already_registered=done.already_registered,
             agent_registry=done.agent_registry,
             owner_address=done.owner,
+            agent_uri=done.agent_uri,
         )
 
     async def GetRegistration(

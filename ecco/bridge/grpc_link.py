@@ -1,10 +1,13 @@
 """A standalone bridge's link to its node over the node's gRPC API (grpc.aio): attach (a call held open while the
-bridge runs), Subscribe from the bridge consumer's cursor, and ReportDelivery for each attempt."""
+bridge runs), Subscribe from the bridge consumer's cursor, ReportDelivery for each attempt, and (A2A mode)
+SendMessage for the agent's replies."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import grpc
 
@@ -13,7 +16,15 @@ from ecco.errors import Reason, Unavailable
 from ecco.limits import GRPC_MESSAGE_OPTIONS
 from ecco.services.bridge import Attachment, BridgeConfig, DeliveryReport
 from ecco.services.ports import Direction, EventRecord
-from ecco.v1 import bridge_service_pb2, bridge_service_pb2_grpc, common_pb2, event_service_pb2, event_service_pb2_grpc
+from ecco.v1 import (
+    bridge_service_pb2,
+    bridge_service_pb2_grpc,
+    common_pb2,
+    event_service_pb2,
+    event_service_pb2_grpc,
+    messaging_service_pb2,
+    messaging_service_pb2_grpc,
+)
 
 REPORT_TIMEOUT_S = 30.0
 HEARTBEAT_MS = 5_000
@@ -45,6 +56,7 @@ class GrpcLink:
         self._channel = grpc.aio.insecure_channel(target, options=[("grpc.enable_retries", 0), *GRPC_MESSAGE_OPTIONS])
         self._events = event_service_pb2_grpc.EventServiceStub(self._channel)
         self._bridge = bridge_service_pb2_grpc.BridgeServiceStub(self._channel)
+        self._messaging = messaging_service_pb2_grpc.MessagingServiceStub(self._channel)
 
     async def close(self) -> None:
         await self._channel.close()
@@ -101,3 +113,12 @@ class GrpcLink:
         except grpc.RpcError as error:
             raise error_from_rpc(error, self._target) from None
         return int(response.consumer_cursor)
+
+    async def send(self, peer_id: str, type: str, payload: dict[str, Any], message_id: str) -> None:
+        request = messaging_service_pb2.SendMessageRequest(
+            peer_id=peer_id, type=type, payload_json=json.dumps(payload), request_id=message_id
+        )
+        try:
+            await self._messaging.SendMessage(request, timeout=REPORT_TIMEOUT_S, metadata=self._metadata)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, self._target) from None

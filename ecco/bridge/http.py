@@ -16,7 +16,7 @@ DEFAULT_TIMEOUT_S = 30.0
 ERROR_TEXT_LIMIT = 300
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
     """Retry-After in seconds (the HTTP-date form is not used by OpenClaw and is ignored)."""
     if value is None:
         return None
@@ -68,7 +68,7 @@ class AiohttpHookClient:
                 if 200 <= response.status < 300:
                     return AttemptResult(response.status, run_id=_run_id(await response.read()))
                 text = (await response.content.read(ERROR_TEXT_LIMIT)).decode("utf-8", "replace").strip()
-                return AttemptResult(response.status, text, _retry_after(response.headers.get("Retry-After")))
+                return AttemptResult(response.status, text, retry_after(response.headers.get("Retry-After")))
         except TimeoutError:
             return AttemptResult(0, "timed out")
         except aiohttp.ClientConnectorError as error:

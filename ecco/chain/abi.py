@@ -1,5 +1,6 @@
 """The few contract ABI fragments ecco calls: ERC-20 transfer/balanceOf and the ERC-8004 IdentityRegistry's
-register(string, (string, bytes)[]) with its Registered event (the official ABI's names and types)."""
+register(string, (string, bytes)[]) with its Registered event, and setAgentURI(uint256, string) (the official ABI's
+names and types)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ IDENTITY_REGISTRY: list[dict[str, Any]] = [
             },
         ],
         "outputs": [{"name": "agentId", "type": "uint256"}],
+    },
+    {
+        "type": "function",
+        "name": "setAgentURI",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "agentId", "type": "uint256"}, {"name": "newURI", "type": "string"}],
+        "outputs": [],
     },
 ]
 

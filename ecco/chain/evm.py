@@ -193,6 +193,12 @@ class EvmChain:
         nonce = await self.next_nonce()
         return await self._sign({"to": contract.address, "value": 0, "data": data, "nonce": nonce})
 
+    async def sign_set_agent_uri(self, registry: str, agent_id: int, agent_uri: str) -> SignedTransfer:
+        contract = self._w3.eth.contract(address=to_checksum_address(registry), abi=IDENTITY_REGISTRY)
+        data = contract.encode_abi("setAgentURI", [agent_id, agent_uri])
+        nonce = await self.next_nonce()
+        return await self._sign({"to": contract.address, "value": 0, "data": data, "nonce": nonce})
+
     async def registered_agent(self, tx_hash: str, registry: str, timeout_s: float) -> int | None:
         async def agent_id() -> int | None:
             receipt = await self._mined(tx_hash, timeout_s)

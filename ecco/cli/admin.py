@@ -10,6 +10,7 @@ import click
 
 from ecco.cli.options import json_option, node_option
 from ecco.cli.output import print_fields, print_json
+from ecco.errors import NotFound, Reason, cut
 
 
 @click.group("config")
@@ -56,20 +57,43 @@ def db() -> None:
 
 
 @db.command("push")
-@click.option("--name", help="The node whose database to migrate [ECCO_NODE].")
+@node_option
+@click.option("--name", "legacy_name", hidden=True, help="Old spelling of --node.")
+@click.option(
+    "--create", is_flag=True, help="Prepare the database of a node that was never started (else NODE_NOT_FOUND)."
+)
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="A TOML config file.")
 @click.option("--db-url", help="A SQLAlchemy URL [the node's SQLite file].")
 @json_option
-def push(name: str | None, config_path: Path | None, db_url: str | None, json_output: bool) -> None:
-    """Apply every pending schema migration; safe to run again (and while the node runs)."""
+def push(
+    node_name: str | None,
+    legacy_name: str | None,
+    create: bool,
+    config_path: Path | None,
+    db_url: str | None,
+    json_output: bool,
+) -> None:
+    """Apply every pending schema migration; safe to run again (and while the node runs).
+
+    The node is chosen like for every command (--node, ECCO_NODE, else the only running node); it need not be
+    running, but it must exist, so a mistyped name never creates a new node directory and database.
+    """
     import asyncio
 
     from ecco.cli.node import resolve_config
     from ecco.daemon import database_url, push_schema
-    from ecco.home import NodePaths
+    from ecco.home import NodePaths, select_node
 
+    name = node_name or legacy_name or os.environ.get("ECCO_NODE") or select_node(None).name
+    paths = NodePaths.for_name(name)
+    if not paths.dir.is_dir() and not create:
+        raise NotFound(
+            f"node {cut(name)!r} does not exist; start it once with `ecco up --name {cut(name)}`, "
+            "or pass --create to prepare its database first",
+            Reason.NODE_NOT_FOUND,
+            field="--node",
+        )
     resolved = resolve_config(config_path, {"name": name, "db_url": db_url})
-    paths = NodePaths.for_name(resolved.name)
     paths.ensure_dir()
     result = asyncio.run(push_schema(database_url(resolved, paths)))
     document = {

@@ -11,16 +11,24 @@ from typing import Any
 import click
 
 from ecco.cli.events import split_types
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import PORT, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
-from ecco.config import DEFAULT_BRIDGE_MAX_ATTEMPTS, DEFAULT_HOOK_PATH, DEFAULT_PROVIDER_HOOK_PATH
+from ecco.config import (
+    A2A_MODE,
+    DEFAULT_A2A_PATH,
+    DEFAULT_BRIDGE_MAX_ATTEMPTS,
+    DEFAULT_HOOK_PATH,
+    DEFAULT_PROVIDER_HOOK_PATH,
+    HOOK_MODE,
+)
 from ecco.errors import InvalidArgument, Reason
 
 TOKEN_ENV = "ECCO_WEBHOOK_TOKEN"
+A2A_TOKEN_ENV = "ECCO_A2A_TOKEN"
 
 
-def read_token(token: str | None, token_file: Path | None, flag: str = "--token") -> str | None:
-    """The hook token from the flag, else the file, else ECCO_WEBHOOK_TOKEN; None when none is given."""
+def read_token(token: str | None, token_file: Path | None, flag: str = "--token", env: str = TOKEN_ENV) -> str | None:
+    """A token from the flag, else the file, else the environment variable `env`; None when none is given."""
     if token:
         return token
     if token_file is not None:
@@ -30,12 +38,12 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
             raise InvalidArgument(
                 f"{flag}-file: cannot read {token_file}", Reason.BRIDGE_CONFIG_INVALID, field=f"{flag}-file"
             ) from None
-    return os.environ.get(TOKEN_ENV) or None
+    return os.environ.get(env) or None
 
 
 @click.group("webhook-bridge", invoke_without_command=True)
 @node_option
-@click.option("--openclaw-port", type=int, help="The OpenClaw gateway's port (required to run the bridge).")
+@click.option("--openclaw-port", type=PORT, help="The OpenClaw gateway's port (required to run the bridge).")
 @click.option("--openclaw-host", default="127.0.0.1", show_default=True, help="The OpenClaw gateway's host.")
 @click.option("--token", help=f"OpenClaw's hooks.token; prefer {TOKEN_ENV} or --token-file (shell history).")
 @click.option("--token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
@@ -48,8 +56,17 @@ def read_token(token: str | None, token_file: Path | None, flag: str = "--token"
 )
 @click.option("--filter", "filter_types", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option(
+    "--mode",
+    type=click.Choice([HOOK_MODE, A2A_MODE]),
+    default=HOOK_MODE,
+    show_default=True,
+    help="hook: POST events to OpenClaw's hooks. a2a: send inbound agent-requests to OpenClaw's A2A channel and "
+    "the agent's reply back to the requester (the token is channels.a2a.peers.<peer>.token).",
+)
+@click.option("--a2a-path", default=DEFAULT_A2A_PATH, show_default=True, help="OpenClaw's A2A endpoint (a2a mode).")
+@click.option(
     "--max-attempts",
-    type=click.IntRange(min=0),
+    type=count(),
     default=DEFAULT_BRIDGE_MAX_ATTEMPTS,
     show_default=True,
     help="Give up on an event after this many 5xx/408/429 answers (0: never); 4xx gives up at once.",
@@ -67,6 +84,8 @@ def webhook_bridge(
     hook_path: str,
     provider_hook_path: str,
     filter_types: str | None,
+    mode: str,
+    a2a_path: str,
     max_attempts: int,
     verbose: bool,
     json_output: bool,
@@ -74,8 +93,9 @@ def webhook_bridge(
     """Deliver the node's events to OpenClaw hooks, at least once, until interrupted.
 
     Inbound agent-requests go to --provider-hook-path, everything else to --hook-path, each as a JSON POST with
-    `Authorization: Bearer <token>` and `Idempotency-Key: <event id>`. The position is kept in the node, so a
-    restarted bridge resumes where it stopped.
+    `Authorization: Bearer <token>` and `Idempotency-Key: <event id>`. With --mode a2a, inbound agent-requests
+    go to OpenClaw's A2A endpoint instead and the agent's reply text goes back to the requester. The position is
+    kept in the node, so a restarted bridge resumes where it stopped.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -89,6 +109,8 @@ def webhook_bridge(
         hook_path=hook_path,
         provider_hook_path=provider_hook_path,
         filter=split_types(filter_types),
+        mode=mode,
+        a2a_path=a2a_path,
     )
     paths = select_node(node_name)
     asyncio.run(_serve(settings, f"unix:{paths.socket}", max_attempts, verbose, json_output))
@@ -145,15 +167,6 @@ def status(node_name: str | None, json_output: bool) -> None:
         stub = client.stub("BridgeService")
         reply = client.call(stub.GetBridgeStatus, bridge_service_pb2.GetBridgeStatusRequest())
     doc = to_dict(reply)
-    for key in (
-        "deliveredCount",
-        "pendingCount",
-        "failedCount",
-        "deadLetterCount",
-        "lastDeliveredCursor",
-        "consumerCursor",
-    ):
-        doc[key] = int(doc.get(key, 0))
     if json_output:
         print_json(doc)
         return
@@ -168,6 +181,7 @@ def status(node_name: str | None, json_output: bool) -> None:
             "delivered": doc["deliveredCount"],
             "pending": doc["pendingCount"],
             "failed attempts": doc["failedCount"],
+            "failed events (given up)": doc["failedEventCount"],
             "dead letters": doc["deadLetterCount"],
             "last error": doc.get("lastError"),
             "last error time": doc.get("lastErrorTime"),
@@ -179,9 +193,9 @@ def status(node_name: str | None, json_output: bool) -> None:
 
 @webhook_bridge.command("dead-letters")
 @node_option
-@click.option("--limit", type=click.IntRange(min=1, max=1000), default=100, show_default=True)
+@paging_options
 @json_option
-def dead_letters(node_name: str | None, limit: int, json_output: bool) -> None:
+def dead_letters(node_name: str | None, page_size: int, page_token: str, json_output: bool) -> None:
     """List the events the bridge gave up delivering, newest first."""
     from ecco.cli.render import event_dict, to_dict
     from ecco.client import NodeClient
@@ -189,14 +203,16 @@ def dead_letters(node_name: str | None, limit: int, json_output: bool) -> None:
 
     with NodeClient.for_node(node_name) as client:
         stub = client.stub("BridgeService")
-        reply = client.call(stub.ListDeadLetters, bridge_service_pb2.ListDeadLettersRequest(page_size=limit))
+        reply = client.call(
+            stub.ListDeadLetters, bridge_service_pb2.ListDeadLettersRequest(page_size=page_size, page_token=page_token)
+        )
     letters = []
     for letter in reply.dead_letters:
         doc = to_dict(letter)
         doc["event"] = event_dict(letter.event)
         letters.append(doc)
     if json_output:
-        print_json({"deadLetters": letters, "totalSize": reply.total_size})
+        print_json({"deadLetters": letters, "nextPageToken": reply.next_page_token, "totalSize": reply.total_size})
         return
     rows = [
         [

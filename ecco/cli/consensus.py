@@ -19,9 +19,10 @@ from ecco.cli.discovery import (
     phase_options,
 )
 from ecco.cli.messaging import CALL_MARGIN_S
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import FRACTION, TRUE_FALSE, choice_of, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
+from ecco.parsing import Aggregation, Selection, Similarity
 
 AGGREGATOR_MARGIN_S = 65.0  # the node gives a custom aggregator 60 s
 
@@ -50,26 +51,32 @@ def _positive(value: int | None, flag: str) -> int:
 
 
 _CONSENSUS_OPTIONS = (
-    click.option("--selection", default="all", show_default=True, help="all|top-n|round-robin|random|weighted"),
+    click.option(
+        "--selection",
+        type=choice_of(Selection),
+        default="all",
+        show_default=True,
+        help="Which of the matching agents to ask.",
+    ),
     click.option(
         "--aggregation",
+        type=choice_of(Aggregation),
         default="consensus-threshold",
         show_default=True,
-        help="majority-vote|weighted-vote|best-score|ensemble|consensus-threshold|first-response|longest|"
-        "synthesized-consensus|custom",
+        help="How the answers become one result.",
     ),
-    click.option("--agent-count", type=int, help="How many agents to ask (not with --selection all) [3]."),
-    click.option("--min-agents", type=int, help="The fewest agents found, and agreeing, for consensus [1]."),
+    click.option("--agent-count", type=count(1), help="How many agents to ask (not with --selection all) [3]."),
+    click.option("--min-agents", type=count(1), help="The fewest agents found, and agreeing, for consensus [1]."),
     click.option(
         "--timeout",
         "timeout_ms",
-        type=int,
+        type=milliseconds(),
         help="The query's overall deadline in milliseconds: discovery and every answer [30000].",
     ),
-    click.option("--consensus-threshold", type=float, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
+    click.option("--consensus-threshold", type=FRACTION, help="The confidence consensus-threshold needs, 0..1 [0.6]."),
     click.option(
         "--allow-partial",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="Aggregate the successes when some agents fail; false fails the query instead [true].",
     ),
     click.option(
@@ -80,7 +87,7 @@ _CONSENSUS_OPTIONS = (
     click.option("--system-prompt", default="", help="An instruction sent with the prompt (payload.system)."),
     click.option(
         "--include-self",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="This node's own responder answers too [false].",
     ),
     click.option(
@@ -89,6 +96,7 @@ _CONSENSUS_OPTIONS = (
     click.option("--aggregator-cmd", default="", help="custom: a command reading responses JSON, printing the result."),
     click.option(
         "--similarity",
+        type=choice_of(Similarity),
         default="content",
         show_default=True,
         help="When answers agree: content (what they say beyond the prompt: words, numbers with units, yes/no), "
@@ -97,7 +105,7 @@ _CONSENSUS_OPTIONS = (
     ),
     click.option(
         "--similarity-threshold",
-        type=float,
+        type=FRACTION,
         help="The similarity at which answers agree, 0..1 [0.9 for content, else 0.75].",
     ),
 )
@@ -179,9 +187,11 @@ def _agents(count: int) -> str:
     return f"{count} agent{'' if count == 1 else 's'}"
 
 
-def _enum_name(enum: Any, prefix: str, number: int) -> str:
-    """The upstream name of a proto enum value: the inverse of `_enum_value`."""
-    return str(enum.Name(number)).removeprefix(f"{prefix}_").lower().replace("_", "-")
+def _enum_name(enum: Any, prefix: str, number: int) -> str | None:
+    """The upstream name of a proto enum value: the inverse of `_enum_value` (the contract's `enum_word`)."""
+    from ecco.cli.render import enum_word
+
+    return enum_word(enum.DESCRIPTOR, number)
 
 
 def _status_name(status: int) -> str:

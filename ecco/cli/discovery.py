@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from ecco.cli.messaging import CALL_MARGIN_S
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import TRUE_FALSE, choice_of, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, Reason
-from ecco.parsing import QUERY_DEADLINE_MS
+from ecco.parsing import QUERY_DEADLINE_MS, Tier
 
 FIND_CALL_TIMEOUT_S = 15.0
 
@@ -89,18 +89,20 @@ def find(query: Any, node_name: str | None, json_output: bool) -> None:
             click.echo(f"      {reason}")
 
 
-def _phase_name(number: int) -> str:
+def _phase_name(number: int) -> str | None:
+    from ecco.cli.render import enum_word
     from ecco.v1 import common_pb2
 
-    return common_pb2.DiscoveryPhase.Name(number).removeprefix("DISCOVERY_PHASE_").lower()
+    return enum_word(common_pb2.DiscoveryPhase.DESCRIPTOR, number)
 
 
 def _progress_line(progress: Any) -> str:
     """One line for a phase that completed, was skipped or failed."""
+    from ecco.cli.render import enum_word
     from ecco.v1 import common_pb2
 
     phase = _phase_name(progress.phase)
-    state = common_pb2.DiscoveryPhaseState.Name(progress.state).removeprefix("DISCOVERY_PHASE_STATE_").lower()
+    state = enum_word(common_pb2.DiscoveryPhaseState.DESCRIPTOR, progress.state)
     if progress.state == common_pb2.DISCOVERY_PHASE_STATE_COMPLETED:
         line = (
             f"{phase}: completed, {progress.new_matches} new, {progress.total_matches} in total "
@@ -160,21 +162,13 @@ def _discovered_doc(peer: Any) -> dict[str, Any]:
         "proximity": peer.proximity,
         "matchScore": match["matchScore"],
         "combinedScore": match["combinedScore"],
-        "bloomTier": _tier_name(peer.match.bloom_tier),
+        "bloomTier": match["bloomTier"],
         "latencyMs": match["peer"]["latencyMs"],
         "connected": match["peer"]["connected"],
         "addresses": match["peer"]["addresses"],
         "matchedCapabilities": match["matchedCapabilities"],
         "reasons": match["reasons"],
     }
-
-
-def _tier_name(tier: int) -> str | None:
-    from ecco.v1 import common_pb2
-
-    if tier == common_pb2.REPUTATION_TIER_UNSPECIFIED:
-        return None
-    return common_pb2.ReputationTier.Name(tier).removeprefix("REPUTATION_TIER_").lower()
 
 
 def phase_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,13 +187,15 @@ _PHASE_OPTIONS = (
     click.option(
         "--phase-timeout",
         "phase_timeout_ms",
-        type=int,
+        type=milliseconds(),
         help="Milliseconds a phase may wait for answers, 1 to 60000 [5000].",
     ),
-    click.option("--min-peers", type=int, help="Stop after the phase in which at least this many peers matched [1]."),
+    click.option(
+        "--min-peers", type=count(1), help="Stop after the phase in which at least this many peers matched [1]."
+    ),
     click.option(
         "--prefer-proximity",
-        type=click.Choice(["true", "false"], case_sensitive=False),
+        type=TRUE_FALSE,
         help="Run proximity first and rank proximity-found peers up [true].",
     ),
 )
@@ -226,6 +222,7 @@ def discovery_options_to_pb(options: Any, min_peers_given: bool = True) -> Any:
 @phase_options
 @click.option(
     "--bloom-tier",
+    type=choice_of(Tier),
     help="Keep only peers that our own or a gossiped reputation filter puts in this tier: elite, good or acceptable.",
 )
 @node_option
@@ -240,11 +237,13 @@ def discover(
     node_name: str | None,
     json_output: bool,
 ) -> None:
-    """Phased discovery: walk the phases in order and stop once --min-peers peers matched.
+    """Phased discovery: walk the phases in order and stop once --min-peers peers matched. Peers are ranked as
+    upstream ranks them (§7.4): by reputation (discoveryScore), then proximity, then combinedScore.
 
-    proximity = connected peers with a round trip under 50 ms (no Bluetooth or mDNS on this node); local =
-    connected peers plus a gossip query; internet = DHT providers (not available yet, skipped); fallback =
-    every peer this node knows. Exits 3 (NO_PROVIDER_FOUND) when no phase found a match."""
+    proximity = peers found on the local link (mDNS) or connected with a round trip under 50 ms (no
+    Bluetooth); local = connected peers plus a gossip query; internet = DHT provider records (skipped on a node
+    started with --dht false); fallback = every peer this node knows. Exits 3 (NO_PROVIDER_FOUND) when no phase
+    found a match."""
     from ecco.client import NodeClient
     from ecco.parsing import DiscoveryOptions
     from ecco.v1 import common_pb2
@@ -296,7 +295,7 @@ def discover(
 @click.option(
     "--timeout",
     "timeout_ms",
-    type=click.IntRange(min=1),
+    type=milliseconds(),
     default=QUERY_DEADLINE_MS,
     show_default=True,
     help="Milliseconds for the whole ask; each candidate gets an equal share of the time left.",
@@ -309,9 +308,8 @@ def discover(
     help="How many candidates to try, best first.",
 )
 @click.option(
-    "--hedge/--no-hedge",
-    default=False,
-    show_default=True,
+    "--hedge",
+    is_flag=True,
     help="Also ask the next candidate when one is slower than the p90 of recent asks; the first answer wins.",
 )
 @node_option
@@ -361,17 +359,8 @@ def ask(
 
 def _reputation_doc(record: Any) -> dict[str, Any]:
     from ecco.cli.render import to_dict
-    from ecco.v1 import common_pb2
 
-    doc = to_dict(record)
-    for key in ("totalJobs", "successfulJobs", "failedJobs", "feedbackCount"):
-        doc[key] = int(doc.get(key, 0))
-    doc["tier"] = (
-        None
-        if record.tier == common_pb2.REPUTATION_TIER_UNSPECIFIED
-        else common_pb2.ReputationTier.Name(record.tier).removeprefix("REPUTATION_TIER_").lower()
-    )
-    return doc
+    return to_dict(record)
 
 
 def _reputation_line(doc: dict[str, Any]) -> str:
@@ -385,7 +374,7 @@ def _reputation_line(doc: dict[str, Any]) -> str:
 @click.argument("peer_id", required=False)
 @click.option(
     "--min-tier",
-    type=click.Choice(["elite", "good", "acceptable"], case_sensitive=False),
+    type=choice_of(Tier),
     help="List only peers in this tier or a better one.",
 )
 @node_option

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import json_option, milliseconds, node_option
 from ecco.cli.output import print_json
 from ecco.errors import EccoError, InvalidArgument, Reason
 
@@ -22,7 +22,7 @@ def timeout_option(help_text: str) -> Any:
     return click.option(
         "--timeout",
         "timeout_ms",
-        type=click.IntRange(min=1),
+        type=milliseconds(),
         default=DEFAULT_TIMEOUT_MS,
         show_default=True,
         help=help_text,
@@ -203,7 +203,14 @@ def peers(connected: bool, node_name: str | None, json_output: bool) -> None:
 
 @click.command("connect")
 @click.argument("multiaddr")
-@click.option("--timeout", "timeout_ms", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option(
+    "--timeout",
+    "timeout_ms",
+    type=milliseconds(),
+    default=10_000,
+    show_default=True,
+    help="Milliseconds to wait for the dial.",
+)
 @node_option
 @json_option
 def connect(multiaddr: str, timeout_ms: int, node_name: str | None, json_output: bool) -> None:

@@ -9,21 +9,21 @@ from typing import Any
 
 import click
 
-from ecco.cli.bridge import TOKEN_ENV, read_token
-from ecco.cli.options import json_option, node_option
+from ecco.cli.bridge import A2A_TOKEN_ENV, TOKEN_ENV, read_token
+from ecco.cli.options import PORT, TRUE_FALSE, count, json_option, milliseconds, node_option
 from ecco.cli.output import print_fields, print_json
 from ecco.errors import AlreadyExists, DeadlineExceeded, EccoError, InvalidArgument, Reason
 
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 30.0
+START_TIMEOUT_MS = 30_000
+STOP_TIMEOUT_MS = 30_000
 
 
 def _fetch_status(client: Any) -> dict[str, Any]:
-    from ecco.cli.render import status_dict
+    from ecco.cli.render import to_dict
     from ecco.v1 import node_service_pb2
 
     stub = client.stub("NodeService")
-    return status_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
+    return to_dict(client.call(stub.GetStatus, node_service_pb2.GetStatusRequest()))
 
 
 def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
@@ -49,8 +49,17 @@ def _show_status(status: dict[str, Any], as_json: bool, title: str) -> None:
 
 def _forwarded_args(ctx: click.Context) -> list[str]:
     """The options given on this command line, to hand to the detached child unchanged."""
-    # The hook token reaches the child through ECCO_WEBHOOK_TOKEN, never its command line (visible in `ps`).
-    skip = {"foreground", "json_output", "ready_fd", "start_timeout", "webhook_token", "webhook_token_file"}
+    # The hook and A2A tokens reach the child through ECCO_WEBHOOK_TOKEN / ECCO_A2A_TOKEN, never its command line
+    # (visible in `ps`).
+    skip = {
+        "foreground",
+        "json_output",
+        "ready_fd",
+        "start_timeout_ms",
+        "webhook_token",
+        "webhook_token_file",
+        "a2a_token_file",
+    }
     args: list[str] = []
     for param in ctx.command.params:
         if param.name in skip or not isinstance(param, click.Option):
@@ -130,12 +139,29 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="daemon.log level.")
 @click.option("--listen", multiple=True, help="A libp2p listen multiaddr (repeatable) [/ip4/0.0.0.0/tcp/0].")
 @click.option("--bootstrap", multiple=True, help="A peer to dial on start, /ip4/.../tcp/.../p2p/<peerId> (repeatable).")
-@click.option("--responder", help="Answer agent-requests without a harness: 'echo' or 'exec:<command>'.")
-@click.option("--mdns/--no-mdns", default=None, help="Find and announce peers on the local link (multicast) [on].")
-@click.option("--dht/--no-dht", default=None, help="Publish and look up capability provider records [on].")
+@click.option(
+    "--responder",
+    help="Answer agent-requests without a harness: 'echo', 'exec:<command>' or 'a2a:<A2A JSON-RPC URL>' "
+    "(bearer token from ECCO_A2A_RESPONDER_TOKEN).",
+)
+@click.option("--a2a-listen", help="Serve an A2A agent (card + JSON-RPC at /a2a/v1) on this loopback HOST:PORT.")
+@click.option(
+    "--a2a-reply-url",
+    help="Push replies of A2A clients that do not wait (OpenClaw's message tool) to this A2A endpoint, e.g. "
+    "http://127.0.0.1:18789/a2a/v1 (bearer token from ECCO_A2A_REPLY_TOKEN).",
+)
+@click.option(
+    "--a2a-token-file",
+    type=click.Path(path_type=Path),
+    help="A file holding the bearer token A2A clients must present (or ECCO_A2A_TOKEN).",
+)
+@click.option("--mdns", type=TRUE_FALSE, help="Find and announce peers on the local link (multicast) [true].")
+@click.option("--dht", type=TRUE_FALSE, help="Publish and look up capability provider records [true].")
 @click.option("--webhook-bridge", is_flag=True, default=None, help="Run the OpenClaw webhook bridge in the daemon.")
 @click.option("--webhook-openclaw-host", help="The OpenClaw gateway's host [127.0.0.1].")
-@click.option("--webhook-openclaw-port", type=int, help="The OpenClaw gateway's port (required with --webhook-bridge).")
+@click.option(
+    "--webhook-openclaw-port", type=PORT, help="The OpenClaw gateway's port (required with --webhook-bridge)."
+)
 @click.option("--webhook-token", help="OpenClaw's hooks.token; prefer ECCO_WEBHOOK_TOKEN or --webhook-token-file.")
 @click.option("--webhook-token-file", type=click.Path(path_type=Path), help="A file holding the hook token.")
 @click.option("--webhook-hook-path", help="Where the bridge sends every other event [/hooks/ecco].")
@@ -144,15 +170,22 @@ def _run_foreground(config: Any, paths: Any, ready_fd: int | None, as_json: bool
 )
 @click.option("--webhook-filter", help="Only these event types, comma-separated [inbound agent messages].")
 @click.option("--webhook-verbose", is_flag=True, default=None, help="Log every delivery, not only failures.")
+@click.option(
+    "--webhook-mode",
+    type=click.Choice(["hook", "a2a"]),
+    help="hook: POST events to OpenClaw's hooks; a2a: agent-requests to its A2A channel, replies back [hook].",
+)
+@click.option("--webhook-a2a-path", help="OpenClaw's A2A endpoint in a2a mode [/a2a/v1].")
 @click.option("--foreground", is_flag=True, help="Run the daemon in this process instead of detaching.")
 @click.option(
     "--start-timeout",
-    type=float,
-    default=START_TIMEOUT_S,
+    "start_timeout_ms",
+    type=milliseconds(100),
+    default=START_TIMEOUT_MS,
     show_default=True,
-    help="Seconds to wait for a detached daemon to become healthy.",
+    help="Milliseconds to wait for a detached daemon to become healthy.",
 )
-@click.option("--ready-fd", type=int, hidden=True)
+@click.option("--ready-fd", type=count(), hidden=True)
 @json_option
 @click.pass_context
 def up(
@@ -168,6 +201,9 @@ def up(
     listen: tuple[str, ...],
     bootstrap: tuple[str, ...],
     responder: str | None,
+    a2a_listen: str | None,
+    a2a_reply_url: str | None,
+    a2a_token_file: Path | None,
     mdns: bool | None,
     dht: bool | None,
     webhook_bridge: bool | None,
@@ -179,8 +215,10 @@ def up(
     webhook_provider_hook_path: str | None,
     webhook_filter: str | None,
     webhook_verbose: bool | None,
+    webhook_mode: str | None,
+    webhook_a2a_path: str | None,
     foreground: bool,
-    start_timeout: float,
+    start_timeout_ms: int,
     ready_fd: int | None,
     json_output: bool,
 ) -> None:
@@ -198,6 +236,9 @@ def up(
         "listen": list(listen) or None,
         "bootstrap": list(bootstrap) or None,
         "responder": responder,
+        "a2a.listen": a2a_listen,
+        "a2a.reply_url": a2a_reply_url,
+        "a2a.token": read_token(None, a2a_token_file, "--a2a-token") if a2a_token_file else None,
         "mdns": mdns,
         "dht": dht,
         "webhook.enabled": webhook_bridge,
@@ -208,11 +249,15 @@ def up(
         "webhook.provider_hook_path": webhook_provider_hook_path,
         "webhook.filter": webhook_filter,
         "webhook.verbose": webhook_verbose,
+        "webhook.mode": webhook_mode,
+        "webhook.a2a_path": webhook_a2a_path,
     }
     config = resolve_config(config_path, flags)
     check_responder(config.responder)
     if config.webhook is not None:  # validates the bridge flags before anything starts
         os.environ[TOKEN_ENV] = config.webhook.token
+    if config.a2a_token:
+        os.environ[A2A_TOKEN_ENV] = config.a2a_token
     paths = NodePaths.for_name(config.name)
     paths.check_socket_path()
     if foreground:
@@ -228,7 +273,7 @@ def up(
     from ecco.client import NodeClient
 
     # The child inherits the environment and gets the same flags, so it resolves the same configuration.
-    spawn_daemon(paths, _forwarded_args(ctx), start_timeout)
+    spawn_daemon(paths, _forwarded_args(ctx), start_timeout_ms / 1000)
     with NodeClient.for_paths(paths) as client:
         _show_status(_fetch_status(client), json_output, f"node {config.name} is up")
 
@@ -256,13 +301,14 @@ def status(node_name: str | None, json_output: bool) -> None:
 @node_option
 @click.option(
     "--timeout",
-    type=float,
-    default=STOP_TIMEOUT_S,
+    "timeout_ms",
+    type=milliseconds(100),
+    default=STOP_TIMEOUT_MS,
     show_default=True,
-    help="Seconds to wait for the daemon to exit.",
+    help="Milliseconds to wait for the daemon to exit.",
 )
 @json_option
-def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
+def stop(node_name: str | None, timeout_ms: int, json_output: bool) -> None:
     """Stop the node gracefully and wait until it has exited."""
     from ecco.cli.launch import wait_until_stopped
     from ecco.client import NodeClient
@@ -273,9 +319,9 @@ def stop(node_name: str | None, timeout: float, json_output: bool) -> None:
         reply = client.call(stub.StopNode, node_service_pb2.StopNodeRequest())
         paths = client.paths
     assert paths is not None
-    if not wait_until_stopped(paths.lock_file, timeout):
+    if not wait_until_stopped(paths.lock_file, timeout_ms / 1000):
         raise DeadlineExceeded(
-            f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout:g}s", Reason.REQUEST_TIMEOUT
+            f"node {paths.name!r} (pid {reply.pid}) did not exit within {timeout_ms} ms", Reason.REQUEST_TIMEOUT
         )
     result = {"name": paths.name, "pid": reply.pid, "stopped": True}
     if json_output:

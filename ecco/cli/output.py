@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from ecco.errors import EccoError
+from ecco.errors import EccoError, InvalidArgument, Reason, Unavailable
 
 EXIT_CODES: dict[str, int] = {
     "INTERNAL": 1,
@@ -36,7 +36,6 @@ EXIT_CODES: dict[str, int] = {
     "UNIMPLEMENTED": 9,
     "CANCELLED": 10,
 }
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -44,9 +43,33 @@ def exit_code(error: EccoError) -> int:
     return EXIT_CODES.get(error.code, 1)
 
 
+def write_out(text: str) -> None:
+    """Write and flush `text` to stdout, so that a caller may acknowledge what it printed only once it is out.
+
+    A full disk or a closed pipe raises Unavailable(OUTPUT_FAILED) instead of a traceback."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except (OSError, ValueError) as exc:  # ValueError: stdout already closed
+        _discard_stdout()
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise Unavailable(f"cannot write to stdout ({detail})", Reason.OUTPUT_FAILED) from None
+
+
+def _discard_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's final flush of what is left cannot fail again at exit."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    write_out(json.dumps(document, ensure_ascii=False) + "\n")
 
 
 def error_document(error: EccoError) -> dict[str, Any]:
@@ -56,8 +79,22 @@ def error_document(error: EccoError) -> dict[str, Any]:
     return {"error": body}
 
 
+def usage_error(error: Any) -> EccoError:
+    """A click usage error as INVALID_ARGUMENT naming the flag (exit 2), so --json callers can parse it too."""
+    from click import BadParameter, ClickException, MissingParameter, NoSuchOption
+
+    field = None
+    if isinstance(error, BadParameter | MissingParameter) and error.param is not None:
+        field = error.param.opts[0] if error.param.opts else error.param.name
+    elif isinstance(error, NoSuchOption):
+        field = error.option_name
+    message = error.format_message() if isinstance(error, ClickException) else str(error)
+    return InvalidArgument(message.replace("\n", " "), Reason.INVALID_ARGUMENT, field=field)
+
+
 def print_error(error: EccoError, as_json: bool) -> None:
-    if as_json:
+    """The error document on stdout with --json, else one line on stderr (always stderr when stdout failed)."""
+    if as_json and error.reason != Reason.OUTPUT_FAILED:
         print_json(error_document(error))
     else:
         sys.stderr.write(f"error: {error.message} ({error.reason})\n")

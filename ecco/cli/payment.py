@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import CHAIN_ID, INT64_MAX, TRUE_FALSE, count, json_option, node_option, paging_options
 from ecco.cli.output import print_fields, print_json, print_table
-from ecco.errors import InvalidArgument, Reason
+from ecco.errors import Aborted, InvalidArgument, Reason, cut
 
 request_id_option = click.option(
     "--request-id", default="", help="An idempotency key: a repeat returns the first result and moves no money."
@@ -57,8 +57,7 @@ def payment() -> None:
 
 
 @payment.command("invoices")
-@click.option("--page-size", type=click.IntRange(min=0), default=0, help="At most this many (default 100).")
-@click.option("--page-token", default="", help="next_page_token of a previous call.")
+@paging_options
 @node_option
 @json_option
 def invoices(page_size: int, page_token: str, node_name: str | None, json_output: bool) -> None:
@@ -77,6 +76,24 @@ def invoices(page_size: int, page_token: str, node_name: str | None, json_output
     print_table(f"{reply.total_size} queued", ["invoice", "job", "amount", "token", "chain", "recipient"], rows)
 
 
+def _printed_invoice(text: str) -> Any:
+    """The invoice as the Invoice message when `text` is the CLI's own printed form; None for wire JSON."""
+    from google.protobuf import json_format
+
+    from ecco.v1 import payment_service_pb2 as pb
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None  # the node reports unparsable JSON, naming the field
+    if not isinstance(doc, dict) or "validUntilMs" not in doc:
+        return None
+    try:
+        return json_format.ParseDict(doc, pb.Invoice(), ignore_unknown_fields=True)
+    except json_format.ParseError as error:
+        raise InvalidArgument(f"invoice: {cut(str(error), 200)}", Reason.INVALID_INVOICE, field="invoice") from None
+
+
 @payment.command("queue")
 @click.option("--invoice", "invoice_json", help="The invoice as upstream JSON.")
 @click.option("--invoice-file", type=click.Path(path_type=Path), help="A file holding the invoice JSON.")
@@ -86,11 +103,18 @@ def invoices(page_size: int, page_token: str, node_name: str | None, json_output
 def queue(
     invoice_json: str | None, invoice_file: Path | None, request_id: str, node_name: str | None, json_output: bool
 ) -> None:
-    """Add an invoice to the queue by hand (its signature and expiry are checked)."""
+    """Add an invoice to the queue by hand (its signature and expiry are checked).
+
+    Takes the upstream wire JSON (`validUntil`) or an invoice exactly as `payment invoices --json` prints it
+    (`validUntilMs`, `amountWei`), so an invoice round-trips between two nodes' CLIs."""
     from ecco.v1 import payment_service_pb2 as pb
 
     text = _json_input(invoice_json, invoice_file, "invoice")
-    reply = _call(node_name, "QueueInvoice", pb.QueueInvoiceRequest(request_id=request_id, invoice_json=text))
+    request = pb.QueueInvoiceRequest(request_id=request_id, invoice_json=text)
+    printed = _printed_invoice(text)
+    if printed is not None:
+        request = pb.QueueInvoiceRequest(request_id=request_id, invoice=printed)
+    reply = _call(node_name, "QueueInvoice", request)
     if json_output:
         from ecco.cli.render import to_dict
 
@@ -104,11 +128,28 @@ def queue(
 @node_option
 @json_option
 def settle(request_id: str, node_name: str | None, json_output: bool) -> None:
-    """Pay every queued invoice: one transfer per recipient, chain and token; proofs go to the payees."""
+    """Pay every queued invoice: one transfer per recipient, chain and token; proofs go to the payees.
+
+    Exits 0 only when everything queued was paid (or nothing was queued). If any group failed, exits 4
+    (ABORTED, TRANSACTION_FAILED) naming each failed group; failed invoices stay queued for the next settle,
+    and what was paid is in `ecco payment ledger`."""
     from ecco.cli.render import to_dict
     from ecco.v1 import payment_service_pb2 as pb
 
     reply = _call(node_name, "Settle", pb.SettleRequest(request_id=request_id))
+    failed = [r for r in reply.results if not r.success]
+    if failed:
+        paid = len(reply.results) - len(failed)
+        groups = "; ".join(
+            f"{cut(r.total_amount, 30)} {cut(r.token, 12)} to {cut(r.recipient, 44)}: {cut(r.error, 120)}"
+            for r in failed[:3]
+        )
+        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+        raise Aborted(
+            f"{len(failed)} of {len(reply.results)} settlements not paid ({paid} paid): {groups}{more}; "
+            "the unpaid invoices stay queued",
+            Reason.TRANSACTION_FAILED,
+        )
     if json_output:
         print_json(to_dict(reply))
         return
@@ -121,15 +162,17 @@ def settle(request_id: str, node_name: str | None, json_output: bool) -> None:
 
 @payment.command("ledger")
 @click.option("--job-id", default="", help="Only entries of this job.")
-@click.option("--page-size", type=click.IntRange(min=0), default=0, help="At most this many (default 100).")
+@paging_options
 @node_option
 @json_option
-def ledger(job_id: str, page_size: int, node_name: str | None, json_output: bool) -> None:
+def ledger(job_id: str, page_size: int, page_token: str, node_name: str | None, json_output: bool) -> None:
     """List the payment ledger, newest first."""
     from ecco.cli.render import to_dict
     from ecco.v1 import payment_service_pb2 as pb
 
-    reply = _call(node_name, "ListLedger", pb.ListLedgerRequest(job_id=job_id, page_size=page_size))
+    reply = _call(
+        node_name, "ListLedger", pb.ListLedgerRequest(job_id=job_id, page_size=page_size, page_token=page_token)
+    )
     if json_output:
         print_json(to_dict(reply))
         return
@@ -146,12 +189,12 @@ def swarm() -> None:
 
 
 @swarm.command("distribute")
-@click.option("--job-id", required=True)
+@click.option("--job-id", required=True, help="The job whose payout this is; a repeat returns the first split.")
 @click.option("--total-amount", required=True, help='The amount to split, in whole coins, e.g. "0.003".')
-@click.option("--chain-id", required=True, type=click.IntRange(min=1))
+@click.option("--chain-id", required=True, type=CHAIN_ID, help="The chain to pay on, e.g. 84532.")
 @click.option("--token", default="ETH", show_default=True, help="ETH, or an allow-listed ERC-20 address.")
 @click.option("--participants", "participants_json", help='JSON: [{"peerId","walletAddress","contribution"}].')
-@click.option("--participants-file", type=click.Path(path_type=Path))
+@click.option("--participants-file", type=click.Path(path_type=Path), help="A file holding --participants' JSON.")
 @request_id_option
 @node_option
 @json_option
@@ -205,10 +248,16 @@ def escrow() -> None:
 
 
 @escrow.command("release")
-@click.option("--job-id", required=True)
-@click.option("--milestone-id", required=True)
+@click.option("--job-id", required=True, help="The escrow agreement's job.")
+@click.option("--milestone-id", required=True, help="The milestone to release.")
 @click.option("--peer", "peer_id", default="", help="The approver, who also gets the invoice (default: the payer).")
-@click.option("--send-invoice", type=click.BOOL, default=True, show_default=True)
+@click.option(
+    "--send-invoice",
+    type=TRUE_FALSE,
+    default=True,
+    show_default=True,
+    help="Send the approver an invoice for the released milestone.",
+)
 @request_id_option
 @node_option
 @json_option
@@ -231,8 +280,8 @@ def release(
 
 
 @escrow.command("invoice")
-@click.option("--job-id", required=True)
-@click.option("--peer", "peer_id", required=True)
+@click.option("--job-id", required=True, help="The escrow agreement's job.")
+@click.option("--peer", "peer_id", required=True, help="The payer to invoice.")
 @request_id_option
 @node_option
 @json_option
@@ -251,12 +300,20 @@ def streaming() -> None:
 
 
 @streaming.command("tick")
-@click.option("--peer", "peer_id", required=True)
-@click.option("--channel-id", required=True)
-@click.option("--tokens", required=True, type=int)
-@click.option("--auto-invoice", type=click.BOOL, default=False, show_default=True)
+@click.option("--peer", "peer_id", required=True, help="The payer of the channel.")
+@click.option("--channel-id", required=True, help="The streaming channel (created by its first tick).")
+@click.option(
+    "--tokens", required=True, type=count(0, INT64_MAX), help="How many tokens were produced since the last tick."
+)
+@click.option(
+    "--auto-invoice",
+    type=TRUE_FALSE,
+    default=False,
+    show_default=True,
+    help="Invoice the payer as soon as the channel reaches its invoice threshold.",
+)
 @click.option("--pricing", "pricing_json", help='JSON: {"type":"streaming","chainId":N,"ratePerToken":"0.0001"}.')
-@click.option("--pricing-file", type=click.Path(path_type=Path))
+@click.option("--pricing-file", type=click.Path(path_type=Path), help="A file holding --pricing's JSON.")
 @request_id_option
 @node_option
 @json_option
@@ -289,8 +346,8 @@ def tick(
 
 
 @streaming.command("invoice")
-@click.option("--peer", "peer_id", required=True)
-@click.option("--channel-id", required=True)
+@click.option("--peer", "peer_id", required=True, help="The payer of the channel.")
+@click.option("--channel-id", required=True, help="The streaming channel.")
 @request_id_option
 @node_option
 @json_option
@@ -304,7 +361,7 @@ def streaming_invoice(peer_id: str, channel_id: str, request_id: str, node_name:
 
 
 @streaming.command("close")
-@click.option("--channel-id", required=True)
+@click.option("--channel-id", required=True, help="The streaming channel to close.")
 @request_id_option
 @node_option
 @json_option

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ecco.cli.options import json_option, node_option
+from ecco.cli.options import CHAIN_ID, json_option, node_option
 from ecco.cli.output import print_json
 
 
 @click.command("register")
 @click.option("--uri", "agent_uri", required=True, help="The agent URI (its registration file).")
-@click.option("--chain-id", type=click.IntRange(min=1), default=None, help="Default: the network's chain.")
+@click.option("--chain-id", type=CHAIN_ID, default=None, help="Default: the network's chain.")
 @click.option("--request-id", default="", help="An idempotency key.")
 @node_option
 @json_option

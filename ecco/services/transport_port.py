@@ -89,6 +89,9 @@ class ConnectedPeer:
     """The direct protocol our outbound frames use with this peer, once known."""
     local_link: bool = False
     """Found on the local link (mDNS), as opposed to dialled from an address we were given or learned."""
+    listen_addrs: tuple[str, ...] = ()
+    """Where the peer listens (from identify and the addresses we dialled), each ending in /p2p/<id>; unlike
+    `addrs`, never the temporary source port of an inbound connection."""
 
 
 @dataclass(frozen=True)

@@ -95,10 +95,13 @@ class SqlBridgeStore:
         ).where(row.consumer == consumer)
         async with self._engine.connect() as conn:
             found = (await conn.execute(query)).first()
-        if found is None:
-            return BridgeCounters()
-        started, delivered, failed, error, error_at, last_cursor = found
-        return BridgeCounters(started, delivered, failed, error, error_at, last_cursor)
+            if found is None:
+                return BridgeCounters()
+            started, delivered, failed, error, error_at, last_cursor = found
+            given_up = select(func.count()).select_from(bridge_dead_letters)
+            given_up = given_up.where(bridge_dead_letters.c.created_at_ms >= (started or 0))
+            failed_events = int((await conn.execute(given_up)).scalar_one())
+        return BridgeCounters(started, delivered, failed, error, error_at, last_cursor, failed_events)
 
     async def count_pending(self, after_cursor: int, types: frozenset[str], inbound_only: bool) -> int:
         query = select(func.count()).select_from(events).where(events.c.cursor > after_cursor)

@@ -511,6 +511,16 @@ class HostRuntime:
             except Exception as exc:
                 log.debug("latency probe to %s failed: %r", peer, exc)
 
+    def _listen_addrs(self, peer: Any) -> tuple[str, ...]:
+        """The peerstore's addresses of `peer`: what identify reported and what we dialled (inbound source ports
+        are never added there)."""
+        with contextlib.suppress(Exception):
+            suffix = f"/p2p/{peer.to_base58()}"
+            addrs = (str(a) for a in self.host.get_peerstore().addrs(peer))
+            addrs = (a for a in addrs if not a.startswith(("/ip4/0.0.0.0/", "/ip6/::/")))  # wildcards: not dialable
+            return tuple(dict.fromkeys(a if a.endswith(suffix) else a + suffix for a in addrs))
+        return ()
+
     async def peers(self) -> list[ConnectedPeer]:
         result = []
         network: Any = self.host.get_network()
@@ -526,6 +536,7 @@ class HostRuntime:
                     latency_ms=self._latency_ms.get(peer),
                     direct_protocol=self.direct.protocol_for(peer),
                     local_link=peer in self._local_link,
+                    listen_addrs=self._listen_addrs(peer),
                 )
             )
         return result

@@ -27,7 +27,7 @@ class GetBridgeStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetBridgeStatusResponse(_message.Message):
-    __slots__ = ("running", "openclaw_url", "hook_path", "provider_hook_path", "filter", "delivered_count", "pending_count", "failed_count", "dead_letter_count", "last_error", "last_error_time", "last_delivered_cursor", "consumer_cursor", "start_time")
+    __slots__ = ("running", "openclaw_url", "hook_path", "provider_hook_path", "filter", "delivered_count", "pending_count", "failed_count", "dead_letter_count", "last_error", "last_error_time", "last_delivered_cursor", "consumer_cursor", "start_time", "failed_event_count")
     RUNNING_FIELD_NUMBER: _ClassVar[int]
     OPENCLAW_URL_FIELD_NUMBER: _ClassVar[int]
     HOOK_PATH_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,7 @@ class GetBridgeStatusResponse(_message.Message):
     LAST_DELIVERED_CURSOR_FIELD_NUMBER: _ClassVar[int]
     CONSUMER_CURSOR_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
+    FAILED_EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
     running: bool
     openclaw_url: str
     hook_path: str
@@ -56,7 +57,8 @@ class GetBridgeStatusResponse(_message.Message):
     last_delivered_cursor: int
     consumer_cursor: int
     start_time: _timestamp_pb2.Timestamp
-    def __init__(self, running: _Optional[bool] = ..., openclaw_url: _Optional[str] = ..., hook_path: _Optional[str] = ..., provider_hook_path: _Optional[str] = ..., filter: _Optional[_Iterable[str]] = ..., delivered_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., dead_letter_count: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_delivered_cursor: _Optional[int] = ..., consumer_cursor: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    failed_event_count: int
+    def __init__(self, running: _Optional[bool] = ..., openclaw_url: _Optional[str] = ..., hook_path: _Optional[str] = ..., provider_hook_path: _Optional[str] = ..., filter: _Optional[_Iterable[str]] = ..., delivered_count: _Optional[int] = ..., pending_count: _Optional[int] = ..., failed_count: _Optional[int] = ..., dead_letter_count: _Optional[int] = ..., last_error: _Optional[str] = ..., last_error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_delivered_cursor: _Optional[int] = ..., consumer_cursor: _Optional[int] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_event_count: _Optional[int] = ...) -> None: ...
 
 class ListDeadLettersRequest(_message.Message):
     __slots__ = ("page_size", "page_token")

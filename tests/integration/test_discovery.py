@@ -26,7 +26,7 @@ def test_find_and_ask_reach_a_provider_two_hops_away(ecco: Ecco) -> None:
 
     asked = ecco.ok("ask", "--capability", "translate", "hello world", "--node", "user", "--json").json()
     assert (asked["text"], asked["peerId"]) == ("HELLO WORLD", shouter["peerId"])
-    assert [c["outcome"] for c in asked["candidates"]] == ["ASK_CANDIDATE_OUTCOME_ANSWERED"]
+    assert [c["outcome"] for c in asked["candidates"]] == ["answered"]
 
     peers = {p["peerId"]: p for p in ecco.ok("peers", "--node", "user", "--json").json()["peers"]}
     assert [c["name"] for c in peers[hub["peerId"]]["capabilities"]] == ["code-review"]
@@ -41,8 +41,8 @@ def test_ask_moves_on_to_the_next_candidate_when_one_fails(ecco: Ecco) -> None:
     assert (asked["text"], asked["peerId"]) == ("a long text", working["peerId"])
     outcomes = [(c["match"]["peer"]["peerId"], c["outcome"]) for c in asked["candidates"]]
     assert outcomes == [
-        (broken["peerId"], "ASK_CANDIDATE_OUTCOME_FAILED"),
-        (working["peerId"], "ASK_CANDIDATE_OUTCOME_ANSWERED"),
+        (broken["peerId"], "failed"),
+        (working["peerId"], "answered"),
     ]
 
 
@@ -68,7 +68,7 @@ def test_no_provider_and_bad_queries_are_clear_errors(ecco: Ecco) -> None:
 def test_discover_finds_a_connected_provider_first_and_stops_early(ecco: Ecco) -> None:
     hub = up(ecco, "hub", "--capability", "code-review", "--responder", "echo")
     shouter = up(ecco, "shouter", "--capability", "translate", "--bootstrap", hub["addr"])
-    up(ecco, "user", "--bootstrap", hub["addr"], "--no-dht")  # connected to the hub only; no internet phase
+    up(ecco, "user", "--bootstrap", hub["addr"], "--dht", "false")  # connected to the hub only; no internet phase
 
     doc = ecco.ok("peer", "discover", "--name", "code-review", "--min-peers", "1", "--node", "user", "--json").json()
     (found,) = doc["peers"]
@@ -130,7 +130,7 @@ def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco
         (("--min-peers", "0"), "INVALID_ARGUMENT", "--min-peers"),
         (("--min-peers", "-3"), "INVALID_ARGUMENT", "--min-peers"),
         (("--phase-timeout", "0"), "INVALID_ARGUMENT", "--phase-timeout"),
-        (("--bloom-tier", "platinum"), "UNKNOWN_REPUTATION_TIER", "--bloom-tier"),
+        (("--bloom-tier", "platinum"), "INVALID_ARGUMENT", "--bloom-tier"),  # a checked choice
         (("--version", "one"), "INVALID_CAPABILITY", "--version"),
         (("--raw", "{not json"), "INVALID_ARGUMENT", "--raw"),
     ]
@@ -158,3 +158,15 @@ def test_discover_without_a_provider_and_bad_options_are_clear_errors(ecco: Ecco
         "--json",
     )
     assert (tier.code, error_of(tier)["reason"]) == (3, "NO_PROVIDER_FOUND")
+
+
+def test_peers_and_find_show_where_a_peer_listens_and_whether_it_is_connected(ecco: Ecco) -> None:
+    hub = up(ecco, "hub", "--capability", "translate")
+    client = up(ecco, "client", "--capability", "summarize", "--bootstrap", hub["addr"])  # inbound at the hub
+    # the client's announcement reaches the hub: from then on the hub knows where it listens
+    found = ecco.ok("peer", "find", "--name", "summarize", "--node", "hub", "--json").json()["matches"]
+    assert [(m["peer"]["peerId"], m["peer"]["connected"]) for m in found] == [(client["peerId"], True)]
+    assert found[0]["peer"]["addresses"] == [client["addr"]]
+    peers = {p["peerId"]: p for p in ecco.ok("peers", "--node", "hub", "--json").json()["peers"]}
+    assert peers[client["peerId"]]["connected"]
+    assert peers[client["peerId"]]["addresses"] == [client["addr"]]  # not the temporary source port

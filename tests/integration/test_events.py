@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
+import sys
 from typing import Any
 
 import grpc
@@ -139,3 +141,58 @@ def test_reflection_lists_every_service_on_a_real_daemon(ecco: Ecco) -> None:
         )
     }
     assert expected | {"grpc.health.v1.Health"} <= services
+
+
+def test_listen_wait_0_returns_what_is_waiting_now(ecco: Ecco) -> None:
+    ecco.ok("up", "--name", "alice")
+    waiting = ecco.ok("listen", "--json", "--wait", "0").json()
+    assert [e["type"] for e in waiting["events"]] == ["node-started"] and waiting["cursor"] == 1
+    assert ecco.ok("listen", "--json", "--wait", "0").json() == {"events": [], "cursor": None}
+
+
+def test_a_failed_write_acknowledges_nothing(ecco: Ecco) -> None:
+    ecco.ok("up", "--name", "alice")
+    for target in ("/dev/full", "closed"):
+        if target == "/dev/full":
+            with open("/dev/full", "w") as full:
+                done = subprocess.run(
+                    [sys.executable, "-m", "ecco", "listen", "--json", "--wait", "0"],
+                    stdout=full,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=ecco.env,
+                    timeout=60,
+                )
+        else:
+            read, write = os.pipe()
+            os.close(read)  # the reader is gone before anything is written
+            with os.fdopen(write, "w") as closed:
+                done = subprocess.run(
+                    [sys.executable, "-m", "ecco", "listen", "--wait", "0"],
+                    stdout=closed,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=ecco.env,
+                    timeout=60,
+                )
+        assert done.returncode == 6, done.stderr
+        assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+        assert done.stderr.startswith("error: cannot write to stdout") and "(OUTPUT_FAILED)" in done.stderr
+    again = ecco.ok("listen", "--json", "--wait", "0").json()
+    assert [e["type"] for e in again["events"]] == ["node-started"]  # still there: nothing was committed
+
+
+def test_a_new_consumer_starts_where_from_says(ecco: Ecco) -> None:
+    ecco.ok("up", "--name", "alice")
+    ecco.ok("node", "stop")
+    ecco.ok("up", "--name", "alice")  # the log now holds node-started, node-stopped, node-started
+    assert [e["cursor"] for e in ecco.ok("listen", "--json", "--wait", "0").json()["events"]] == [1, 2, 3]
+    fresh = ecco.ok("listen", "--json", "--wait", "0", "--consumer", "late", "--from", "now").json()
+    assert fresh["events"] == []
+    ecco.ok("node", "stop")
+    ecco.ok("up", "--name", "alice")
+    # `now` was pinned by the first call: the events since are waiting, the earlier ones are not
+    later = ecco.ok("listen", "--json", "--wait", "0", "--consumer", "late", "--from", "now").json()
+    assert [e["type"] for e in later["events"]] == ["node-stopped", "node-started"]
+    picked = ecco.ok("listen", "--json", "--wait", "0", "--consumer", "mid", "--from", "2").json()
+    assert [e["cursor"] for e in picked["events"]] == [3, 4, 5]

@@ -62,7 +62,7 @@ def test_nodes_on_one_link_find_each_other_without_bootstrap(ecco_in_netns: Ecco
 
 def test_a_node_started_with_no_mdns_stays_off_the_link(ecco_in_netns: Ecco) -> None:
     ecco = ecco_in_netns
-    quiet = up(ecco, "quiet", "--no-mdns", "--capability", "translate")
+    quiet = up(ecco, "quiet", "--mdns", "false", "--capability", "translate")
     control = up(ecco, "control")
     user = up(ecco, "user")
     config = ecco.ok("config", "show", "--node", "quiet", "--json").json()

@@ -257,6 +257,7 @@ async def test_5xx_408_and_429_are_retried_with_the_same_idempotency_key(node: N
     assert delivered.attempts == 5
     assert [s.headers["Idempotency-Key"] for s in hooks.seen] == [event.id] * 5
     assert (status.counters.delivered, status.counters.failed, status.dead_letters) == (1, 4, 0)
+    assert status.counters.failed_events == 0  # four failed attempts, no failed event
     assert status.counters.last_error.startswith("HTTP 429")
 
 
@@ -403,6 +404,7 @@ async def test_standalone_bridge_attaches_reports_and_detaches_over_grpc(
     assert second.value.reason == Reason.BRIDGE_ALREADY_RUNNING
     assert status.running and status.openclaw_url == f"http://127.0.0.1:{hooks.port}"
     assert (status.delivered_count, status.failed_count, status.dead_letter_count) == (1, 1, 1)
+    assert status.failed_event_count == 1
     assert status.last_error.startswith("HTTP 401 from /hooks/ecco-provider") and status.HasField("last_error_time")
     assert status.consumer_cursor == delivered.cursor == status.last_delivered_cursor
     assert [d.event.id for d in letters.dead_letters] == [rejected.id] and letters.total_size == 1

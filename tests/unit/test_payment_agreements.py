@@ -81,7 +81,7 @@ async def test_escrow_milestone_released_once_under_concurrency(network: Network
     assert covered == ["m2"] and invoice.amount == "0.002"
     with pytest.raises(EccoError) as caught:
         await agreements.escrow_invoice("job-e", payer.peer_id)
-    assert caught.value.reason == Reason.INVALID_AMOUNT
+    assert caught.value.reason == Reason.NOTHING_TO_INVOICE
     with pytest.raises(EccoError) as caught:
         await agreements.release("job-e", "nope", payer.peer_id, False)
     assert caught.value.reason == Reason.MILESTONE_NOT_FOUND

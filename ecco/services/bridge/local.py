@@ -4,7 +4,8 @@ called directly instead of over gRPC."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 from ecco.services.bridge.ports import Attachment, BridgeConfig, DeliveryReport
 from ecco.services.bridge.status import BridgeMonitor
@@ -13,9 +14,13 @@ from ecco.services.ports import EventRecord
 
 
 class LocalLink:
-    def __init__(self, events: EventLog, monitor: BridgeMonitor) -> None:
+    def __init__(
+        self, events: EventLog, monitor: BridgeMonitor, send: Callable[..., Awaitable[object]] | None = None
+    ) -> None:
+        """`send` is the messenger's (Messenger.send), for A2A mode's replies."""
         self._events = events
         self._monitor = monitor
+        self._send = send
 
     @contextlib.asynccontextmanager
     async def attach(self, config: BridgeConfig) -> AsyncIterator[Attachment]:
@@ -32,3 +37,7 @@ class LocalLink:
 
     async def report(self, session_id: str, report: DeliveryReport) -> int:
         return await self._monitor.report(session_id, report)
+
+    async def send(self, peer_id: str, type: str, payload: dict[str, Any], message_id: str) -> None:
+        assert self._send is not None, "an A2A-mode bridge needs the messenger's send"
+        await self._send(peer_id, type, payload, message_id=message_id)

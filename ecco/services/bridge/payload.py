@@ -43,6 +43,11 @@ def _prompt(payload: Any) -> str:
     return prompt if prompt is not None else _compact(payload)
 
 
+def prompt_text(event: EventRecord) -> str | None:
+    """An agent-request's prompt (plain or AI-SDK messages), None when it has none."""
+    return prompt_of(_payload(event))
+
+
 def reply_command(peer_id: str, request_id: str, node_name: str = "", answer: str = ANSWER_PLACEHOLDER) -> str:
     """The shell command that answers a request (upstream-ecco §12.2 item 4), quoted so it can be pasted as is."""
     payload = _compact({"requestId": request_id, "response": {"text": answer, "finishReason": "stop"}})

@@ -77,6 +77,10 @@ class BridgeLink(Protocol):
         """Record the attempt in the node; returns the consumer's committed cursor."""
         ...
 
+    async def send(self, peer_id: str, type: str, payload: dict[str, Any], message_id: str) -> None:
+        """Send a message from the node (A2A mode: the agent's reply); raises EccoError when it cannot."""
+        ...
+
 
 @dataclass(frozen=True)
 class BridgeCounters:
@@ -88,6 +92,8 @@ class BridgeCounters:
     last_error: str = ""
     last_error_ms: int | None = None
     last_delivered_cursor: int = 0
+    failed_events: int = 0
+    """Events given up on (dead letters) since the session started; `failed` counts every failed attempt."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,11 @@ PROTOCOL_TYPES: frozenset[str] = frozenset(
 DEFAULT_TYPES: frozenset[str] = MESSAGE_TYPES - PROTOCOL_TYPES
 # The bridge's own failure notice is never forwarded: it would fail the same way, and loop.
 OWN_EVENT = "bridge-delivery-failed"
+# Bridge modes: `hook` POSTs every event to OpenClaw's hooks (fire and forget); `a2a` puts each inbound
+# agent-request to OpenClaw's A2A channel and sends the agent's reply text back to the requester.
+HOOK_MODE = "hook"
+A2A_MODE = "a2a"
+DEFAULT_A2A_PATH = "/a2a/v1"
 # 408 and 429 say "not now", not "never": they are retried like 5xx.
 RETRYABLE_4XX = frozenset({408, 429})
 
@@ -100,6 +105,8 @@ class BridgeSettings:
     hook_path: str = DEFAULT_HOOK_PATH
     provider_hook_path: str = DEFAULT_PROVIDER_HOOK_PATH
     filter: frozenset[str] = frozenset()
+    mode: str = HOOK_MODE
+    a2a_path: str = DEFAULT_A2A_PATH
 
     @classmethod
     def create(
@@ -111,9 +118,19 @@ class BridgeSettings:
         hook_path: str = DEFAULT_HOOK_PATH,
         provider_hook_path: str = DEFAULT_PROVIDER_HOOK_PATH,
         filter: Iterable[str] = (),
+        mode: str = HOOK_MODE,
+        a2a_path: str = DEFAULT_A2A_PATH,
         flag_prefix: str = "--",
     ) -> BridgeSettings:
-        """Validate every field; errors name the flag as the user typed it (`flag_prefix` "--webhook-" for `up`)."""
+        """Validate every field; errors name the flag as the user typed it (`flag_prefix` "--webhook-" for `up`).
+        In A2A mode the token is OpenClaw's `channels.a2a.peers.<peer>.token`, and the bridge handles inbound
+        agent-requests only (a filter is refused: other events are fire-and-forget, for a hook-mode bridge)."""
+        if mode not in (HOOK_MODE, A2A_MODE):
+            raise _config_error(f"{flag_prefix}mode", f"expected {HOOK_MODE} or {A2A_MODE}, got {mode!r}")
+        if mode == A2A_MODE:
+            if list(filter):
+                raise _config_error(f"{flag_prefix}filter", "an A2A-mode bridge handles agent-requests only")
+            filter = (PROVIDER_TYPE,)
         return cls(
             port=validate_port(port, f"{flag_prefix}openclaw-port"),
             token=validate_token(token, f"{flag_prefix}token"),
@@ -121,6 +138,8 @@ class BridgeSettings:
             hook_path=validate_hook_path(hook_path, f"{flag_prefix}hook-path"),
             provider_hook_path=validate_hook_path(provider_hook_path, f"{flag_prefix}provider-hook-path"),
             filter=validate_filter(filter, f"{flag_prefix}filter"),
+            mode=mode,
+            a2a_path=validate_hook_path(a2a_path, f"{flag_prefix}a2a-path"),
         )
 
     @property
@@ -161,12 +180,16 @@ class Verdict(StrEnum):
 @dataclass(frozen=True)
 class AttemptResult:
     """One POST's outcome: `status` 0 means no HTTP answer (connection refused, reset, timeout); `run_id` is the
-    agent run OpenClaw started (its `{"ok":true,"runId":…}` answer), for logs that tie a delivery to the run."""
+    agent run OpenClaw started (its `{"ok":true,"runId":…}` answer, or the A2A task id), for logs that tie a
+    delivery to the run."""
 
     status: int
     error: str = ""
     retry_after_s: float | None = None
     run_id: str = ""
+    # A2A mode: the agent's reply text, or why the agent (or its server) answered without one.
+    text: str = ""
+    agent_error: str = ""
 
 
 def classify(result: AttemptResult, attempts: int, max_attempts: int) -> Verdict:

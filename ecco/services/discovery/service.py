@@ -239,6 +239,10 @@ class Discovery:
         cached = self._cache.get(peer_id)
         return cached.addresses if cached else ()
 
+    async def connected(self) -> dict[str, float | None]:
+        """The peers with an open connection now, with their last measured round trip (ms)."""
+        return {p.peer_id: p.latency_ms for p in await self._transport.peers()}
+
     async def reach(self, peer_id: str, timeout_s: float) -> None:
         """Dial a peer heard of only through gossip, at an address it announced; failures surface on send."""
         if any(p.peer_id == peer_id for p in await self._transport.peers()):

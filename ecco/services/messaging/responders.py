@@ -2,7 +2,8 @@
 
 `echo` answers with the prompt. `exec:CMD` runs CMD in a shell with the prompt on stdin; each stdout line (with its
 newline) is streamed back as a stream-chunk, the whole output is the agent-response, and a non-zero exit is an
-error reply. The pieces a responder yields always concatenate to its full answer.
+error reply. `a2a:<url>` puts the prompt to an A2A agent (ecco.services.bridge.A2AResponder, wired by the daemon).
+The pieces a responder yields always concatenate to its full answer.
 
 An exec responder runs each command in its own process group, so that ending it (on timeout, cancellation or
 node stop) ends everything the command started, not just the shell: TERM first, KILL after STOP_GRACE_S.
@@ -13,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from ecco.errors import InvalidArgument, Reason
@@ -119,8 +121,13 @@ def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
         os.killpg(process.pid, signum)  # the group id is the shell's pid (start_new_session)
 
 
-def parse_responder(spec: str) -> Responder | None:
-    """`--responder echo` or `--responder exec:'CMD'`; empty means no responder (the harness answers)."""
+A2A_PREFIX = "a2a:"
+A2A_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+
+def parse_responder(spec: str, a2a: Callable[[str], Responder] | None = None) -> Responder | None:
+    """`--responder echo`, `exec:'CMD'` or `a2a:<url>`; empty means no responder (the harness answers). An A2A
+    responder does HTTP, so the daemon passes its factory as `a2a`; without one the spec is only checked."""
     spec = spec.strip()
     if not spec:
         return None
@@ -128,6 +135,17 @@ def parse_responder(spec: str) -> Responder | None:
         return EchoResponder()
     if spec.startswith("exec:") and spec[5:].strip():
         return ExecResponder(spec[5:].strip())
+    if spec.startswith(A2A_PREFIX):
+        url = spec[len(A2A_PREFIX) :].strip()
+        if not A2A_URL.fullmatch(url):
+            raise InvalidArgument(
+                f"--responder a2a:<url> needs the http(s) URL of an A2A JSON-RPC endpoint, got {url!r}",
+                Reason.INVALID_ARGUMENT,
+                field="--responder",
+            )
+        return a2a(url) if a2a is not None else None
     raise InvalidArgument(
-        f"unknown responder {spec!r}: use 'echo' or 'exec:<command>'", Reason.INVALID_ARGUMENT, field="--responder"
+        f"unknown responder {spec!r}: use 'echo', 'exec:<command>' or 'a2a:<url>'",
+        Reason.INVALID_ARGUMENT,
+        field="--responder",
     )

@@ -178,7 +178,7 @@ class Agreements:
             owed = doc["accumulatedWei"] - doc["invoicedWei"]
             if owed <= 0:
                 raise FailedPrecondition(
-                    f"channel {channel_id} has nothing left to invoice", Reason.INVALID_AMOUNT, field="channel_id"
+                    f"channel {channel_id} has nothing left to invoice", Reason.NOTHING_TO_INVOICE, field="channel_id"
                 )
             return {**doc, "invoicedWei": doc["accumulatedWei"]}, (owed, doc)
 
@@ -285,7 +285,7 @@ class Agreements:
             due = [m["id"] for m in doc["milestones"] if m["released"] and not m["invoiced"]]
             if not due:
                 raise FailedPrecondition(
-                    f"job {job_id} has no released milestone left to invoice", Reason.INVALID_AMOUNT, field="job_id"
+                    f"job {job_id} has no released milestone left to invoice", Reason.NOTHING_TO_INVOICE, field="job_id"
                 )
             milestones = [{**m, "invoiced": True} if m["id"] in due else m for m in doc["milestones"]]
             return {**doc, "milestones": milestones}, (doc, due)

@@ -67,6 +67,10 @@ class Chain(Protocol):
         id)))]) transaction, not yet broadcast."""
         ...
 
+    async def sign_set_agent_uri(self, registry: str, agent_id: int, agent_uri: str) -> SignedTransfer:
+        """A signed ERC-8004 setAgentURI(agentId, newURI) transaction, not yet broadcast."""
+        ...
+
     async def registered_agent(self, tx_hash: str, registry: str, timeout_s: float) -> int | None:
         """The agent id from the mined registration's Registered event; None when not mined within `timeout_s`.
         Raises TRANSACTION_FAILED when it reverted."""

@@ -77,6 +77,8 @@ class Registry:
         registry = self.registry_of(chain_id)
         async with self._lock:
             existing = await self.get(chain_id)
+            if existing is not None and existing.agent_uri != agent_uri:
+                existing = await self._update_uri(existing, agent_uri)
             if existing is not None:
                 return replace(existing, already_registered=True)
             chain = self._chains.get(chain_id)
@@ -107,3 +109,21 @@ class Registry:
             await self._store.put_agreement(DONE, key, asdict(done), 0)
             await self._store.delete_agreement(PENDING, key)
             return done
+
+    async def _update_uri(self, existing: Registration, agent_uri: str) -> Registration:
+        """Point the registered agent at a new URI (ERC-8004 setAgentURI), so `register --uri B` never silently
+        keeps A. Repeating it after a crash only sets the same URI again."""
+        chain = self._chains.get(existing.chain_id)
+        signed = await chain.sign_set_agent_uri(existing.registry, existing.agent_id, agent_uri)
+        await chain.broadcast(signed.raw)
+        mined = await chain.receipt(signed.tx_hash, REGISTER_TIMEOUT_S)
+        if mined is None:
+            raise Unavailable("the URI update is not mined yet; run register again", Reason.CHAIN_UNAVAILABLE)
+        if not mined:
+            raise FailedPrecondition(
+                f"setAgentURI for agent {existing.agent_id} reverted (is this wallet still its owner?)",
+                Reason.TRANSACTION_FAILED,
+            )
+        updated = replace(existing, agent_uri=agent_uri, tx_hash=signed.tx_hash, register_ms=self._clock())
+        await self._store.put_agreement(DONE, str(existing.chain_id), asdict(updated), 0)
+        return updated

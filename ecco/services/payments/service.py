@@ -128,7 +128,7 @@ class Payments:
                 raise PermissionDenied(
                     f"no invoice expected from {message.from_} for job {invoice.job_id}", Reason.INVOICE_UNEXPECTED
                 )
-            await self._queue(invoice, message.from_)
+            await self._queue(invoice, message.from_, _invoice_kind(message.payload))
         except EccoError as rejection:
             await self.events.record(
                 "payment-failed-local",
@@ -375,7 +375,8 @@ class Payments:
                 metadata=metadata or {},
             )
         )
-        await self._send(peer_id, "invoice", {"invoice": invoice.to_upstream()})
+        # `type` rides beside the signed invoice, so both ledgers file the entry under the same type.
+        await self._send(peer_id, "invoice", {"invoice": invoice.to_upstream(), "type": type})
         return invoice
 
     async def on_proof(self, message: Message) -> None:
@@ -460,3 +461,12 @@ class Payments:
             await self._send(peer_id, type, payload)
         except EccoError as error:
             log.warning("could not reply to a payment proof", extra={"peer": peer_id, "reason": str(error.reason)})
+
+
+LEDGER_KINDS = ("standard", "streaming", "escrow", "swarm")
+
+
+def _invoice_kind(payload: Any) -> str:
+    """The ledger type an issuer sent beside its invoice; "standard" when absent (upstream) or unknown."""
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    return kind if kind in LEDGER_KINDS else "standard"

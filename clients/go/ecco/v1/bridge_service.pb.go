@@ -135,7 +135,8 @@ type GetBridgeStatusResponse struct {
 	DeliveredCount int64 `protobuf:"varint,6,opt,name=delivered_count,json=deliveredCount,proto3" json:"delivered_count,omitempty"`
 	// The matching events in the log after the last delivered one, still to deliver.
 	PendingCount int64 `protobuf:"varint,7,opt,name=pending_count,json=pendingCount,proto3" json:"pending_count,omitempty"`
-	// The failed delivery attempts (non-2xx or no answer) since the bridge started; retries count again.
+	// The failed delivery attempts (non-2xx or no answer) since the bridge started; retries count again, so after
+	// an outage in which every event was finally delivered this is above 0 while failed_event_count is 0.
 	FailedCount int64 `protobuf:"varint,8,opt,name=failed_count,json=failedCount,proto3" json:"failed_count,omitempty"`
 	// The dead letters stored, in total.
 	DeadLetterCount int64 `protobuf:"varint,9,opt,name=dead_letter_count,json=deadLetterCount,proto3" json:"dead_letter_count,omitempty"`
@@ -148,9 +149,11 @@ type GetBridgeStatusResponse struct {
 	// The bridge consumer's committed cursor in the event log (EventService.GetCursor for "webhook-bridge").
 	ConsumerCursor int64 `protobuf:"varint,13,opt,name=consumer_cursor,json=consumerCursor,proto3" json:"consumer_cursor,omitempty"`
 	// When the bridge started; unset when it is not running.
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The events given up on (turned into dead letters) since the bridge started.
+	FailedEventCount int64 `protobuf:"varint,15,opt,name=failed_event_count,json=failedEventCount,proto3" json:"failed_event_count,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GetBridgeStatusResponse) Reset() {
@@ -279,6 +282,13 @@ func (x *GetBridgeStatusResponse) GetStartTime() *timestamppb.Timestamp {
 		return x.StartTime
 	}
 	return nil
+}
+
+func (x *GetBridgeStatusResponse) GetFailedEventCount() int64 {
+	if x != nil {
+		return x.FailedEventCount
+	}
+	return 0
 }
 
 // Request for BridgeService.ListDeadLetters.
@@ -824,7 +834,7 @@ var File_ecco_v1_bridge_service_proto protoreflect.FileDescriptor
 const file_ecco_v1_bridge_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1cecco/v1/bridge_service.proto\x12\aecco.v1\x1a\x14ecco/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n" +
-	"\x16GetBridgeStatusRequest\"\xd1\x04\n" +
+	"\x16GetBridgeStatusRequest\"\xff\x04\n" +
 	"\x17GetBridgeStatusResponse\x12\x18\n" +
 	"\arunning\x18\x01 \x01(\bR\arunning\x12!\n" +
 	"\fopenclaw_url\x18\x02 \x01(\tR\vopenclawUrl\x12\x1b\n" +
@@ -842,7 +852,8 @@ const file_ecco_v1_bridge_service_proto_rawDesc = "" +
 	"\x15last_delivered_cursor\x18\f \x01(\x03R\x13lastDeliveredCursor\x12'\n" +
 	"\x0fconsumer_cursor\x18\r \x01(\x03R\x0econsumerCursor\x129\n" +
 	"\n" +
-	"start_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"T\n" +
+	"start_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12,\n" +
+	"\x12failed_event_count\x18\x0f \x01(\x03R\x10failedEventCount\"T\n" +
 	"\x16ListDeadLettersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +

@@ -171,6 +171,10 @@ const (
 	ErrorReason_ERROR_REASON_BRIDGE_ALREADY_RUNNING ErrorReason = 230
 	// The webhook bridge configuration is invalid (OpenClaw port, host, hook path, token); the message names the flag.
 	ErrorReason_ERROR_REASON_BRIDGE_CONFIG_INVALID ErrorReason = 231
+	// The CLI could not write its output (stdout full or closed); nothing was acknowledged.
+	ErrorReason_ERROR_REASON_OUTPUT_FAILED ErrorReason = 250
+	// Nothing is left to invoice: a streaming channel accrued nothing new, or no released milestone is uninvoiced.
+	ErrorReason_ERROR_REASON_NOTHING_TO_INVOICE ErrorReason = 251
 )
 
 // Enum value maps for ErrorReason.
@@ -248,6 +252,8 @@ var (
 		69:  "ERROR_REASON_AGENT_FAILED",
 		230: "ERROR_REASON_BRIDGE_ALREADY_RUNNING",
 		231: "ERROR_REASON_BRIDGE_CONFIG_INVALID",
+		250: "ERROR_REASON_OUTPUT_FAILED",
+		251: "ERROR_REASON_NOTHING_TO_INVOICE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                 0,
@@ -322,6 +328,8 @@ var (
 		"ERROR_REASON_AGENT_FAILED":                69,
 		"ERROR_REASON_BRIDGE_ALREADY_RUNNING":      230,
 		"ERROR_REASON_BRIDGE_CONFIG_INVALID":       231,
+		"ERROR_REASON_OUTPUT_FAILED":               250,
+		"ERROR_REASON_NOTHING_TO_INVOICE":          251,
 	}
 )
 
@@ -356,7 +364,7 @@ var File_ecco_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_ecco_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1aecco/v1/error_reason.proto\x12\aecco.v1*\xc5\x14\n" +
+	"\x1aecco/v1/error_reason.proto\x12\aecco.v1*\x8c\x15\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\x01\x12!\n" +
@@ -430,7 +438,9 @@ const file_ecco_v1_error_reason_proto_rawDesc = "" +
 	"\x1fERROR_REASON_BRIDGE_NOT_RUNNING\x10D\x12\x1d\n" +
 	"\x19ERROR_REASON_AGENT_FAILED\x10E\x12(\n" +
 	"#ERROR_REASON_BRIDGE_ALREADY_RUNNING\x10\xe6\x01\x12'\n" +
-	"\"ERROR_REASON_BRIDGE_CONFIG_INVALID\x10\xe7\x01B|\n" +
+	"\"ERROR_REASON_BRIDGE_CONFIG_INVALID\x10\xe7\x01\x12\x1f\n" +
+	"\x1aERROR_REASON_OUTPUT_FAILED\x10\xfa\x01\x12$\n" +
+	"\x1fERROR_REASON_NOTHING_TO_INVOICE\x10\xfb\x01B|\n" +
 	"\vcom.ecco.v1B\x10ErrorReasonProtoP\x01Z\x1eecco/clients/go/ecco/v1;eccov1\xa2\x02\x03EXX\xaa\x02\aEcco.V1\xca\x02\aEcco\\V1\xe2\x02\x13Ecco\\V1\\GPBMetadata\xea\x02\bEcco::V1b\x06proto3"
 
 var (

@@ -95,18 +95,22 @@ type RegisterResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The ERC-8004 agent id (a uint256) as a decimal string, e.g. "42".
 	AgentId string `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
-	// The hash of the registering transaction ("0x..."); for an earlier registration, the stored hash.
+	// The hash of the registering transaction ("0x..."), or of the setAgentURI transaction that moved an earlier
+	// registration to a new agent_uri; for an unchanged earlier registration, the stored hash.
 	TxHash string `protobuf:"bytes,2,opt,name=tx_hash,json=txHash,proto3" json:"tx_hash,omitempty"`
 	// The chain the agent is registered on.
 	ChainId int64 `protobuf:"varint,3,opt,name=chain_id,json=chainId,proto3" json:"chain_id,omitempty"`
 	// The IdentityRegistry contract address ("0x...").
 	RegistryAddress string `protobuf:"bytes,4,opt,name=registry_address,json=registryAddress,proto3" json:"registry_address,omitempty"`
-	// Whether the node was already registered on this chain, so no transaction was sent by this call.
+	// Whether the node was already registered on this chain: no new agent id was minted (with a different
+	// agent_uri, this call sent setAgentURI; tx_hash is that transaction).
 	AlreadyRegistered bool `protobuf:"varint,5,opt,name=already_registered,json=alreadyRegistered,proto3" json:"already_registered,omitempty"`
 	// The registry in CAIP-10 style, "eip155:<chain_id>:<registry_address in lowercase>".
 	AgentRegistry string `protobuf:"bytes,6,opt,name=agent_registry,json=agentRegistry,proto3" json:"agent_registry,omitempty"`
 	// The wallet address that owns the agent id ("0x...").
-	OwnerAddress  string `protobuf:"bytes,7,opt,name=owner_address,json=ownerAddress,proto3" json:"owner_address,omitempty"`
+	OwnerAddress string `protobuf:"bytes,7,opt,name=owner_address,json=ownerAddress,proto3" json:"owner_address,omitempty"`
+	// The agent URI registered on chain now (after this call).
+	AgentUri      string `protobuf:"bytes,8,opt,name=agent_uri,json=agentUri,proto3" json:"agent_uri,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +190,13 @@ func (x *RegisterResponse) GetAgentRegistry() string {
 func (x *RegisterResponse) GetOwnerAddress() string {
 	if x != nil {
 		return x.OwnerAddress
+	}
+	return ""
+}
+
+func (x *RegisterResponse) GetAgentUri() string {
+	if x != nil {
+		return x.AgentUri
 	}
 	return ""
 }
@@ -364,7 +375,7 @@ const file_ecco_v1_registry_service_proto_rawDesc = "" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
 	"\tagent_uri\x18\x02 \x01(\tR\bagentUri\x12\x1e\n" +
 	"\bchain_id\x18\x03 \x01(\x03H\x00R\achainId\x88\x01\x01B\v\n" +
-	"\t_chain_id\"\x87\x02\n" +
+	"\t_chain_id\"\xa4\x02\n" +
 	"\x10RegisterResponse\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x17\n" +
 	"\atx_hash\x18\x02 \x01(\tR\x06txHash\x12\x19\n" +
@@ -372,7 +383,8 @@ const file_ecco_v1_registry_service_proto_rawDesc = "" +
 	"\x10registry_address\x18\x04 \x01(\tR\x0fregistryAddress\x12-\n" +
 	"\x12already_registered\x18\x05 \x01(\bR\x11alreadyRegistered\x12%\n" +
 	"\x0eagent_registry\x18\x06 \x01(\tR\ragentRegistry\x12#\n" +
-	"\rowner_address\x18\a \x01(\tR\fownerAddress\"E\n" +
+	"\rowner_address\x18\a \x01(\tR\fownerAddress\x12\x1b\n" +
+	"\tagent_uri\x18\b \x01(\tR\bagentUri\"E\n" +
 	"\x16GetRegistrationRequest\x12\x1e\n" +
 	"\bchain_id\x18\x01 \x01(\x03H\x00R\achainId\x88\x01\x01B\v\n" +
 	"\t_chain_id\"\xdd\x02\n" +

@@ -84,7 +84,8 @@ export declare type GetBridgeStatusResponse = Message<"ecco.v1.GetBridgeStatusRe
   pendingCount: bigint;
 
   /**
-   * The failed delivery attempts (non-2xx or no answer) since the bridge started; retries count again.
+   * The failed delivery attempts (non-2xx or no answer) since the bridge started; retries count again, so after
+   * an outage in which every event was finally delivered this is above 0 while failed_event_count is 0.
    *
    * @generated from field: int64 failed_count = 8;
    */
@@ -131,6 +132,13 @@ export declare type GetBridgeStatusResponse = Message<"ecco.v1.GetBridgeStatusRe
    * @generated from field: google.protobuf.Timestamp start_time = 14;
    */
   startTime?: Timestamp | undefined;
+
+  /**
+   * The events given up on (turned into dead letters) since the bridge started.
+   *
+   * @generated from field: int64 failed_event_count = 15;
+   */
+  failedEventCount: bigint;
 };
 
 /**

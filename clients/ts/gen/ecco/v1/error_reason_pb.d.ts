@@ -520,6 +520,20 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_BRIDGE_CONFIG_INVALID = 231;
    */
   BRIDGE_CONFIG_INVALID = 231,
+
+  /**
+   * The CLI could not write its output (stdout full or closed); nothing was acknowledged.
+   *
+   * @generated from enum value: ERROR_REASON_OUTPUT_FAILED = 250;
+   */
+  OUTPUT_FAILED = 250,
+
+  /**
+   * Nothing is left to invoice: a streaming channel accrued nothing new, or no released milestone is uninvoiced.
+   *
+   * @generated from enum value: ERROR_REASON_NOTHING_TO_INVOICE = 251;
+   */
+  NOTHING_TO_INVOICE = 251,
 }
 
 /**

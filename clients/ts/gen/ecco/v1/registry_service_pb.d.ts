@@ -63,7 +63,8 @@ export declare type RegisterResponse = Message<"ecco.v1.RegisterResponse"> & {
   agentId: string;
 
   /**
-   * The hash of the registering transaction ("0x..."); for an earlier registration, the stored hash.
+   * The hash of the registering transaction ("0x..."), or of the setAgentURI transaction that moved an earlier
+   * registration to a new agent_uri; for an unchanged earlier registration, the stored hash.
    *
    * @generated from field: string tx_hash = 2;
    */
@@ -84,7 +85,8 @@ export declare type RegisterResponse = Message<"ecco.v1.RegisterResponse"> & {
   registryAddress: string;
 
   /**
-   * Whether the node was already registered on this chain, so no transaction was sent by this call.
+   * Whether the node was already registered on this chain: no new agent id was minted (with a different
+   * agent_uri, this call sent setAgentURI; tx_hash is that transaction).
    *
    * @generated from field: bool already_registered = 5;
    */
@@ -103,6 +105,13 @@ export declare type RegisterResponse = Message<"ecco.v1.RegisterResponse"> & {
    * @generated from field: string owner_address = 7;
    */
   ownerAddress: string;
+
+  /**
+   * The agent URI registered on chain now (after this call).
+   *
+   * @generated from field: string agent_uri = 8;
+   */
+  agentUri: string;
 };
 
 /**
