@@ -6,6 +6,7 @@ the rule passed every other test."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import replace
 
@@ -20,6 +21,7 @@ from ecco.services.envelope import (
     canonical_json,
     decode_frame,
     encode_frame,
+    js_json,
     new_message,
     now_ms,
     sign_message,
@@ -59,6 +61,36 @@ def test_one_noisy_peer_does_not_throttle_the_others() -> None:
     with pytest.raises(ResourceExhausted):
         guard.check(ALICE.peer_id, frame_from(ALICE))
     assert guard.check(BOB.peer_id, frame_from(BOB)).message.from_ == BOB.peer_id
+
+
+@pytest.mark.parametrize("limit", [{"rate_tokens": 2}, {"byte_budget": 100_000}])
+def test_a_peer_charged_for_oversized_streams_runs_out_alone(limit: dict[str, float]) -> None:
+    """charge() spends the offending peer's own message and byte budgets, no one else's."""
+    guard = InboundGuard(Ed25519Verifier(), wall_clock_ms=lambda: NOW, monotonic=Clock(), **limit)
+    guard.charge(ALICE.peer_id, 50_000)
+    guard.charge(ALICE.peer_id, 50_000)
+    with pytest.raises(ResourceExhausted):
+        guard.check(ALICE.peer_id, frame_from(ALICE))
+    assert guard.check(BOB.peer_id, frame_from(BOB)).message.from_ == BOB.peer_id
+
+
+def test_the_configured_byte_refill_rate_is_the_one_applied() -> None:
+    clock = Clock()
+    frame = frame_from(ALICE)
+    budget = len(frame) + 20  # room for a later frame a few bytes longer
+    guard = InboundGuard(
+        Ed25519Verifier(),
+        wall_clock_ms=lambda: NOW,
+        monotonic=clock,
+        byte_budget=budget,
+        byte_refill_per_second=budget / 4,
+    )
+    guard.check(ALICE.peer_id, frame)
+    clock.now += 1  # a quarter of the budget back: still limited (the default rate would have refilled it all)
+    with pytest.raises(ResourceExhausted):
+        guard.check(ALICE.peer_id, frame_from(ALICE))
+    clock.now += 4
+    guard.check(ALICE.peer_id, frame_from(ALICE))
 
 
 def test_the_configured_refill_rate_is_the_one_applied() -> None:
@@ -205,3 +237,21 @@ def test_a_bucket_refills_with_elapsed_time() -> None:
     assert limiter.tokens("q") == 10
     clock.now += 0.5
     assert limiter.tokens("p") == 2
+
+
+def test_a_message_without_a_payload_reads_as_no_payload() -> None:
+    """Upstream may leave `payload` out (undefined); readers treat that as no payload (the event log stores
+    `payload or {}`), so the marker for it is falsy."""
+    doc = {"id": str(uuid.uuid4()), "from": ALICE.peer_id, "to": BOB.peer_id, "type": "ping", "timestamp": NOW}
+    message = Message.from_dict(doc)
+    assert (message.payload or {}) == {}
+
+
+def test_js_json_keeps_the_insertion_order_like_json_stringify() -> None:
+    doc = {"type": "x", "b": [1, {"z": 1, "a": 2}], "a": None}
+    assert js_json(doc) == '{"type":"x","b":[1,{"z":1,"a":2}],"a":null}'
+
+
+def test_now_ms_is_the_wall_clock_in_milliseconds() -> None:
+    before = time.time_ns() // 1_000_000
+    assert before <= now_ms() <= time.time_ns() // 1_000_000

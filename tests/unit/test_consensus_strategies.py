@@ -22,9 +22,13 @@ def answer(peer: str, text: str, score: float = 1.0) -> AgentAnswer:
     return AgentAnswer(peer, AgentStatus.SUCCEEDED, text, "", 10, score, f"req-{peer}")
 
 
-def run(answers: list[AgentAnswer], performance=lambda _p: 0.5, embed=None, **options: object) -> Aggregate:
+def run(
+    answers: list[AgentAnswer], performance=lambda _p: 0.5, embed=None, cancelled: int = 0, **options: object
+) -> Aggregate:
     opts = ConsensusOptions.create(**options)  # type: ignore[arg-type]
-    return asyncio.run(aggregate(answers, opts, "q?", performance=performance, synthesize=None, embed=embed))
+    return asyncio.run(
+        aggregate(answers, opts, "q?", performance=performance, synthesize=None, embed=embed, cancelled=cancelled)
+    )
 
 
 def test_weighted_vote_favours_the_better_performing_peer() -> None:
@@ -129,3 +133,40 @@ def test_a_vote_result_is_the_winning_text_with_every_vote(strategy: Aggregation
     )
     assert (result.text, result.result, result.agreement) == ("yes", "yes", 2)
     assert [(v.text, v.peer_ids) for v in result.votes] == [("yes", ("b", "c")), ("no", ("a",))]
+
+
+def test_a_majority_vote_counts_one_vote_per_answer() -> None:
+    result = run([answer("a", "no", 0.2), answer("b", "yes"), answer("c", "yes")], similarity=Similarity.EXACT)
+    assert [(v.text, v.weight) for v in result.votes] == [("yes", 2.0), ("no", 1.0)]
+
+
+def test_a_withdrawn_request_counts_as_an_average_vote_that_might_dissent() -> None:
+    """Two agreeing answers of weight 1 and one request withdrawn: confidence 2 / (2 + 1)."""
+    result = run(
+        [answer("a", "yes"), answer("b", "yes")],
+        cancelled=1,
+        aggregation=Aggregation.WEIGHTED_VOTE,
+        similarity=Similarity.EXACT,
+    )
+    assert result.confidence == pytest.approx(2 / 3)
+
+
+def test_a_weighted_vote_of_zero_weights_has_zero_confidence() -> None:
+    result = run(
+        [answer("a", "yes", 0.0), answer("b", "no", 0.0)],
+        aggregation=Aggregation.WEIGHTED_VOTE,
+        similarity=Similarity.EXACT,
+    )
+    assert result.confidence == 0.0
+
+
+def test_a_single_answer_is_the_result() -> None:
+    result = run([answer("a", "Paris")], aggregation=Aggregation.MAJORITY_VOTE)
+    assert (result.text, result.result, result.confidence, result.agreement) == ("Paris", "Paris", 1.0, 1)
+
+
+def test_a_failing_custom_aggregator_names_the_option_to_fix() -> None:
+    with pytest.raises(EccoError) as failure:
+        run([answer("a", "x")], aggregation=Aggregation.CUSTOM, aggregator_cmd="echo broken >&2; exit 3")
+    assert (failure.value.reason, failure.value.field) == (Reason.AGGREGATOR_FAILED, "--aggregator-cmd")
+    assert "status 3" in failure.value.message and "broken" in failure.value.message

@@ -12,6 +12,7 @@ import pytest
 from ecco.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Reason, Unauthenticated
 from ecco.services.payments.amounts import (
     MAX_CONTRIBUTION_UNITS,
+    check_address,
     check_chain_id,
     contribution_units,
     from_wei,
@@ -77,10 +78,11 @@ def test_a_half_signed_invoice_is_refused_not_treated_as_unsigned(drop: str) -> 
     assert info.value.reason == Reason.INVALID_INVOICE
 
 
-def test_a_signature_with_stray_characters_is_refused() -> None:
+@pytest.mark.parametrize("part", ["signature", "public_key"])
+def test_a_signature_or_key_with_stray_characters_is_refused(part: str) -> None:
     signed = sign_invoice(invoice(), Ed25519Signer(os.urandom(32)))
     with pytest.raises(Unauthenticated) as info:
-        issuer_of(replace(signed, signature="!" + signed.signature), Ed25519Verifier())
+        issuer_of(replace(signed, **{part: "!" + getattr(signed, part)}), Ed25519Verifier())
     assert info.value.reason == Reason.INVALID_INVOICE
 
 
@@ -97,6 +99,11 @@ def test_a_signature_with_stray_characters_is_refused() -> None:
         ({**invoice().to_upstream(), "validUntil": 1.5}, "invoice.validUntil"),
         ({**invoice().to_upstream(), "validUntil": True}, "invoice.validUntil"),
         ({**invoice().to_upstream(), "id": "x" * 201}, "invoice.id"),
+        ({k: v for k, v in invoice().to_upstream().items() if k != "amount"}, "invoice.amount"),
+        ({k: v for k, v in invoice().to_upstream().items() if k != "recipient"}, "invoice.recipient"),
+        ({**invoice().to_upstream(), "recipient": ""}, "invoice.recipient"),
+        # a reply that names a request but carries no invoice is refused, not a crash
+        ({"requestId": "r-1", "error": "busy"}, "invoice.id"),
     ],
 )
 def test_a_malformed_invoice_is_an_invalid_invoice_naming_its_field(payload: object, field: str) -> None:
@@ -157,7 +164,7 @@ def test_contributions_stay_within_what_javascript_counts_exactly() -> None:
     assert MAX_CONTRIBUTION_UNITS <= 2**53 - 1
     with pytest.raises(InvalidArgument) as info:
         contribution_units(str(int(largest) + 1), "c")
-    assert info.value.reason == Reason.INVALID_PARTICIPANTS
+    assert (info.value.reason, info.value.field) == (Reason.INVALID_PARTICIPANTS, "c")
 
 
 def test_fractional_amounts_are_exact_wei() -> None:
@@ -173,6 +180,22 @@ def test_fractional_amounts_are_exact_wei() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, 2**63, True, "1"])
 def test_a_chain_id_is_a_positive_64_bit_integer(bad: object) -> None:
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidArgument) as info:
         check_chain_id(bad)
+    assert (info.value.reason, info.value.field) == (Reason.INVALID_ARGUMENT, "chain_id")
+    with pytest.raises(InvalidArgument) as info:
+        check_chain_id(bad, "pricing.chainId")
+    assert info.value.field == "pricing.chainId"
     assert check_chain_id(2**63 - 1) == 2**63 - 1 and check_chain_id(1) == 1
+
+
+def test_an_address_is_the_same_whatever_its_checksum_case() -> None:
+    checksummed = "0x" + "aB" * 20
+    assert check_address(checksummed, "recipient") == check_address(checksummed.lower(), "recipient") == WALLET
+
+
+@pytest.mark.parametrize("bad", ["0x123", "ab" * 21, None, "0x" + "zz" * 20])
+def test_a_malformed_address_is_refused_naming_its_field(bad: object) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        check_address(bad, "participants[0].walletAddress")
+    assert (info.value.reason, info.value.field) == (Reason.INVALID_ARGUMENT, "participants[0].walletAddress")

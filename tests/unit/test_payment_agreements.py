@@ -121,9 +121,10 @@ def test_bad_pricing_is_refused_naming_the_field(raw: object, field: str) -> Non
 def test_escrow_state_machine_refuses_going_back() -> None:
     check_transition("locked", "locked")
     check_transition("locked", "partially-released")
-    with pytest.raises(EccoError) as caught:
-        check_transition("fully-released", "locked")
-    assert caught.value.reason == Reason.ESCROW_STATE_INVALID
+    for before, after in (("fully-released", "locked"), ("no-such-state", "locked")):
+        with pytest.raises(EccoError) as caught:
+            check_transition(before, after)
+        assert caught.value.reason == Reason.ESCROW_STATE_INVALID
 
 
 async def test_unknown_escrow_and_channel_are_not_found(network: Network, tmp_path: Path) -> None:
@@ -279,3 +280,43 @@ def test_every_agreement_kind_fits_its_column() -> None:
 
     kinds = ["streaming", "escrow", "swarm", "proof", payments_registry.DONE, payments_registry.PENDING]
     assert all(len(kind) <= payment_agreements.c.kind.type.length for kind in kinds)
+
+
+async def test_a_released_milestone_is_recorded_and_billed_to_the_payer(network: Network, tmp_path: Path) -> None:
+    """What a release leaves behind: the milestone marked released with its time, an escrow invoice for exactly that
+    milestone recorded in the provider's ledger against the payer (also when the caller is left empty), and the
+    amounts and ids the caller is told."""
+    agreements, provider, payer = await provider_and_payer(network, tmp_path, ESCROW)
+    await payer.payments.expect_invoice(provider.peer_id, "job-e")
+    await agreements.on_request(payer.peer_id, "job-e")
+
+    before = provider.payments.clock()
+    result = await agreements.release("job-e", "m2", "", True)
+    assert (result.job_id, result.milestone_id, result.status) == ("job-e", "m2", "partially-released")
+    assert (from_wei(result.amount_wei), from_wei(result.released_wei)) == ("0.002", "0.002")
+    assert result.invoice is not None and result.invoice.amount == "0.002"
+    entry = await provider.store.ledger_by_invoice(result.invoice.id, "in")
+    assert entry is not None
+    assert (entry.type, entry.payer, entry.metadata) == ("escrow", payer.peer_id, {"milestoneIds": ["m2"]})
+
+    stored = await provider.store.get_agreement("escrow", "job-e")
+    assert stored is not None
+    m1, m2 = stored[0]["milestones"]
+    assert (m2["status"], m2["released"]) == ("released", True)
+    assert before <= m2["releasedMs"] <= provider.payments.clock()
+    assert (m1["status"], m1["released"]) == ("pending", False)
+
+    with pytest.raises(EccoError) as caught:
+        await agreements.release("job-e", "m2", payer.peer_id, False)
+    assert (caught.value.reason, caught.value.field) == (Reason.MILESTONE_ALREADY_RELEASED, "milestone_id")
+    with pytest.raises(EccoError) as caught:
+        await agreements.release("job-e", "m9", payer.peer_id, False)
+    assert (caught.value.reason, caught.value.field) == (Reason.MILESTONE_NOT_FOUND, "milestone_id")
+    with pytest.raises(EccoError) as caught:
+        await agreements.release("job-e", "m1", provider.peer_id, False)
+    assert (caught.value.reason, caught.value.field) == (Reason.APPROVER_MISMATCH, "peer")
+    with pytest.raises(EccoError) as caught:
+        await agreements.release("job-x", "m1", payer.peer_id, False)
+    assert (caught.value.reason, caught.value.field) == (Reason.ESCROW_NOT_FOUND, "job_id")
+    unbilled = await agreements.release("job-e", "m1", payer.peer_id, False)
+    assert unbilled.invoice is None and unbilled.status == "fully-released"

@@ -39,14 +39,21 @@ def test_bad_amounts(bad: str) -> None:
 def test_huge_and_non_string_amounts() -> None:
     for bad in ("1000000000000001", 1, 0.5, None):
         with pytest.raises(EccoError) as caught:
-            to_wei(bad)
-        assert caught.value.reason == Reason.INVALID_AMOUNT
+            to_wei(bad, "payment.amount")
+        assert (caught.value.reason, caught.value.field) == (Reason.INVALID_AMOUNT, "payment.amount")
+
+
+def test_an_amount_refused_without_a_field_name_is_named_amount() -> None:
+    with pytest.raises(EccoError) as caught:
+        to_wei("abc")
+    assert caught.value.field == "amount"
 
 
 def test_invoice_round_trip_signature_and_all_three_forms() -> None:
     signer = Ed25519Signer(os.urandom(32))
     invoice = sign_invoice(new_invoice("job", 31337, 5 * 10**14, WALLET, 1000), signer)
     assert invoice.amount == "0.0005" and invoice.valid_until_ms == 1000 + 3_600_000
+    assert invoice.to_upstream()["token"] == "ETH"  # upstream nodes read the native coin by this name
     for form in (
         invoice.to_upstream(),
         {"invoice": invoice.to_upstream()},
@@ -66,6 +73,7 @@ def test_invoice_round_trip_signature_and_all_three_forms() -> None:
         ({"recipient": "0x123"}, "invoice.recipient"),
         ({"amount": "-1"}, "invoice.amount"),
         ({"chainId": "1"}, "invoice.chainId"),
+        ({"chainId": 0}, "invoice.chainId"),
         ({"token": "USDC"}, "invoice.tokenAddress"),
         ({"tokenAddress": "nope", "token": "USDC"}, "invoice.tokenAddress"),
     ],

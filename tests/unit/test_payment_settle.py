@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from ecco.errors import EccoError, Reason
 from ecco.services.envelope import new_message, sign_message
 from ecco.services.payments.invoices import sign_invoice
 from ecco.services.payments.service import Payments, PaymentSettings
+from ecco.services.ports import Direction
 from tests.unit.payment_fixtures import Network, Node, deploy, make_node, network_fixture
 
 network = network_fixture
@@ -51,6 +53,20 @@ async def test_request_invoice_settle_proof_verified(network: Network, tmp_path:
         assert mine is not None and mine.status == "settled"
     assert await payer.store.queue_size() == 0
     assert await payer.payments.settle() == [], "a second settle pays nothing"
+    assert (result.recipient, result.chain_id, result.token, result.job_ids) == (
+        payee.account.address.lower(),
+        network.chain_id,
+        "ETH",
+        ["job-1", "job-2"],
+    )
+    page = await payee.events.list_page(0, [], 1000, "")
+    settled = [r for r in page.events if r.type == "payment-settled"]
+    assert {(r.peer_id, r.direction) for r in settled} == {(payer.peer_id, Direction.INBOUND)}
+    assert sorted(json.loads(r.payload_json)["invoiceId"] for r in settled) == sorted([first, second])
+    assert {(p["txHash"], p["chainId"], p["amount"]) for p in (json.loads(r.payload_json) for r in settled)} == {
+        (result.tx_hash.lower(), network.chain_id, "0.0005"),
+        (result.tx_hash.lower(), network.chain_id, "0.0001"),
+    }
 
 
 async def test_proof_cannot_be_replayed_or_stretched(network: Network, tmp_path: Path) -> None:
@@ -67,6 +83,28 @@ async def test_proof_cannot_be_replayed_or_stretched(network: Network, tmp_path:
     other = await invoice_job(network, payer, payee, "job-s", 10**15)
     await network.deliver(payer, payee.peer_id, "submit-payment-proof", {**proof, "invoiceId": other})
     assert payee.outbox[-1][2]["reason"] == "PAYMENT_PROOF_INVALID"
+    entry = await payee.store.ledger_by_invoice(other, "in")
+    assert entry is not None and entry.status == "pending"
+
+
+async def test_a_proof_that_proves_nothing_is_refused_not_a_crash(network: Network, tmp_path: Path) -> None:
+    """Each refused proof is answered payment-failed with PAYMENT_PROOF_INVALID and leaves the invoice unpaid."""
+    payer, payee = await pair(network, tmp_path)
+    stranger = await make_node(network, tmp_path, "stranger", funded=False)
+    invoice_id = await invoice_job(network, payer, payee, "job-n", 10**15)
+    [result] = await payer.payments.settle()
+    other = await invoice_job(network, payer, payee, "job-o", 10**15)
+    good = {"invoiceId": other, "txHash": result.tx_hash, "chainId": network.chain_id}
+    for sender, proof in (
+        (payer, {**good, "txHash": 12345}),
+        (payer, {**good, "txHash": result.tx_hash[2:] + "00"}),  # right length, no 0x
+        (payer, {**good, "invoiceId": "no-such-invoice"}),
+        (payer, {**good, "txHash": "0x" + "11" * 32}),  # no such transaction
+        (stranger, {**good, "invoiceId": invoice_id}),  # someone else's invoice
+    ):
+        await network.deliver(sender, payee.peer_id, "submit-payment-proof", proof)
+        assert payee.outbox[-1][1] == "payment-failed", proof
+        assert payee.outbox[-1][2]["reason"] == "PAYMENT_PROOF_INVALID", proof
     entry = await payee.store.ledger_by_invoice(other, "in")
     assert entry is not None and entry.status == "pending"
 
@@ -129,6 +167,27 @@ async def test_insufficient_funds_leaves_queue_and_ledger(network: Network, tmp_
     assert await payer.store.queue_size() == 1
     entries, _ = await payer.store.list_ledger("", "", "", 0, 10)
     assert [e.status for e in entries] == ["pending"]
+    page = await payer.events.list_page(0, [], 1000, "")
+    [failed] = [json.loads(r.payload_json) for r in page.events if r.type == "payment-failed-local"]
+    assert failed["reason"] == str(Reason.INSUFFICIENT_FUNDS)
+
+
+async def test_a_nonce_the_chain_has_not_caught_up_with_is_not_reused(
+    network: Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a crash or a lagging node the chain may report a nonce this node already signed with: the next
+    transfer takes the one after the highest it stored, or the chain would refuse it."""
+    payer, payee = await pair(network, tmp_path)
+    await invoice_job(network, payer, payee, "job-1", 10**15)
+    [first] = await payer.payments.settle()
+
+    async def stale() -> int:
+        return 0
+
+    monkeypatch.setattr(payer.chain, "next_nonce", stale)
+    await invoice_job(network, payer, payee, "job-2", 10**15)
+    [second] = await payer.payments.settle()
+    assert first.success and second.success and second.tx_hash != first.tx_hash
 
 
 async def test_crash_after_broadcast_is_reconciled_without_paying_twice(network: Network, tmp_path: Path) -> None:
@@ -193,13 +252,19 @@ async def test_erc20_invoice_settles_when_allow_listed(network: Network, tmp_pat
     accounts = await network.w3.eth.accounts
     contract = network.w3.eth.contract(address=token, abi=ERC20)
     await network.w3.eth.wait_for_transaction_receipt(
-        await contract.functions.transfer(payer.account.address, 10**20).transact({"from": accounts[0]})
+        await contract.functions.transfer(payer.account.address, 3 * 10**18).transact({"from": accounts[0]})
     )
     await invoice_job(network, payer, payee, "job-t", 3 * 10**18, token="TST", tokenAddress=token)
     [result] = await payer.payments.settle()
-    assert result.success and result.proofs_sent == 1
+    assert result.success and result.proofs_sent == 1, "a token balance of exactly the amount due is enough"
     assert await contract.functions.balanceOf(payee.account.address).call() == 3 * 10**18
     assert [t for _, t, _ in payee.outbox].count("payment-verified") == 1
+
+    # no tokens left, plenty of ETH: the token balance is what counts
+    await invoice_job(network, payer, payee, "job-u", 1, token="TST", tokenAddress=token)
+    [refused] = await payer.payments.settle()
+    assert not refused.success and "insufficient funds" in refused.error
+    assert await payer.store.queue_size() == 1
 
 
 async def test_undelivered_proof_is_resent_by_the_next_settle(network: Network, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def to_wei(text: object, field: str = "amount", *, allow_zero: bool = False) -> 
     whole, fraction = match.group(1), match.group(2) or ""
     if len(fraction) > DECIMALS:
         raise _bad_amount(field, f"{text!r} has more than {DECIMALS} decimal places")
-    wei = int(whole) * WEI_PER_COIN + int(fraction.ljust(DECIMALS, "0") or "0")
+    wei = int(whole) * WEI_PER_COIN + int(fraction.ljust(DECIMALS, "0"))
     if wei == 0 and not allow_zero:
         raise _bad_amount(field, "must be greater than 0")
     if wei > MAX_AMOUNT_WEI:
