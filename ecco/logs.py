@@ -56,8 +56,9 @@ STDERR_DRAIN_S = 2.0
 
 
 def capture_stderr() -> None:
-    """Send everything later written to file descriptor 2 to the log, a JSON record per read (a traceback printed
-    in one go stays one record), until the process exits. For a detached daemon, whose stderr nobody reads."""
+    """Send everything later written to file descriptor 2 to the log, a JSON record per read of whole lines (lines
+    written together usually stay one record; a traceback, written line by line, may span several), until the
+    process exits. For a detached daemon, whose stderr nobody reads."""
     read_fd, write_fd = os.pipe()
     os.dup2(write_fd, 2)
     os.close(write_fd)
