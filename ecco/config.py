@@ -31,7 +31,6 @@ from ecco.services.discovery import (
     merge_capabilities,
     validate_capability,
 )
-from ecco.services.messaging import parse_responder
 
 Parser = Callable[[Any, str], Any]
 MASK = "***"
@@ -539,5 +538,8 @@ def capabilities_from_flags(names: tuple[str, ...], capabilities_file: Path | No
 
 
 def check_responder(spec: str) -> None:
-    """Refuse a bad `--responder` before anything starts (InvalidArgument naming the flag)."""
+    """Refuse a bad `--responder` before anything starts (InvalidArgument naming the flag). Imported here: the
+    responders bring asyncio, which every other command would pay for at start-up."""
+    from ecco.services.messaging import parse_responder
+
     parse_responder(spec)
