@@ -152,13 +152,26 @@ class BridgeRunner:
             verdict = classify(result, attempts, self._policy.max_attempts)
             outcome = OUTCOMES[verdict]
             error = "" if verdict == Verdict.DELIVERED else describe(result, path)
-            report = DeliveryReport(event.cursor, outcome, path, result.status, error, attempts, first_attempt_ms)
-            await self._link.report(attachment.session_id, report)
-            if self._on_attempt is not None:
-                self._on_attempt(Attempt(event, path, result, outcome, attempts, error))
+            await self._record(attachment, Attempt(event, path, result, outcome, attempts, error), first_attempt_ms)
             if verdict != Verdict.RETRY:
                 return
             await self._sleep(self._policy.delay(attempts, result.retry_after_s))
+
+    async def _record(self, attachment: Attachment, attempt: Attempt, first_attempt_ms: int) -> None:
+        """Report an attempt to the node (which commits the cursor once it is final), then tell the caller."""
+        event = attempt.event
+        report = DeliveryReport(
+            event.cursor,
+            attempt.outcome,
+            attempt.path,
+            attempt.result.status,
+            attempt.error,
+            attempt.attempts,
+            first_attempt_ms,
+        )
+        await self._link.report(attachment.session_id, report)
+        if self._on_attempt is not None:
+            self._on_attempt(attempt)
 
     async def _answer(self, event: EventRecord, attachment: Attachment) -> None:
         """A2A mode: put the request to OpenClaw's agent (SendMessage, then GetTask until done) and send its reply
@@ -189,10 +202,7 @@ class BridgeRunner:
                     await self._link.send(event.peer_id, "agent-response", payload, reply_id(event))
                 except EccoError as failure:
                     outcome, error = Outcome.DEAD_LETTER, f"could not send the reply: {failure.message}"
-            report = DeliveryReport(event.cursor, outcome, path, result.status, error, attempts, first_attempt_ms)
-            await self._link.report(attachment.session_id, report)
-            if self._on_attempt is not None:
-                self._on_attempt(Attempt(event, path, result, outcome, attempts, error))
+            await self._record(attachment, Attempt(event, path, result, outcome, attempts, error), first_attempt_ms)
             if verdict != Verdict.RETRY:
                 return
             await self._sleep(self._policy.delay(attempts, result.retry_after_s))
